@@ -1,0 +1,295 @@
+//! Latency distributions, as a scenario names them.
+//!
+//! All parameters are in milliseconds in the scenario (what people read on dashboards) and every
+//! sample is returned in whole microseconds, clamped to `[0, MAX_DELAY_US]`, so one absurd tail
+//! sample cannot push an event past the end of time.
+
+use serde::{Deserialize, Serialize};
+
+use crate::limits::MAX_DELAY_US;
+use crate::rng::SimRng;
+
+/// A distribution of durations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Dist {
+    /// Always `ms`.
+    Constant {
+        /// The duration.
+        ms: f64,
+    },
+    /// Uniform between `min_ms` and `max_ms`.
+    Uniform {
+        /// Lower bound.
+        min_ms: f64,
+        /// Upper bound.
+        max_ms: f64,
+    },
+    /// Normal, truncated at zero.
+    Normal {
+        /// Mean.
+        mean_ms: f64,
+        /// Standard deviation.
+        stddev_ms: f64,
+    },
+    /// Exponential (memoryless; the service time of an M/M/1 queue).
+    Exponential {
+        /// Mean.
+        mean_ms: f64,
+    },
+    /// Log-normal: a long right tail, typical of real service latency.
+    #[serde(rename = "lognormal")]
+    LogNormal {
+        /// The median (e^mu).
+        median_ms: f64,
+        /// The standard deviation of the logarithm; 0.5 is a moderate tail, 1.5 a heavy one.
+        sigma: f64,
+    },
+    /// Pareto: `scale_ms` is the minimum; a smaller `shape` is a heavier tail.
+    Pareto {
+        /// The minimum value.
+        scale_ms: f64,
+        /// The tail index (alpha); must be positive.
+        shape: f64,
+    },
+    /// "Usually fast, sometimes very slow": `slow` with probability `slow_ratio`, else `fast`.
+    Bimodal {
+        /// The common case.
+        fast: Box<Dist>,
+        /// The rare case.
+        slow: Box<Dist>,
+        /// The probability of the slow case, in `[0, 1]`.
+        slow_ratio: f64,
+    },
+}
+
+impl Default for Dist {
+    fn default() -> Self {
+        Dist::Constant { ms: 0.0 }
+    }
+}
+
+/// Converts milliseconds to whole microseconds, clamped to `[0, MAX_DELAY_US]`.
+pub fn ms_to_us(ms: f64) -> u64 {
+    if ms.is_nan() || ms <= 0.0 {
+        return 0;
+    }
+    let us = (ms * 1000.0).round();
+    if us >= MAX_DELAY_US as f64 {
+        MAX_DELAY_US
+    } else {
+        us as u64
+    }
+}
+
+impl Dist {
+    /// Shorthand for a constant distribution.
+    pub fn constant_ms(ms: f64) -> Self {
+        Dist::Constant { ms }
+    }
+
+    /// Draws one duration in microseconds.
+    pub fn sample_us(&self, rng: &mut SimRng) -> u64 {
+        ms_to_us(self.sample_ms(rng))
+    }
+
+    fn sample_ms(&self, rng: &mut SimRng) -> f64 {
+        match self {
+            Dist::Constant { ms } => *ms,
+            Dist::Uniform { min_ms, max_ms } => min_ms + (max_ms - min_ms) * rng.unit(),
+            Dist::Normal { mean_ms, stddev_ms } => mean_ms + stddev_ms * rng.standard_normal(),
+            Dist::Exponential { mean_ms } => rng.exponential(*mean_ms),
+            Dist::LogNormal { median_ms, sigma } => {
+                median_ms * libm::exp(sigma * rng.standard_normal())
+            }
+            Dist::Pareto { scale_ms, shape } => scale_ms / libm::pow(rng.unit_open0(), 1.0 / shape),
+            Dist::Bimodal {
+                fast,
+                slow,
+                slow_ratio,
+            } => {
+                if rng.unit() < *slow_ratio {
+                    slow.sample_ms(rng)
+                } else {
+                    fast.sample_ms(rng)
+                }
+            }
+        }
+    }
+
+    /// The distribution's mean in milliseconds, where it is finite (used by reports and charts to
+    /// draw the expected value beside the measured one).
+    pub fn mean_ms(&self) -> Option<f64> {
+        match self {
+            Dist::Constant { ms } => Some(*ms),
+            Dist::Uniform { min_ms, max_ms } => Some((min_ms + max_ms) / 2.0),
+            Dist::Normal { mean_ms, .. } | Dist::Exponential { mean_ms } => Some(*mean_ms),
+            Dist::LogNormal { median_ms, sigma } => {
+                Some(median_ms * libm::exp(sigma * sigma / 2.0))
+            }
+            Dist::Pareto { scale_ms, shape } => {
+                (*shape > 1.0).then(|| shape * scale_ms / (shape - 1.0))
+            }
+            Dist::Bimodal {
+                fast,
+                slow,
+                slow_ratio,
+            } => Some(fast.mean_ms()? * (1.0 - slow_ratio) + slow.mean_ms()? * slow_ratio),
+        }
+    }
+
+    /// Checks the parameters; returns the first problem as (field, message).
+    pub fn check(&self) -> Result<(), (String, String)> {
+        self.check_depth(0)
+    }
+
+    fn check_depth(&self, depth: u32) -> Result<(), (String, String)> {
+        let non_neg = |field: &str, v: f64| -> Result<(), (String, String)> {
+            if !v.is_finite() || v < 0.0 {
+                return Err((
+                    field.into(),
+                    format!("expected a finite number >= 0, got {v}"),
+                ));
+            }
+            if v * 1000.0 > MAX_DELAY_US as f64 {
+                return Err((
+                    field.into(),
+                    format!("{v} ms is over the limit of {} ms", MAX_DELAY_US / 1000),
+                ));
+            }
+            Ok(())
+        };
+        match self {
+            Dist::Constant { ms } => non_neg("ms", *ms),
+            Dist::Uniform { min_ms, max_ms } => {
+                non_neg("min_ms", *min_ms)?;
+                non_neg("max_ms", *max_ms)?;
+                if max_ms < min_ms {
+                    return Err((
+                        "max_ms".into(),
+                        format!("expected max_ms >= min_ms ({min_ms})"),
+                    ));
+                }
+                Ok(())
+            }
+            Dist::Normal { mean_ms, stddev_ms } => {
+                non_neg("mean_ms", *mean_ms)?;
+                non_neg("stddev_ms", *stddev_ms)
+            }
+            Dist::Exponential { mean_ms } => non_neg("mean_ms", *mean_ms),
+            Dist::LogNormal { median_ms, sigma } => {
+                non_neg("median_ms", *median_ms)?;
+                if !(0.0..=4.0).contains(sigma) {
+                    return Err(("sigma".into(), format!("expected 0 to 4, got {sigma}")));
+                }
+                Ok(())
+            }
+            Dist::Pareto { scale_ms, shape } => {
+                non_neg("scale_ms", *scale_ms)?;
+                if !(shape.is_finite() && *shape >= 0.1 && *shape <= 100.0) {
+                    return Err(("shape".into(), format!("expected 0.1 to 100, got {shape}")));
+                }
+                Ok(())
+            }
+            Dist::Bimodal {
+                fast,
+                slow,
+                slow_ratio,
+            } => {
+                if depth >= 2 {
+                    return Err((
+                        "".into(),
+                        "bimodal distributions nest at most 2 deep".into(),
+                    ));
+                }
+                if !(0.0..=1.0).contains(slow_ratio) {
+                    return Err((
+                        "slow_ratio".into(),
+                        format!("expected 0 to 1, got {slow_ratio}"),
+                    ));
+                }
+                fast.check_depth(depth + 1)
+                    .map_err(|(f, m)| (format!("fast.{f}").trim_end_matches('.').into(), m))?;
+                slow.check_depth(depth + 1)
+                    .map_err(|(f, m)| (format!("slow.{f}").trim_end_matches('.').into(), m))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Stream;
+
+    fn mean_of(d: &Dist, n: u32) -> f64 {
+        let mut r = SimRng::new(3, Stream::World);
+        (0..n)
+            .map(|_| d.sample_us(&mut r) as f64 / 1000.0)
+            .sum::<f64>()
+            / f64::from(n)
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn sample_means_match_the_formulas() {
+        let cases = [
+            Dist::constant_ms(20.0),
+            Dist::Uniform {
+                min_ms: 10.0,
+                max_ms: 30.0,
+            },
+            Dist::Exponential { mean_ms: 50.0 },
+            Dist::LogNormal {
+                median_ms: 40.0,
+                sigma: 0.5,
+            },
+            Dist::Pareto {
+                scale_ms: 10.0,
+                shape: 3.0,
+            },
+            Dist::Bimodal {
+                fast: Box::new(Dist::constant_ms(10.0)),
+                slow: Box::new(Dist::constant_ms(1000.0)),
+                slow_ratio: 0.1,
+            },
+        ];
+        for d in cases {
+            let want = d.mean_ms().unwrap();
+            let got = mean_of(&d, 100_000);
+            assert!(
+                (got - want).abs() / want < 0.03,
+                "{d:?}: mean {got}, want {want}"
+            );
+        }
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn absurd_parameters_are_rejected_and_samples_clamped() {
+        assert!(Dist::constant_ms(-1.0).check().is_err());
+        assert!(Dist::constant_ms(f64::NAN).check().is_err());
+        assert!(
+            Dist::Uniform {
+                min_ms: 5.0,
+                max_ms: 1.0
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            Dist::Pareto {
+                scale_ms: 1.0,
+                shape: 0.0
+            }
+            .check()
+            .is_err()
+        );
+        let mut r = SimRng::new(3, Stream::World);
+        let heavy = Dist::Pareto {
+            scale_ms: 1000.0,
+            shape: 0.1,
+        };
+        assert!((0..10_000).all(|_| heavy.sample_us(&mut r) <= MAX_DELAY_US));
+    }
+}

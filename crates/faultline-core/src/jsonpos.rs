@@ -1,0 +1,172 @@
+//! Finds the line of a field in JSON text, so that errors found after parsing (a duplicate id, a
+//! link to a missing node) can point at a line as parse errors do.
+//!
+//! A small scanner that tracks the path of each value it passes; it reads valid JSON (the text
+//! has already parsed) and gives up quietly on anything else. Depth is bounded.
+
+const MAX_DEPTH: usize = 128;
+
+struct Scan<'a> {
+    s: &'a [u8],
+    i: usize,
+    line: usize,
+    target: &'a str,
+}
+
+impl Scan<'_> {
+    fn ws(&mut self) {
+        while let Some(&c) = self.s.get(self.i) {
+            match c {
+                b'\n' => self.line += 1,
+                b' ' | b'\t' | b'\r' => {}
+                _ => return,
+            }
+            self.i += 1;
+        }
+    }
+
+    fn string(&mut self) -> Option<String> {
+        if self.s.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        self.i += 1;
+        let start = self.i;
+        while let Some(&c) = self.s.get(self.i) {
+            match c {
+                b'\\' => self.i += 2,
+                b'"' => {
+                    let raw = std::str::from_utf8(&self.s[start..self.i])
+                        .ok()?
+                        .to_string();
+                    self.i += 1;
+                    return Some(raw);
+                }
+                _ => self.i += 1,
+            }
+        }
+        None
+    }
+
+    /// Scans one value at `path`; returns `Some(line)` when the target is found inside it.
+    fn value(&mut self, path: &str, depth: usize) -> Result<Option<usize>, ()> {
+        if depth > MAX_DEPTH {
+            return Err(());
+        }
+        self.ws();
+        let here = self.line;
+        if path == self.target {
+            return Ok(Some(here));
+        }
+        match self.s.get(self.i).ok_or(())? {
+            b'{' => {
+                self.i += 1;
+                loop {
+                    self.ws();
+                    if self.s.get(self.i) == Some(&b'}') {
+                        self.i += 1;
+                        return Ok(None);
+                    }
+                    let key_line = self.line;
+                    let key = self.string().ok_or(())?;
+                    let sub = if path.is_empty() {
+                        key
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    if sub == self.target {
+                        return Ok(Some(key_line));
+                    }
+                    self.ws();
+                    if self.s.get(self.i) != Some(&b':') {
+                        return Err(());
+                    }
+                    self.i += 1;
+                    if let Some(l) = self.value(&sub, depth + 1)? {
+                        return Ok(Some(l));
+                    }
+                    self.ws();
+                    match self.s.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(None);
+                        }
+                        _ => return Err(()),
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                let mut k = 0;
+                loop {
+                    self.ws();
+                    if self.s.get(self.i) == Some(&b']') {
+                        self.i += 1;
+                        return Ok(None);
+                    }
+                    if let Some(l) = self.value(&format!("{path}[{k}]"), depth + 1)? {
+                        return Ok(Some(l));
+                    }
+                    k += 1;
+                    self.ws();
+                    match self.s.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b']') => {
+                            self.i += 1;
+                            return Ok(None);
+                        }
+                        _ => return Err(()),
+                    }
+                }
+            }
+            b'"' => {
+                self.string().ok_or(())?;
+                Ok(None)
+            }
+            _ => {
+                while let Some(&c) = self.s.get(self.i) {
+                    if matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace() {
+                        break;
+                    }
+                    self.i += 1;
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// The 1-based line where the field at `path` (`nodes[1].model.timeout_ms`) starts, or where
+/// its nearest existing parent starts when the field itself is absent.
+pub fn line_of(text: &str, path: &str) -> Option<usize> {
+    let mut p = path;
+    loop {
+        let mut scan = Scan {
+            s: text.as_bytes(),
+            i: 0,
+            line: 1,
+            target: p,
+        };
+        if let Ok(Some(l)) = scan.value("", 0) {
+            return Some(l);
+        }
+        let cut = p.rfind(['.', '['])?;
+        p = &p[..cut];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_of;
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn finds_nested_fields() {
+        let text = "{\n  \"a\": 1,\n  \"nodes\": [\n    {\"id\": \"x\"},\n    {\n      \"id\": \"y\",\n      \"m\": {\"t\": 3}\n    }\n  ]\n}";
+        assert_eq!(line_of(text, "a"), Some(2));
+        assert_eq!(line_of(text, "nodes[1].id"), Some(6));
+        assert_eq!(line_of(text, "nodes[1].m.t"), Some(7));
+        assert_eq!(line_of(text, "nodes[1].missing"), Some(5));
+        assert_eq!(line_of(text, "nodes[0]"), Some(4));
+    }
+}

@@ -1,0 +1,255 @@
+//! Per-node metrics: RED (rate, errors, duration) as time series, counters and gauges.
+//!
+//! Memory is bounded two ways. Latency distributions are log-bucketed histograms (eight
+//! sub-buckets per power of two: a percentile is within about 6 % of the truth) rather than
+//! lists of samples. Time series hold at most [`MAX_SERIES_BUCKETS`] buckets; when a run outgrows
+//! them, adjacent pairs merge and the bucket width doubles, so a long run keeps its whole shape
+//! at a coarser grain.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+use crate::limits::MAX_SERIES_BUCKETS;
+
+const SUB_BITS: u32 = 3;
+const SUB: u64 = 1 << SUB_BITS;
+const HIST_LEN: usize = 16 + 40 * SUB as usize;
+
+/// A log-linear histogram of durations in microseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Histogram {
+    counts: Vec<u32>,
+    total: u64,
+    sum_us: u128,
+    max_us: u64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            counts: vec![0; HIST_LEN],
+            total: 0,
+            sum_us: 0,
+            max_us: 0,
+        }
+    }
+}
+
+fn bucket_of(v: u64) -> usize {
+    if v < 16 {
+        return v as usize;
+    }
+    let octave = 63 - v.leading_zeros();
+    let sub = (v >> (octave - SUB_BITS)) & (SUB - 1);
+    (16 + (octave - 4) as u64 * SUB + sub).min(HIST_LEN as u64 - 1) as usize
+}
+
+fn bucket_mid(i: usize) -> u64 {
+    if i < 16 {
+        return i as u64;
+    }
+    let octave = (i as u64 - 16) / SUB + 4;
+    let sub = (i as u64 - 16) % SUB;
+    let lo = (1u64 << octave) + (sub << (octave - SUB_BITS as u64));
+    lo + (1u64 << (octave - SUB_BITS as u64)) / 2
+}
+
+impl Histogram {
+    /// Records one duration.
+    pub fn record(&mut self, us: u64) {
+        let b = bucket_of(us);
+        self.counts[b] = self.counts[b].saturating_add(1);
+        self.total += 1;
+        self.sum_us += u128::from(us);
+        self.max_us = self.max_us.max(us);
+    }
+
+    /// How many durations were recorded.
+    pub fn count(&self) -> u64 {
+        self.total
+    }
+
+    /// The exact mean, in microseconds.
+    pub fn mean_us(&self) -> Option<f64> {
+        (self.total > 0).then(|| self.sum_us as f64 / self.total as f64)
+    }
+
+    /// The exact maximum.
+    pub fn max_us(&self) -> u64 {
+        self.max_us
+    }
+
+    /// The `q` quantile (0 to 1), within one bucket's width; never above the maximum.
+    pub fn quantile_us(&self, q: f64) -> Option<u64> {
+        if self.total == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1);
+        let mut seen = 0u64;
+        for (i, c) in self.counts.iter().enumerate() {
+            seen += u64::from(*c);
+            if seen >= rank {
+                return Some(bucket_mid(i).min(self.max_us));
+            }
+        }
+        Some(self.max_us)
+    }
+
+    /// Non-empty buckets as (approximate value in us, count), for drawing a histogram.
+    pub fn buckets(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(i, c)| (bucket_mid(i), *c))
+    }
+}
+
+/// One bucket of a node's time series.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Bucket {
+    /// Requests completed (successfully or not) in this bucket.
+    pub requests: u32,
+    /// Of those, failures.
+    pub errors: u32,
+    /// Sum of their latencies.
+    pub latency_sum_us: u64,
+    /// The largest latency.
+    pub latency_max_us: u64,
+    /// Counter increments in this bucket, by name (attempts, retries, ...).
+    pub counts: BTreeMap<&'static str, u64>,
+    /// The last value of each gauge in this bucket (queue length, ...).
+    pub gauges: BTreeMap<&'static str, i64>,
+}
+
+impl Bucket {
+    fn merge(&mut self, o: Bucket) {
+        self.requests += o.requests;
+        self.errors += o.errors;
+        self.latency_sum_us += o.latency_sum_us;
+        self.latency_max_us = self.latency_max_us.max(o.latency_max_us);
+        for (k, v) in o.counts {
+            *self.counts.entry(k).or_default() += v;
+        }
+        self.gauges.extend(o.gauges);
+    }
+}
+
+/// A node's metrics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeMetrics {
+    /// Latency of completed requests (as this node observed them), whole run.
+    pub latency: Histogram,
+    /// Completed requests that succeeded.
+    pub successes: u64,
+    /// Completed requests that failed.
+    pub failures: u64,
+    /// Monotonic counters, whole run.
+    pub counters: BTreeMap<&'static str, u64>,
+    /// Current gauge values.
+    pub gauges: BTreeMap<&'static str, i64>,
+    series: Vec<Bucket>,
+    bucket_us: u64,
+}
+
+impl NodeMetrics {
+    /// Empty metrics with time buckets of `bucket_us`.
+    pub fn new(bucket_us: u64) -> Self {
+        NodeMetrics {
+            latency: Histogram::default(),
+            successes: 0,
+            failures: 0,
+            counters: BTreeMap::new(),
+            gauges: BTreeMap::new(),
+            series: Vec::new(),
+            bucket_us: bucket_us.max(1),
+        }
+    }
+
+    fn bucket(&mut self, now_us: u64) -> &mut Bucket {
+        let mut idx = (now_us / self.bucket_us) as usize;
+        while idx >= MAX_SERIES_BUCKETS {
+            // Down-sample: merge pairs, double the width.
+            let old = std::mem::take(&mut self.series);
+            let mut it = old.into_iter();
+            while let Some(mut a) = it.next() {
+                if let Some(b) = it.next() {
+                    a.merge(b);
+                }
+                self.series.push(a);
+            }
+            self.bucket_us *= 2;
+            idx = (now_us / self.bucket_us) as usize;
+        }
+        if self.series.len() <= idx {
+            self.series.resize_with(idx + 1, Bucket::default);
+        }
+        &mut self.series[idx]
+    }
+
+    /// Records a completed request.
+    pub fn request(&mut self, now_us: u64, ok: bool, latency_us: u64) {
+        self.latency.record(latency_us);
+        if ok {
+            self.successes += 1;
+        } else {
+            self.failures += 1;
+        }
+        let b = self.bucket(now_us);
+        b.requests += 1;
+        b.errors += u32::from(!ok);
+        b.latency_sum_us += latency_us;
+        b.latency_max_us = b.latency_max_us.max(latency_us);
+    }
+
+    /// Adds to a counter.
+    pub fn count(&mut self, now_us: u64, name: &'static str, delta: u64) {
+        *self.counters.entry(name).or_default() += delta;
+        *self.bucket(now_us).counts.entry(name).or_default() += delta;
+    }
+
+    /// Sets a gauge.
+    pub fn gauge(&mut self, now_us: u64, name: &'static str, value: i64) {
+        self.gauges.insert(name, value);
+        self.bucket(now_us).gauges.insert(name, value);
+    }
+
+    /// The time series and the width of its buckets in microseconds.
+    pub fn series(&self) -> (&[Bucket], u64) {
+        (&self.series, self.bucket_us)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn quantiles_are_within_a_bucket() {
+        let mut h = Histogram::default();
+        for v in 1..=10_000u64 {
+            h.record(v * 100);
+        }
+        for (q, want) in [(0.5, 500_000.0), (0.9, 900_000.0), (0.99, 990_000.0)] {
+            let got = h.quantile_us(q).unwrap() as f64;
+            assert!((got - want).abs() / want < 0.07, "q{q}: {got} vs {want}");
+        }
+        assert_eq!(h.max_us(), 1_000_000);
+        assert_eq!(h.quantile_us(1.0), Some(1_000_000));
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn long_series_downsample_and_keep_totals() {
+        let mut m = NodeMetrics::new(1_000);
+        for t in 0..(MAX_SERIES_BUCKETS as u64 * 5) {
+            m.request(t * 1_000, t % 2 == 0, 10);
+        }
+        let (series, width) = m.series();
+        assert!(series.len() <= MAX_SERIES_BUCKETS);
+        assert!(width >= 8_000);
+        let total: u32 = series.iter().map(|b| b.requests).sum();
+        assert_eq!(u64::from(total), m.successes + m.failures);
+    }
+}

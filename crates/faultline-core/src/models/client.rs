@@ -1,0 +1,496 @@
+//! A client: users sending requests to one target, with a timeout per attempt and retries with
+//! backoff.
+//!
+//! References (see `semantics.md`): backoff follows the AWS Architecture Blog's "Exponential
+//! Backoff And Jitter" (2015), `attempt` counting retries from 1:
+//! exponential `min(cap, base * 2^attempt)`; full jitter `uniform(0, that)`; equal jitter
+//! `t/2 + uniform(0, t/2)`; decorrelated `min(cap, uniform(base, previous * 3))`.
+//! Workloads: open loop (Poisson arrivals at `rate_per_s`, which keep coming whatever happens to
+//! earlier requests: how real users behave) or closed loop (`users` that each wait for their
+//! answer, then think for `think_ms`: how benchmarks behave).
+//!
+//! Assumptions where the references are silent: what is retried is a timeout or a 5xx/429
+//! answer without "do not retry"; a response to an attempt that already timed out is counted
+//! (`late_responses`) and ignored; latency is measured from the logical request's first attempt
+//! to its final answer; a crash loses the requests in progress.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::{ConfigError, check_ms, resolve};
+use crate::dist::ms_to_us;
+use crate::msg::{Op, Payload, Request, Response};
+use crate::node::{Ctx, InspectRow, Node, NodeId, TimerId};
+
+/// How requests are generated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Workload {
+    /// Poisson arrivals.
+    Open {
+        /// Mean arrivals per second.
+        rate_per_s: f64,
+    },
+    /// A fixed number of users, each with one request at a time.
+    Closed {
+        /// How many users.
+        users: u32,
+        /// Mean think time between an answer and the next request (exponential).
+        think_ms: f64,
+    },
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload::Open { rate_per_s: 10.0 }
+    }
+}
+
+/// The pause before a retry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackoffKind {
+    /// Retry at once.
+    None,
+    /// Always `base_ms`.
+    Constant,
+    /// `min(cap, base * 2^attempt)`.
+    Exponential,
+    /// `uniform(0, min(cap, base * 2^attempt))`.
+    FullJitter,
+    /// `t/2 + uniform(0, t/2)` with `t = min(cap, base * 2^attempt)`.
+    EqualJitter,
+    /// `min(cap, uniform(base, previous * 3))`, starting at `base`.
+    DecorrelatedJitter,
+}
+
+/// A backoff policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backoff {
+    /// The strategy.
+    #[serde(rename = "type")]
+    pub kind: BackoffKind,
+    /// The base delay.
+    #[serde(default = "default_base_ms")]
+    pub base_ms: f64,
+    /// The largest delay.
+    #[serde(default = "default_cap_ms")]
+    pub cap_ms: f64,
+}
+
+fn default_base_ms() -> f64 {
+    100.0
+}
+fn default_cap_ms() -> f64 {
+    10_000.0
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            kind: BackoffKind::None,
+            base_ms: default_base_ms(),
+            cap_ms: default_cap_ms(),
+        }
+    }
+}
+
+/// A retry policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1: no retries).
+    #[serde(default = "one")]
+    pub max_attempts: u32,
+    /// The pause before each retry.
+    #[serde(default)]
+    pub backoff: Backoff,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// A client's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// The node requests go to.
+    pub target: String,
+    /// How requests are generated.
+    #[serde(default)]
+    pub workload: Workload,
+    /// The timeout of each attempt; `null` waits forever.
+    #[serde(default)]
+    pub timeout_ms: Option<f64>,
+    /// Retries.
+    #[serde(default)]
+    pub retry: RetryPolicy,
+    /// Send an idempotency key, generated once per logical request and reused by its retries.
+    #[serde(default)]
+    pub idempotency_keys: bool,
+    /// Stop after this many logical requests; `null` never stops.
+    #[serde(default)]
+    pub max_requests: Option<u64>,
+}
+
+impl ClientConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        match &self.workload {
+            Workload::Open { rate_per_s } => {
+                if !(rate_per_s.is_finite() && *rate_per_s > 0.0 && *rate_per_s <= 100_000.0) {
+                    return Err((
+                        "workload.rate_per_s".into(),
+                        format!("expected more than 0 and at most 100000, got {rate_per_s}"),
+                    ));
+                }
+            }
+            Workload::Closed { users, think_ms } => {
+                if !(1..=10_000).contains(users) {
+                    return Err((
+                        "workload.users".into(),
+                        format!("expected 1 to 10000, got {users}"),
+                    ));
+                }
+                check_ms("workload.think_ms", *think_ms, 0.0, 3_600_000.0)?;
+            }
+        }
+        if let Some(t) = self.timeout_ms {
+            check_ms("timeout_ms", t, 0.001, 3_600_000.0)?;
+        }
+        if !(1..=100).contains(&self.retry.max_attempts) {
+            return Err((
+                "retry.max_attempts".into(),
+                format!("expected 1 to 100, got {}", self.retry.max_attempts),
+            ));
+        }
+        check_ms(
+            "retry.backoff.base_ms",
+            self.retry.backoff.base_ms,
+            0.0,
+            3_600_000.0,
+        )?;
+        check_ms(
+            "retry.backoff.cap_ms",
+            self.retry.backoff.cap_ms,
+            0.0,
+            3_600_000.0,
+        )?;
+        Ok(())
+    }
+}
+
+const TAG_ARRIVAL: u64 = 0;
+const TAG_TIMEOUT: u64 = 1;
+const TAG_BACKOFF: u64 = 2;
+const TAG_THINK: u64 = 3;
+
+fn tag(kind: u64, id: u64) -> u64 {
+    (id << 2) | kind
+}
+
+#[derive(Clone, Debug)]
+struct Logical {
+    start_us: u64,
+    attempt: u32,
+    key: Option<u64>,
+    current_req: u64,
+    timeout: Option<TimerId>,
+    prev_sleep_us: u64,
+    user: Option<u32>,
+}
+
+/// The client node.
+#[derive(Clone, Debug)]
+pub struct Client {
+    cfg: ClientConfig,
+    target: NodeId,
+    me: NodeId,
+    logical: BTreeMap<u64, Logical>,
+    req_to_trace: BTreeMap<u64, u64>,
+    next_trace: u64,
+    next_req: u64,
+    requests: u64,
+    successes: u64,
+    failures: u64,
+    timeouts: u64,
+    attempts: u64,
+    retries: u64,
+    late_responses: u64,
+}
+
+impl Client {
+    /// A client with these settings.
+    pub fn new(
+        cfg: ClientConfig,
+        me: NodeId,
+        lookup: &dyn Fn(&str) -> Option<NodeId>,
+    ) -> Result<Self, ConfigError> {
+        cfg.check()?;
+        let target = resolve("target", &cfg.target, me, lookup)?;
+        Ok(Client {
+            cfg,
+            target,
+            me,
+            logical: BTreeMap::new(),
+            req_to_trace: BTreeMap::new(),
+            next_trace: 0,
+            next_req: 0,
+            requests: 0,
+            successes: 0,
+            failures: 0,
+            timeouts: 0,
+            attempts: 0,
+            retries: 0,
+            late_responses: 0,
+        })
+    }
+
+    fn may_start(&self) -> bool {
+        self.cfg.max_requests.is_none_or(|m| self.requests < m)
+    }
+
+    fn schedule_arrival(&mut self, ctx: &mut Ctx<'_>) {
+        if let Workload::Open { rate_per_s } = self.cfg.workload
+            && self.may_start()
+        {
+            let gap_us = ms_to_us(ctx.rng().exponential(1000.0 / rate_per_s));
+            ctx.set_timer(gap_us, tag(TAG_ARRIVAL, 0));
+        }
+    }
+
+    fn begin(&mut self, ctx: &mut Ctx<'_>, user: Option<u32>) {
+        if !self.may_start() {
+            return;
+        }
+        // Trace ids carry the node so spans from different clients never collide.
+        let trace_id = (u64::from(self.me.0) << 48) | self.next_trace;
+        self.next_trace += 1;
+        self.requests += 1;
+        let key = self.cfg.idempotency_keys.then(|| ctx.rng().next_u64());
+        let l = Logical {
+            start_us: ctx.now_us(),
+            attempt: 0,
+            key,
+            current_req: 0,
+            timeout: None,
+            prev_sleep_us: 0,
+            user,
+        };
+        self.logical.insert(trace_id, l);
+        self.attempt(ctx, trace_id);
+    }
+
+    fn attempt(&mut self, ctx: &mut Ctx<'_>, trace_id: u64) {
+        let req_id = self.next_req;
+        self.next_req += 1;
+        let timeout_us = self.cfg.timeout_ms.map(ms_to_us);
+        let Some(l) = self.logical.get_mut(&trace_id) else {
+            return;
+        };
+        l.attempt += 1;
+        l.current_req = req_id;
+        let req = Request {
+            trace_id,
+            req_id,
+            attempt: l.attempt,
+            idempotency_key: l.key,
+            op: Op::Call,
+        };
+        self.attempts += 1;
+        ctx.count("attempts", 1);
+        if l.attempt > 1 {
+            self.retries += 1;
+            ctx.count("retries", 1);
+        }
+        l.timeout = timeout_us.map(|t| ctx.set_timer(t, tag(TAG_TIMEOUT, req_id)));
+        self.req_to_trace.insert(req_id, trace_id);
+        ctx.send(self.target, Payload::Request(req));
+    }
+
+    fn backoff_us(&self, ctx: &mut Ctx<'_>, retry: u32, prev_us: u64) -> u64 {
+        let b = &self.cfg.retry.backoff;
+        let base = ms_to_us(b.base_ms);
+        let cap = ms_to_us(b.cap_ms);
+        let expo = base.saturating_mul(1u64 << retry.min(40)).min(cap);
+        match b.kind {
+            BackoffKind::None => 0,
+            BackoffKind::Constant => base.min(cap),
+            BackoffKind::Exponential => expo,
+            BackoffKind::FullJitter => ctx.rng().range_inclusive(0, expo),
+            BackoffKind::EqualJitter => expo / 2 + ctx.rng().range_inclusive(0, expo / 2),
+            BackoffKind::DecorrelatedJitter => {
+                let prev = if prev_us == 0 { base } else { prev_us };
+                ctx.rng()
+                    .range_inclusive(base, prev.saturating_mul(3).max(base))
+                    .min(cap)
+            }
+        }
+    }
+
+    /// The attempt `req_id` ended without success; retry or give up.
+    fn failed_attempt(&mut self, ctx: &mut Ctx<'_>, trace_id: u64, retryable: bool) {
+        let Some(l) = self.logical.get(&trace_id) else {
+            return;
+        };
+        if retryable && l.attempt < self.cfg.retry.max_attempts {
+            let sleep = self.backoff_us(ctx, l.attempt, l.prev_sleep_us);
+            if let Some(l) = self.logical.get_mut(&trace_id) {
+                l.prev_sleep_us = sleep;
+            }
+            ctx.set_timer(sleep, tag(TAG_BACKOFF, trace_id));
+        } else {
+            self.finish(ctx, trace_id, false);
+        }
+    }
+
+    fn finish(&mut self, ctx: &mut Ctx<'_>, trace_id: u64, ok: bool) {
+        let Some(l) = self.logical.remove(&trace_id) else {
+            return;
+        };
+        if ok {
+            self.successes += 1;
+        } else {
+            self.failures += 1;
+        }
+        ctx.record_request(ok, ctx.now_us() - l.start_us);
+        if let (Some(_), Workload::Closed { think_ms, .. }) = (l.user, &self.cfg.workload) {
+            let think = ms_to_us(ctx.rng().exponential(*think_ms));
+            ctx.set_timer(think, tag(TAG_THINK, u64::from(l.user.unwrap_or(0))));
+        }
+    }
+
+    fn on_response(&mut self, ctx: &mut Ctx<'_>, r: Response) {
+        let Some(trace_id) = self.req_to_trace.remove(&r.req_id) else {
+            self.late_responses += 1;
+            ctx.count("late_responses", 1);
+            return;
+        };
+        let Some(l) = self.logical.get_mut(&trace_id) else {
+            return;
+        };
+        if l.current_req != r.req_id {
+            self.late_responses += 1;
+            return;
+        }
+        if let Some(t) = l.timeout.take() {
+            ctx.cancel_timer(t);
+        }
+        if r.is_ok() {
+            self.finish(ctx, trace_id, true);
+        } else {
+            let retryable = !r.no_retry && (r.status >= 500 || r.status == 429);
+            self.failed_attempt(ctx, trace_id, retryable);
+        }
+    }
+}
+
+impl Node for Client {
+    fn kind(&self) -> &'static str {
+        "client"
+    }
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        match self.cfg.workload {
+            Workload::Open { .. } => self.schedule_arrival(ctx),
+            Workload::Closed { users, .. } => {
+                for u in 0..users {
+                    self.begin(ctx, Some(u));
+                }
+            }
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, msg: Payload) {
+        if let Payload::Response(r) = msg {
+            self.on_response(ctx, r);
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, _timer: TimerId, tag: u64) {
+        let id = tag >> 2;
+        match tag & 3 {
+            TAG_ARRIVAL => {
+                self.begin(ctx, None);
+                self.schedule_arrival(ctx);
+            }
+            TAG_TIMEOUT => {
+                let Some(trace_id) = self.req_to_trace.remove(&id) else {
+                    return;
+                };
+                self.timeouts += 1;
+                ctx.count("timeouts", 1);
+                if let Some(l) = self.logical.get_mut(&trace_id) {
+                    l.timeout = None;
+                }
+                self.failed_attempt(ctx, trace_id, true);
+            }
+            TAG_BACKOFF => self.attempt(ctx, id),
+            _ => self.begin(ctx, Some(id as u32)),
+        }
+    }
+
+    fn on_restart(&mut self) {
+        self.logical.clear();
+        self.req_to_trace.clear();
+    }
+
+    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
+        if param == "target" {
+            return Err("the target cannot change during a run".into());
+        }
+        let (cfg, v) = super::set_param(&self.cfg, param, value, ClientConfig::check)?;
+        self.cfg = cfg;
+        Ok(v)
+    }
+
+    fn status(&self) -> String {
+        format!("{} in progress", self.logical.len())
+    }
+
+    fn inspect(&self) -> Vec<InspectRow> {
+        let timeout = self
+            .cfg
+            .timeout_ms
+            .map_or("none".to_string(), |t| format!("{t} ms"));
+        vec![
+            ("in progress".into(), self.logical.len().to_string()),
+            ("requests".into(), self.requests.to_string()),
+            ("successes".into(), self.successes.to_string()),
+            ("failures".into(), self.failures.to_string()),
+            ("timeouts".into(), self.timeouts.to_string()),
+            ("attempts".into(), self.attempts.to_string()),
+            ("timeout".into(), timeout),
+            (
+                "max attempts".into(),
+                self.cfg.retry.max_attempts.to_string(),
+            ),
+        ]
+    }
+
+    fn counters(&self) -> Vec<(&'static str, i64)> {
+        vec![
+            ("requests", self.requests as i64),
+            ("successes", self.successes as i64),
+            ("failures", self.failures as i64),
+            ("timeouts", self.timeouts as i64),
+            ("attempts", self.attempts as i64),
+            ("retries", self.retries as i64),
+            ("late_responses", self.late_responses as i64),
+        ]
+    }
+
+    fn clone_box(&self) -> Box<dyn Node> {
+        Box::new(self.clone())
+    }
+}

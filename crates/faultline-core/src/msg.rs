@@ -1,0 +1,120 @@
+//! What travels between nodes.
+//!
+//! One closed enum for every model's messages: the engine stays generic (it never looks inside),
+//! while traces, snapshots and the page get a concrete, serialisable, hashable type.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Identifies one message on the wire, unique within a run, in send order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MsgId(pub u64);
+
+impl fmt::Display for MsgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "m{}", self.0)
+    }
+}
+
+/// A message's contents.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Payload {
+    /// A request from a client (or a service calling downstream).
+    Request(Request),
+    /// The answer to a [`Request`].
+    Response(Response),
+}
+
+/// What a request asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// A generic call: do the work, answer.
+    Call,
+}
+
+/// A request: one attempt of one logical request.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Request {
+    /// The logical request (the user action) this attempt belongs to; spans group by it.
+    pub trace_id: u64,
+    /// This attempt's own id, unique per sender; the response echoes it.
+    pub req_id: u64,
+    /// 1 for the first attempt, 2 for the first retry, ...
+    pub attempt: u32,
+    /// The idempotency key, when the client sends one (the same on every retry).
+    pub idempotency_key: Option<u64>,
+    /// What to do.
+    pub op: Op,
+}
+
+/// A response to one request attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Response {
+    /// Echoes [`Request::trace_id`].
+    pub trace_id: u64,
+    /// Echoes [`Request::req_id`].
+    pub req_id: u64,
+    /// An HTTP-like status: 200 ok, 409 conflict, 429 too many requests, 500 error, 503 unavailable.
+    pub status: u16,
+    /// The server asks the client not to retry (e.g. "overloaded: do not retry").
+    pub no_retry: bool,
+    /// The response is a replay of a stored result (`Idempotent-Replayed: true`).
+    pub replayed: bool,
+}
+
+impl Response {
+    /// A 2xx status.
+    pub fn is_ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+impl Payload {
+    /// A short kind for colouring and filtering: `request`, `response`, ...
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Payload::Request(_) => "request",
+            Payload::Response(r) if r.is_ok() => "response",
+            Payload::Response(_) => "error",
+        }
+    }
+
+    /// The logical request this message belongs to, if any.
+    pub fn trace_id(&self) -> Option<u64> {
+        match self {
+            Payload::Request(r) => Some(r.trace_id),
+            Payload::Response(r) => Some(r.trace_id),
+        }
+    }
+}
+
+impl fmt::Display for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Payload::Request(r) => {
+                write!(
+                    f,
+                    "request t{} r{} attempt {}",
+                    r.trace_id, r.req_id, r.attempt
+                )?;
+                if let Some(k) = r.idempotency_key {
+                    write!(f, " key {k:x}")?;
+                }
+                Ok(())
+            }
+            Payload::Response(r) => {
+                write!(f, "response t{} r{} {}", r.trace_id, r.req_id, r.status)?;
+                if r.replayed {
+                    write!(f, " (replayed)")?;
+                }
+                if r.no_retry {
+                    write!(f, " (do not retry)")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Nodes are state machines: messages and timers in, commands out.
+//!
+//! A node never touches the network, the event queue or another node. It gets a [`Ctx`] with
+//! the virtual time of the event it handles, its own random stream, and verbs to send, set and
+//! cancel timers, record metrics and report state changes; the engine applies them. Protocols are
+//! then testable without a page, and the page cannot change what a protocol does.
+
+use serde::Serialize;
+use std::fmt;
+
+use crate::msg::{MsgId, Payload};
+use crate::rng::SimRng;
+use crate::world::Core;
+
+/// A node's index in its scenario (the order of `nodes`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct NodeId(pub u16);
+
+impl NodeId {
+    /// As an index into per-node vectors.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+/// A timer, unique within a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct TimerId(pub u64);
+
+/// One row of a node's inspector: a label and a value, for people.
+pub type InspectRow = (String, String);
+
+/// A simulated process. Implementations live in [`crate::models`].
+pub trait Node: fmt::Debug {
+    /// The model's kind, as the scenario names it (`client`, `service`, ...).
+    fn kind(&self) -> &'static str;
+
+    /// Called at time zero and after each restart.
+    fn on_start(&mut self, ctx: &mut Ctx<'_>);
+
+    /// A message arrived.
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, from: NodeId, msg: Payload);
+
+    /// A timer this node set fired. `tag` is the value given to [`Ctx::set_timer`].
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: TimerId, tag: u64);
+
+    /// The node crashed and is restarting: drop volatile state, keep what the model keeps on
+    /// disk (a Raft node's term, vote and log). Timers are already gone. `on_start` follows.
+    fn on_restart(&mut self);
+
+    /// Changes a setting from now on (an intervention). Returns the new value as JSON text, or
+    /// a message saying why the value is refused (the setting is then unchanged).
+    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String>;
+
+    /// A one-line state for accessible names and badges ("breaker open", "leader, term 3").
+    fn status(&self) -> String {
+        String::new()
+    }
+
+    /// The inspector's rows.
+    fn inspect(&self) -> Vec<InspectRow> {
+        Vec::new()
+    }
+
+    /// The model's own counters for reports, by name.
+    fn counters(&self) -> Vec<(&'static str, i64)> {
+        Vec::new()
+    }
+
+    /// A boxed copy (snapshots).
+    fn clone_box(&self) -> Box<dyn Node>;
+}
+
+impl Clone for Box<dyn Node> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+/// What a node may do while it handles one event.
+pub struct Ctx<'a> {
+    pub(crate) core: &'a mut Core,
+    pub(crate) me: NodeId,
+    pub(crate) rng: &'a mut SimRng,
+    pub(crate) epoch: u32,
+}
+
+impl Ctx<'_> {
+    /// The virtual time of the event being handled, in microseconds. It is the only clock a
+    /// node sees.
+    pub fn now_us(&self) -> u64 {
+        self.core.now_us
+    }
+
+    /// This node's id.
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+
+    /// This node's own random stream.
+    pub fn rng(&mut self) -> &mut SimRng {
+        self.rng
+    }
+
+    /// Sends a message; the network decides when (and whether) it arrives.
+    pub fn send(&mut self, to: NodeId, payload: Payload) -> MsgId {
+        self.core.send(self.me, to, payload)
+    }
+
+    /// Sets a timer firing `after_us` from now, with a tag the node chooses.
+    pub fn set_timer(&mut self, after_us: u64, tag: u64) -> TimerId {
+        self.core.set_timer(self.me, self.epoch, after_us, tag)
+    }
+
+    /// Cancels a timer; cancelling one that already fired does nothing.
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.core.cancel_timer(self.me, timer);
+    }
+
+    /// Records a completed request (as this node saw it) for the RED metrics.
+    pub fn record_request(&mut self, ok: bool, latency_us: u64) {
+        let now = self.core.now_us;
+        self.core.metrics[self.me.index()].request(now, ok, latency_us);
+    }
+
+    /// Adds to a named counter (attempts, retries, rejections, ...).
+    pub fn count(&mut self, name: &'static str, delta: u64) {
+        let now = self.core.now_us;
+        self.core.metrics[self.me.index()].count(now, name, delta);
+    }
+
+    /// Sets a named gauge (queue length, in-flight calls, ...).
+    pub fn gauge(&mut self, name: &'static str, value: i64) {
+        let now = self.core.now_us;
+        self.core.metrics[self.me.index()].gauge(now, name, value);
+    }
+
+    /// Reports a change of state worth a line in the trace.
+    pub fn state(&mut self, text: impl Into<String>) {
+        let kind = crate::trace::TraceKind::State {
+            node: self.me,
+            text: text.into(),
+        };
+        let now = self.core.now_us;
+        self.core.trace.push(now, kind);
+    }
+
+    /// Records a notable number in the trace (a verdict, a count a lesson goal reads).
+    pub fn metric_event(&mut self, name: impl Into<String>, value: i64) {
+        let kind = crate::trace::TraceKind::Metric {
+            node: self.me,
+            name: name.into(),
+            value,
+        };
+        let now = self.core.now_us;
+        self.core.trace.push(now, kind);
+    }
+}

@@ -1,0 +1,117 @@
+//! The run report: what `faultline run --json` prints and what lesson goals and charts read.
+//! `docs/scenario-format.md` documents every field.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+use crate::node::NodeId;
+use crate::world::{Counts, Liveness, World};
+
+/// Latency percentiles in milliseconds, from the node's histogram (each within about 6 %).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Latency {
+    /// Median.
+    pub p50_ms: f64,
+    /// 90th percentile.
+    pub p90_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Exact maximum.
+    pub max_ms: f64,
+    /// Exact mean.
+    pub mean_ms: f64,
+}
+
+/// One node's part of the report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodeReport {
+    /// The node's id.
+    pub id: String,
+    /// Its model.
+    pub kind: &'static str,
+    /// Up, crashed or paused at the end.
+    pub liveness: Liveness,
+    /// Requests this node completed (a client: logical requests answered or given up; a
+    /// service: requests it worked on).
+    pub completed: u64,
+    /// Of those, successful.
+    pub successes: u64,
+    /// Of those, failed.
+    pub failures: u64,
+    /// Latency of the completed requests, when there were any.
+    pub latency: Option<Latency>,
+    /// The model's own counters (requests, attempts, timeouts, retries, ...).
+    pub counters: BTreeMap<String, i64>,
+}
+
+/// A whole run's report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    /// The seed.
+    pub seed: u64,
+    /// Virtual time at the end, in milliseconds.
+    pub time_ms: f64,
+    /// Events processed.
+    pub events: u64,
+    /// The trace hash, hex (equal hashes: equal traces).
+    pub trace_hash: String,
+    /// Messages sent, delivered, dropped; the rest were in flight at the end.
+    pub messages: Counts,
+    /// Messages still in flight at the end.
+    pub in_flight: usize,
+    /// Why the run stopped early, if a limit stopped it.
+    pub halted: Option<String>,
+    /// Per node, in scenario order.
+    pub nodes: Vec<NodeReport>,
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+impl Report {
+    /// The report of a world as it is now.
+    pub fn of(world: &World) -> Report {
+        let nodes = (0..world.names().len())
+            .map(|i| {
+                let id = NodeId(i as u16);
+                let m = world.metrics(id);
+                let h = &m.latency;
+                let latency = (h.count() > 0).then(|| Latency {
+                    p50_ms: ms(h.quantile_us(0.5).unwrap_or(0)),
+                    p90_ms: ms(h.quantile_us(0.9).unwrap_or(0)),
+                    p99_ms: ms(h.quantile_us(0.99).unwrap_or(0)),
+                    max_ms: ms(h.max_us()),
+                    mean_ms: h.mean_us().unwrap_or(0.0) / 1000.0,
+                });
+                let node = world.node(id);
+                let mut counters: BTreeMap<String, i64> = m
+                    .counters
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), *v as i64))
+                    .collect();
+                counters.extend(node.counters().into_iter().map(|(k, v)| (k.to_string(), v)));
+                NodeReport {
+                    id: world.names()[i].clone(),
+                    kind: node.kind(),
+                    liveness: world.liveness(id),
+                    completed: m.successes + m.failures,
+                    successes: m.successes,
+                    failures: m.failures,
+                    latency,
+                    counters,
+                }
+            })
+            .collect();
+        Report {
+            seed: world.seed(),
+            time_ms: ms(world.now_us()),
+            events: world.events(),
+            trace_hash: format!("{:016x}", world.trace().hash()),
+            messages: world.counts(),
+            in_flight: world.in_flight_count(),
+            halted: world.halted().map(str::to_string),
+            nodes,
+        }
+    }
+}
