@@ -1,0 +1,13 @@
+//! Faultline's playground: a Yew page that draws the core's simulation and drives its time.
+//!
+//! Architecture invariant: this crate owns everything that touches the browser (the DOM,
+//! `requestAnimationFrame`, the wall clock); the core never does. The page turns each frame's
+//! wall-clock delta into a bounded amount of virtual time and asks the core to run up to it.
+
+mod app;
+mod canvas;
+mod playback;
+
+fn main() {
+    yew::Renderer::<app::App>::new().render();
+}
