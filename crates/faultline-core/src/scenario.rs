@@ -734,7 +734,7 @@ impl Scenario {
                     err(format!("{p}.b"), "a link joins two different nodes".into());
                 } else if !seen.insert((a.min(b), a.max(b))) {
                     err(
-                        format!("{p}"),
+                        p.clone(),
                         format!("{} and {} are already linked", l.a, l.b),
                     );
                 } else {
