@@ -276,9 +276,14 @@ pub struct Counts {
 impl Core {
     fn schedule(&mut self, time_us: u64, kind: EventKind) {
         self.seq += 1;
+        // Interventions run after every other event of their microsecond. Then an intervention
+        // the learner makes while paused at t (after everything up to t has run) and the same
+        // intervention replayed from a share link (scheduled at build time) land at the same
+        // point of the order, and both give the same trace.
+        let late = if matches!(kind, EventKind::Intervention { .. }) { 1 << 63 } else { 0 };
         self.queue.push(Scheduled {
             time_us,
-            seq: self.seq,
+            seq: self.seq | late,
             kind,
         });
     }
@@ -926,7 +931,17 @@ impl World {
         }
     }
 
-    /// Applies an intervention now.
+    /// Schedules an intervention at `at_us` (no earlier than now). It runs after every other
+    /// event of that microsecond, exactly as the same intervention in a scenario would.
+    pub fn schedule_action(&mut self, at_us: u64, action: Action) {
+        let at = at_us.max(self.core.now_us);
+        let index = self.core.actions.len() as u32;
+        self.core.actions.push((at, action));
+        self.core.schedule(at, EventKind::Intervention { index });
+    }
+
+    /// Applies an intervention now, immediately (before any other event of this microsecond
+    /// that is still queued). Prefer [`World::schedule_action`] for anything recorded.
     pub fn apply(&mut self, action: Action) {
         let now = self.core.now_us;
         match action {
