@@ -1,15 +1,36 @@
-//! The page: a toolbar, the canvas and a panel of numbers, around one [`Playback`].
+//! The page: toolbar, time line, canvas, inspector and numbers, around one [`Session`].
 
 use faultline_core::NodeId;
-use faultline_core::scenario::Scenario;
+use faultline_core::scenario::{Intervention, Scenario};
+use faultline_core::trace::{Fault, TraceKind};
+use faultline_core::world::{Action, Liveness};
 use gloo_render::{AnimationFrame, request_animation_frame};
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::canvas;
-use crate::playback::Playback;
+use crate::canvas::{self, CanvasView, HEIGHT, WIDTH};
+use crate::controls::{self, Kind};
+use crate::session::{SPEEDS, Session};
 
 /// The scenario the page opens with.
 pub const DEFAULT_SCENARIO: &str = include_str!("../../../tests/scenarios/client-server.json");
+
+/// What a learner can do to a node.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NodeAct {
+    /// Crash it.
+    Crash,
+    /// Restart it.
+    Restart,
+    /// Pause it.
+    Pause,
+    /// Resume it.
+    Resume,
+    /// Cut all its links.
+    Isolate,
+    /// Heal all its links.
+    Rejoin,
+}
 
 /// Messages of the page.
 pub enum Msg {
@@ -17,23 +38,53 @@ pub enum Msg {
     Frame(f64),
     /// Play or pause.
     Toggle,
+    /// Handle one event.
+    Step,
+    /// Set the speed.
+    Speed(f64),
+    /// Move the playhead (virtual microseconds).
+    Seek(u64),
+    /// Start again from zero, without the learner's interventions.
+    Reset,
+    /// Use another seed (the text of the seed box).
+    Seed(String),
+    /// Select a node (or none).
+    Select(Option<NodeId>),
+    /// Cut or heal a link.
+    ToggleLink(usize),
+    /// Act on a node.
+    Node(NodeId, NodeAct),
+    /// A pointer went down on a node.
+    DragStart(NodeId, i32, f64, f64),
+    /// The pointer moved.
+    DragMove(f64, f64),
+    /// The pointer went up.
+    DragEnd,
+    /// Move a node by keyboard.
+    Nudge(NodeId, f64, f64),
+    /// Change a setting of a node.
+    Set(NodeId, &'static str, serde_json::Value),
+}
+
+struct Drag {
+    node: NodeId,
+    from: (f64, f64),
+    moved: bool,
 }
 
 /// The root component.
 pub struct App {
-    playback: Result<Playback, String>,
+    session: Result<Session, String>,
+    pos: Vec<(f64, f64)>,
+    selected: Option<NodeId>,
+    drag: Option<Drag>,
+    announce: String,
+    seen_seq: u64,
+    error: Option<String>,
     last_frame_ms: Option<f64>,
+    svg: NodeRef,
     // Kept alive on purpose: dropping the handle cancels the next frame.
     frame: Option<AnimationFrame>,
-}
-
-impl App {
-    fn request_frame(&mut self, ctx: &Context<Self>) {
-        let link = ctx.link().clone();
-        self.frame = Some(request_animation_frame(move |ts| {
-            link.send_message(Msg::Frame(ts))
-        }));
-    }
 }
 
 fn fmt_ms(ms: f64) -> String {
@@ -44,17 +95,243 @@ fn fmt_ms(ms: f64) -> String {
     }
 }
 
+/// A short sentence for the live region about the trace events that matter to a listener.
+fn narrate(kind: &TraceKind, names: &[String]) -> Option<String> {
+    let n = |id: &NodeId| names.get(id.index()).cloned().unwrap_or_default();
+    Some(match kind {
+        TraceKind::Fault { fault } => match fault {
+            Fault::Cut { from, to } => format!("Link from {} to {} cut.", n(from), n(to)),
+            Fault::Heal { from, to } => format!("Link from {} to {} healed.", n(from), n(to)),
+            Fault::Crash { node } => format!("{} crashed.", n(node)),
+            Fault::Restart { node } => format!("{} restarted.", n(node)),
+            Fault::Pause { node } => format!("{} paused.", n(node)),
+            Fault::Resume { node } => format!("{} resumed.", n(node)),
+            _ => return None,
+        },
+        TraceKind::State { node, text } => format!("{}: {text}.", n(node)),
+        TraceKind::Notice { text } => text.clone(),
+        _ => return None,
+    })
+}
+
+impl App {
+    fn request_frame(&mut self, ctx: &Context<Self>) {
+        let link = ctx.link().clone();
+        self.frame = Some(request_animation_frame(move |ts| {
+            link.send_message(Msg::Frame(ts))
+        }));
+    }
+
+    fn to_svg(&self, cx: f64, cy: f64) -> Option<(f64, f64)> {
+        let el = self.svg.cast::<web_sys::Element>()?;
+        let r = el.get_bounding_client_rect();
+        if r.width() <= 0.0 || r.height() <= 0.0 {
+            return None;
+        }
+        let x = (cx - r.left()) * WIDTH / r.width();
+        let y = (cy - r.top()) * HEIGHT / r.height();
+        Some((x.clamp(0.0, WIDTH), y.clamp(0.0, HEIGHT)))
+    }
+
+    fn save_position(&mut self, id: NodeId) {
+        if let Ok(s) = &mut self.session {
+            let name = s.scenario.nodes[id.index()].id.clone();
+            let (x, y) = self.pos[id.index()];
+            s.scenario
+                .view
+                .positions
+                .insert(name, [x.round(), y.round()]);
+        }
+    }
+
+    /// Reads new trace events into the live region's sentence.
+    fn catch_up_narration(&mut self) {
+        let Ok(s) = &self.session else { return };
+        let trace = s.world.trace();
+        if trace.len_total() < self.seen_seq {
+            self.seen_seq = trace.len_total(); // rewound by a seek
+            return;
+        }
+        let names = s.world.names();
+        if let Some(text) = trace
+            .since(self.seen_seq)
+            .filter_map(|e| narrate(&e.kind, names))
+            .last()
+        {
+            self.announce = text;
+        }
+        self.seen_seq = trace.len_total();
+    }
+
+    fn node_action(s: &Session, id: NodeId, act: NodeAct) -> Option<Action> {
+        let links_of = || {
+            s.world
+                .links()
+                .iter()
+                .filter(move |l| l.a == id || l.b == id)
+        };
+        Some(match act {
+            NodeAct::Crash => Action::Crash(id),
+            NodeAct::Restart => Action::Restart(id),
+            NodeAct::Pause => Action::Pause(id),
+            NodeAct::Resume => Action::Resume(id),
+            NodeAct::Isolate => Action::Partition {
+                groups: vec![vec![id]],
+            },
+            NodeAct::Rejoin => {
+                let l = links_of().find(|l| l.is_cut(0) || l.is_cut(1))?;
+                Action::Heal { a: l.a, b: l.b }
+            }
+        })
+    }
+
+    /// The node's settings as they stand at the playhead: the scenario's, with every `set`
+    /// intervention up to now applied.
+    fn current_config(s: &Session, id: NodeId) -> serde_json::Value {
+        let mut cfg = serde_json::to_value(&s.scenario.nodes[id.index()].model).unwrap_or_default();
+        let now = s.world.now_us();
+        let name = &s.scenario.nodes[id.index()].id;
+        let scripted = s.scenario.interventions.iter().filter_map(|iv| match iv {
+            Intervention::Set {
+                at_ms,
+                node,
+                param,
+                value,
+            } if node == name && faultline_core::dist::ms_to_us(*at_ms) <= now => {
+                Some((param.as_str(), value))
+            }
+            _ => None,
+        });
+        let learner = s.user.iter().filter_map(|(at, a)| match a {
+            Action::Set { node, param, value } if *node == id && *at <= now => {
+                Some((param.as_str(), value))
+            }
+            _ => None,
+        });
+        for (param, value) in scripted.chain(learner) {
+            if let Ok(next) = faultline_core::scenario::set_config_field(&cfg, param, value) {
+                cfg = next;
+            }
+        }
+        cfg
+    }
+
+    fn inspector(&self, s: &Session, ctx: &Context<Self>) -> Html {
+        let Some(id) = self.selected else {
+            return html! { <p class="hint">{"Select a node to see inside it and turn its knobs. Click a link to cut it."}</p> };
+        };
+        let world = &s.world;
+        let node = world.node(id);
+        let name = &world.names()[id.index()];
+        let live = world.liveness(id);
+        let rows = node
+            .inspect()
+            .into_iter()
+            .map(|(k, v)| html! { <><dt>{ k }</dt><dd>{ v }</dd></> });
+        let act = |label: &'static str, a: NodeAct, enabled: bool| {
+            let onclick = ctx.link().callback(move |_| Msg::Node(id, a));
+            html! { <button class="act" data-act={label.to_lowercase()} disabled={!enabled} {onclick}>{ label }</button> }
+        };
+        let cfg = Self::current_config(s, id);
+        let params = controls::params_for(node.kind()).iter().filter(|p| controls::get(&cfg, p.path).is_some()).map(|p| {
+            let value = controls::get(&cfg, p.path).cloned().unwrap_or_default();
+            let path = p.path;
+            let input_id = format!("param-{}", path.replace('.', "-"));
+            let editor = match p.kind {
+                Kind::Number | Kind::Optional => {
+                    let v = value.as_f64();
+                    let param = *p;
+                    let oninput = ctx.link().batch_callback(move |e: InputEvent| {
+                        let el: HtmlInputElement = e.target_unchecked_into();
+                        el.value().parse::<f64>().ok().map(|v| Msg::Set(id, path, controls::number(&param, v)))
+                    });
+                    let shown = v.map_or("none".to_string(), |v| if p.step >= 1.0 { format!("{v:.0}") } else { format!("{v}") });
+                    let off = p.kind == Kind::Optional && v.is_none();
+                    let toggle = (p.kind == Kind::Optional).then(|| {
+                        let min = p.min;
+                        let onchange = ctx.link().callback(move |e: Event| {
+                            let el: HtmlInputElement = e.target_unchecked_into();
+                            Msg::Set(id, path, if el.checked() { serde_json::json!(min.max(1000.0)) } else { serde_json::Value::Null })
+                        });
+                        html! { <label class="opt"><input type="checkbox" checked={!off} {onchange} />{" on"}</label> }
+                    });
+                    html! {
+                        <>
+                            <input id={input_id.clone()} type="range" min={p.min.to_string()} max={p.max.to_string()} step={p.step.to_string()}
+                                   value={v.unwrap_or(p.min).to_string()} disabled={off} {oninput} />
+                            <output for={input_id.clone()}>{ format!("{shown} {}", if v.is_some() { p.unit } else { "" }) }</output>
+                            { for toggle }
+                        </>
+                    }
+                }
+                Kind::Bool => {
+                    let onchange = ctx.link().callback(move |e: Event| {
+                        let el: HtmlInputElement = e.target_unchecked_into();
+                        Msg::Set(id, path, serde_json::json!(el.checked()))
+                    });
+                    html! { <input id={input_id.clone()} type="checkbox" checked={value.as_bool().unwrap_or(false)} {onchange} /> }
+                }
+                Kind::Choice(choices) => {
+                    let onchange = ctx.link().callback(move |e: Event| {
+                        let el: HtmlSelectElement = e.target_unchecked_into();
+                        Msg::Set(id, path, serde_json::json!(el.value()))
+                    });
+                    let cur = value.as_str().unwrap_or_default().to_string();
+                    html! {
+                        <select id={input_id.clone()} {onchange}>
+                            { for choices.iter().map(|c| html! { <option value={*c} selected={cur == *c}>{ c.replace('_', " ") }</option> }) }
+                        </select>
+                    }
+                }
+            };
+            html! { <div class="param"><label for={input_id}>{ p.label }</label>{ editor }</div> }
+        });
+        let has_cut = world
+            .links()
+            .iter()
+            .any(|l| (l.a == id || l.b == id) && (l.is_cut(0) || l.is_cut(1)));
+        let close = ctx.link().callback(|_| Msg::Select(None));
+        html! {
+            <section class="inspector" aria-label={format!("Inspector: {name}")}>
+                <h3>{ name }<span class="kind">{ node.kind() }</span><button class="close" aria-label="Close the inspector" onclick={close}>{"×"}</button></h3>
+                <p class="state">{ canvas::node_state(world, id) }</p>
+                <div class="actions">
+                    { act("Crash", NodeAct::Crash, live != Liveness::Crashed) }
+                    { act("Restart", NodeAct::Restart, live == Liveness::Crashed) }
+                    { act("Pause", NodeAct::Pause, live == Liveness::Up) }
+                    { act("Resume", NodeAct::Resume, live == Liveness::Paused) }
+                    { act("Isolate", NodeAct::Isolate, true) }
+                    { act("Rejoin", NodeAct::Rejoin, has_cut) }
+                </div>
+                <dl>{ for rows }</dl>
+                <div class="params">{ for params }</div>
+            </section>
+        }
+    }
+}
+
 impl Component for App {
     type Message = Msg;
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
-        let playback = Scenario::parse(DEFAULT_SCENARIO)
-            .and_then(Playback::new)
+        let session = Scenario::parse(DEFAULT_SCENARIO)
+            .and_then(Session::new)
             .map_err(|e| e.to_string());
+        let pos = session
+            .as_ref()
+            .map(|s| canvas::positions(&s.scenario))
+            .unwrap_or_default();
         let mut app = App {
-            playback,
+            session,
+            pos,
+            selected: None,
+            drag: None,
+            announce: String::new(),
+            seen_seq: 0,
+            error: None,
             last_frame_ms: None,
+            svg: NodeRef::default(),
             frame: None,
         };
         app.request_frame(ctx);
@@ -62,25 +339,126 @@ impl Component for App {
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
-        let Ok(pb) = &mut self.playback else {
+        let Ok(s) = &mut self.session else {
             return false;
         };
         match msg {
             Msg::Frame(ts) => {
                 // Render when time moved, including the frame in which the run ended.
-                let playing = pb.playing;
+                let playing = s.playing;
                 if let Some(last) = self.last_frame_ms {
-                    pb.advance(ts - last);
+                    s.advance(ts - last);
                 }
                 self.last_frame_ms = Some(ts);
                 self.request_frame(ctx);
-                playing
+                if playing {
+                    self.catch_up_narration();
+                }
+                return playing;
             }
-            Msg::Toggle => {
-                pb.toggle();
-                true
+            Msg::Toggle => s.toggle(),
+            Msg::Step => s.step(),
+            Msg::Speed(v) => s.set_speed(v),
+            Msg::Seek(t) => s.seek(t),
+            Msg::Reset => {
+                s.reset(false);
+                self.announce = "Started again from zero.".into();
+            }
+            Msg::Seed(text) => match text.trim().parse::<u64>() {
+                Ok(seed) => {
+                    s.set_seed(seed);
+                    self.error = None;
+                    self.announce = format!("Seed {seed}: the run starts again.");
+                }
+                Err(_) => {
+                    self.error = Some(format!(
+                        "'{text}' is not a seed: use a whole number from 0 to {}.",
+                        u64::MAX
+                    ))
+                }
+            },
+            Msg::Select(id) => self.selected = if self.selected == id { None } else { id },
+            Msg::ToggleLink(i) => {
+                if let Some(l) = s.world.links().get(i) {
+                    let (a, b) = (l.a, l.b);
+                    let action = if l.is_cut(0) || l.is_cut(1) {
+                        Action::Heal { a, b }
+                    } else {
+                        Action::Cut {
+                            a,
+                            b,
+                            one_way: false,
+                        }
+                    };
+                    s.intervene(action);
+                }
+            }
+            Msg::Node(id, act) => {
+                if let Some(action) = Self::node_action(s, id, act) {
+                    s.intervene(action);
+                }
+            }
+            Msg::Set(id, param, value) => {
+                let mut probe = s.world.node(id).clone_box();
+                match probe.set_param(param, &value) {
+                    Ok(_) => {
+                        s.intervene(Action::Set {
+                            node: id,
+                            param: param.to_string(),
+                            value,
+                        });
+                        self.error = None;
+                    }
+                    Err(e) => self.error = Some(format!("{param} not changed: {e}")),
+                }
+            }
+            Msg::DragStart(id, pointer, cx, cy) => {
+                if let Some(el) = self.svg.cast::<web_sys::Element>() {
+                    let _ = el.set_pointer_capture(pointer);
+                }
+                self.drag = Some(Drag {
+                    node: id,
+                    from: (cx, cy),
+                    moved: false,
+                });
+                return false;
+            }
+            Msg::DragMove(cx, cy) => {
+                let Some(d) = &self.drag else { return false };
+                let (node, from) = (d.node, d.from);
+                if !d.moved && (cx - from.0).hypot(cy - from.1) < 4.0 {
+                    return false; // a click, not yet a drag
+                }
+                let Some(p) = self.to_svg(cx, cy) else {
+                    return false;
+                };
+                self.pos[node.index()] = p;
+                if let Some(d) = &mut self.drag {
+                    d.moved = true;
+                }
+            }
+            Msg::DragEnd => {
+                let Some(d) = self.drag.take() else {
+                    return false;
+                };
+                if d.moved {
+                    self.save_position(d.node);
+                } else {
+                    self.selected = if self.selected == Some(d.node) {
+                        None
+                    } else {
+                        Some(d.node)
+                    };
+                }
+            }
+            Msg::Nudge(id, dx, dy) => {
+                let (x, y) = self.pos[id.index()];
+                self.pos[id.index()] = ((x + dx).clamp(0.0, WIDTH), (y + dy).clamp(0.0, HEIGHT));
+                self.save_position(id);
             }
         }
+        self.catch_up_narration();
+        true
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
@@ -95,15 +473,15 @@ impl Component for App {
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
-        let pb = match &self.playback {
-            Ok(pb) => pb,
+        let s = match &self.session {
+            Ok(s) => s,
             Err(e) => {
                 return html! { <main class="error" role="alert"><h1>{"Faultline"}</h1><p>{ e.clone() }</p></main> };
             }
         };
-        let world = &pb.world;
+        let world = &s.world;
         let now = world.now_us();
-        let toggle = ctx.link().callback(|_| Msg::Toggle);
+        let link = ctx.link();
         let rows = (0..world.names().len()).map(|i| {
             let id = NodeId(i as u16);
             let m = world.metrics(id);
@@ -123,6 +501,23 @@ impl Component for App {
                 </tr>
             }
         });
+        let end_ms = s.end_us() / 1000;
+        let on_seek = link.batch_callback(|e: InputEvent| {
+            let el: HtmlInputElement = e.target_unchecked_into();
+            el.value()
+                .parse::<u64>()
+                .ok()
+                .map(|ms| Msg::Seek(ms.saturating_mul(1000)))
+        });
+        let on_speed = link.batch_callback(|e: Event| {
+            let el: HtmlSelectElement = e.target_unchecked_into();
+            el.value().parse::<f64>().ok().map(Msg::Speed)
+        });
+        let on_seed = link.callback(|e: Event| {
+            let el: HtmlInputElement = e.target_unchecked_into();
+            Msg::Seed(el.value())
+        });
+        let speed = s.speed;
         html! {
             <div class="app">
                 <header>
@@ -131,22 +526,53 @@ impl Component for App {
                 </header>
                 <main>
                     <section class="scenario" aria-labelledby="scenario-title">
-                        <h2 id="scenario-title">{ &pb.scenario.title }</h2>
-                        <p>{ &pb.scenario.description }</p>
+                        <h2 id="scenario-title">{ &s.scenario.title }</h2>
+                        <p>{ &s.scenario.description }</p>
                     </section>
                     <div class="toolbar" role="toolbar" aria-label="Time controls">
-                        <button id="play-pause" aria-pressed={pb.playing.to_string()} onclick={toggle}>
-                            { if pb.playing { "Pause" } else { "Play" } }
+                        <button id="play-pause" aria-pressed={s.playing.to_string()} onclick={link.callback(|_| Msg::Toggle)}>
+                            { if s.playing { "Pause" } else { "Play" } }
                         </button>
+                        <button id="step" onclick={link.callback(|_| Msg::Step)} title="Handle exactly one event">{"Step"}</button>
+                        <label class="speed">{"Speed "}
+                            <select id="speed" onchange={on_speed}>
+                                { for SPEEDS.iter().map(|v| html! { <option value={v.to_string()} selected={*v == speed}>{ format!("{v}×") }</option> }) }
+                            </select>
+                        </label>
+                        <button id="reset" onclick={link.callback(|_| Msg::Reset)} title="Start again from zero, without your changes">{"Reset"}</button>
+                        <label class="seed">{"Seed "}
+                            <input id="seed" type="text" inputmode="numeric" size="8" value={s.scenario.seed.to_string()} onchange={on_seed} />
+                        </label>
+                    </div>
+                    <div class="timeline">
+                        <input id="timeline" type="range" min="0" max={end_ms.to_string()} step="10" value={(now / 1000).to_string()}
+                               aria-label="Time line" aria-valuetext={faultline_core::fmt_time(now)} oninput={on_seek} />
                         <output id="sim-time" data-time-us={now.to_string()} aria-label="Simulated time">
                             { format!("t = {}", faultline_core::fmt_time(now)) }
                         </output>
                         <span class="in-flight">{ format!("{} in flight", world.in_flight_count()) }</span>
                     </div>
-                    if let Some(n) = &pb.notice {
+                    if let Some(n) = &s.notice {
                         <p class="notice" role="status">{ n.clone() }</p>
                     }
-                    { canvas::view(world, &pb.scenario) }
+                    if let Some(e) = &self.error {
+                        <p class="notice error-text" role="alert">{ e.clone() }</p>
+                    }
+                    <div class="stage">
+                        { canvas::view(CanvasView { world, pos: &self.pos, selected: self.selected, svg_ref: &self.svg }, link) }
+                        <aside class="side">{ self.inspector(s, ctx) }</aside>
+                    </div>
+                    <p id="announce" class="visually-hidden" aria-live="polite">{ &self.announce }</p>
+                    <details class="export">
+                        <summary>{"This run as a scenario (JSON for the faultline command)"}</summary>
+                        // Serialised only while paused: not sixty times a second for nobody.
+                        if s.playing {
+                            <p class="hint">{"Pause to see the scenario with your changes."}</p>
+                        } else {
+                            <textarea id="scenario-json" readonly=true rows="12" aria-label="The scenario with your changes, as JSON"
+                                      value={s.recorded().to_json()} />
+                        }
+                    </details>
                     <table class="stats">
                         <caption>{"Requests completed, by node"}</caption>
                         <thead><tr><th scope="col">{"node"}</th><th scope="col">{"model"}</th><th scope="col">{"ok"}</th><th scope="col">{"failed"}</th><th scope="col">{"p50"}</th><th scope="col">{"p99"}</th></tr></thead>

@@ -1,18 +1,25 @@
 //! The canvas: nodes, links and the messages travelling between them, drawn in SVG from the
-//! world's state at the playhead.
+//! world's state at the playhead, with pointer and keyboard handlers.
 //!
 //! A message is drawn at the fraction of its journey given by the playhead between its send and
-//! delivery times, which the core records on every message for exactly this purpose.
+//! delivery times, which the core records on every message for exactly this purpose. Node
+//! positions are view state: they live in the page and in the scenario's `view`, never in the
+//! simulation.
 
 use faultline_core::NodeId;
 use faultline_core::scenario::Scenario;
 use faultline_core::world::{Liveness, World};
+use yew::html::Scope;
 use yew::prelude::*;
+
+use crate::app::{App, Msg};
 
 /// The SVG's coordinate space.
 pub const WIDTH: f64 = 600.0;
 /// The SVG's coordinate space.
 pub const HEIGHT: f64 = 320.0;
+/// A node's radius.
+pub const NODE_R: f64 = 30.0;
 
 /// Where each node is drawn: the scenario's saved layout, or a circle for nodes without one.
 pub fn positions(scenario: &Scenario) -> Vec<(f64, f64)> {
@@ -22,45 +29,74 @@ pub fn positions(scenario: &Scenario) -> Vec<(f64, f64)> {
         .iter()
         .enumerate()
         .map(|(i, node)| match scenario.view.positions.get(&node.id) {
-            Some([x, y]) => (*x, *y),
+            Some([x, y]) => (x.clamp(0.0, WIDTH), y.clamp(0.0, HEIGHT)),
             None => {
+                // Layout is view state, not simulation: the platform's trigonometry is fine here.
                 let a = std::f64::consts::TAU * i as f64 / n;
                 (
-                    WIDTH / 2.0 + 200.0 * libm_cos(a),
-                    HEIGHT / 2.0 + 120.0 * libm_sin(a),
+                    WIDTH / 2.0 + 220.0 * a.cos(),
+                    HEIGHT / 2.0 + 110.0 * a.sin(),
                 )
             }
         })
         .collect()
 }
 
-// Layout is view state, not simulation: the platform's trigonometry is fine here.
-fn libm_cos(a: f64) -> f64 {
-    a.cos()
+/// A node's state in a few words, for its badge and its accessible name.
+pub fn node_state(world: &World, id: NodeId) -> String {
+    match world.liveness(id) {
+        Liveness::Up => world.node(id).status(),
+        Liveness::Crashed => "crashed".to_string(),
+        Liveness::Paused => "paused".to_string(),
+    }
 }
-fn libm_sin(a: f64) -> f64 {
-    a.sin()
+
+/// What the canvas needs from the page.
+pub struct CanvasView<'a> {
+    /// The world at the playhead.
+    pub world: &'a World,
+    /// Node positions.
+    pub pos: &'a [(f64, f64)],
+    /// The selected node.
+    pub selected: Option<NodeId>,
+    /// Where the SVG element is, for pointer coordinates.
+    pub svg_ref: &'a NodeRef,
 }
 
 /// Draws the world.
-pub fn view(world: &World, scenario: &Scenario) -> Html {
-    let pos = positions(scenario);
+pub fn view(c: CanvasView<'_>, link: &Scope<App>) -> Html {
+    let CanvasView {
+        world,
+        pos,
+        selected,
+        svg_ref,
+    } = c;
     let now = world.now_us();
-    let links = world.links().iter().map(|l| {
+    let names = world.names();
+    let links = world.links().iter().enumerate().map(|(i, l)| {
         let (ax, ay) = pos[l.a.index()];
         let (bx, by) = pos[l.b.index()];
-        let cut = l.is_cut(0) || l.is_cut(1);
-        let class = if cut { "link cut" } else { "link" };
-        let name = format!(
-            "link {} to {}{}",
-            world.names()[l.a.index()],
-            world.names()[l.b.index()],
-            if cut { ", cut" } else { "" }
-        );
+        let cut = match (l.is_cut(0), l.is_cut(1)) {
+            (false, false) => String::new(),
+            (true, true) => ", cut".to_string(),
+            (true, false) => format!(", cut from {} to {}", names[l.a.index()], names[l.b.index()]),
+            (false, true) => format!(", cut from {} to {}", names[l.b.index()], names[l.a.index()]),
+        };
+        let class = classes!("link", (!cut.is_empty()).then_some("cut"));
+        let label = format!("link {} to {}{cut}. Press Enter to {}.", names[l.a.index()], names[l.b.index()], if cut.is_empty() { "cut it" } else { "heal it" });
+        let onclick = link.callback(move |_| Msg::ToggleLink(i));
+        let onkeydown = link.batch_callback(move |e: KeyboardEvent| {
+            matches!(e.key().as_str(), "Enter" | " ").then(|| {
+                e.prevent_default();
+                Msg::ToggleLink(i)
+            })
+        });
+        let (x1, y1, x2, y2) = (ax.to_string(), ay.to_string(), bx.to_string(), by.to_string());
         html! {
-            <line class={class} x1={ax.to_string()} y1={ay.to_string()} x2={bx.to_string()} y2={by.to_string()}>
-                <title>{ name }</title>
-            </line>
+            <g class={class} data-link={i.to_string()} tabindex="0" role="button" aria-label={label} {onclick} {onkeydown}>
+                <line class="hit" x1={x1.clone()} y1={y1.clone()} x2={x2.clone()} y2={y2.clone()} />
+                <line class="wire" {x1} {y1} {x2} {y2} />
+            </g>
         }
     });
     let mut msgs: Vec<_> = world.in_flight().collect();
@@ -78,36 +114,55 @@ pub fn view(world: &World, scenario: &Scenario) -> Html {
         let class = classes!("msg", m.payload.kind(), m.doomed.map(|_| "doomed"));
         html! { <circle class={class} cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="6" /> }
     });
-    let nodes = (0..world.names().len()).map(|i| {
+    let nodes = (0..names.len()).map(|i| {
         let id = NodeId(i as u16);
         let node = world.node(id);
         let (x, y) = pos[i];
-        let name = &world.names()[i];
+        let name = &names[i];
         let live = world.liveness(id);
-        let state = match live {
-            Liveness::Up => node.status(),
-            Liveness::Crashed => "crashed".to_string(),
-            Liveness::Paused => "paused".to_string(),
-        };
+        let state = node_state(world, id);
         let class = classes!(
             "node",
             node.kind(),
             (live == Liveness::Crashed).then_some("crashed"),
-            (live == Liveness::Paused).then_some("paused")
+            (live == Liveness::Paused).then_some("paused"),
+            (selected == Some(id)).then_some("selected")
         );
+        let onpointerdown = link.callback(move |e: PointerEvent| {
+            e.prevent_default();
+            Msg::DragStart(id, e.pointer_id(), e.client_x() as f64, e.client_y() as f64)
+        });
+        let onkeydown = link.batch_callback(move |e: KeyboardEvent| {
+            let msg = match e.key().as_str() {
+                "Enter" | " " => Msg::Select(Some(id)),
+                "ArrowLeft" => Msg::Nudge(id, -10.0, 0.0),
+                "ArrowRight" => Msg::Nudge(id, 10.0, 0.0),
+                "ArrowUp" => Msg::Nudge(id, 0.0, -10.0),
+                "ArrowDown" => Msg::Nudge(id, 0.0, 10.0),
+                _ => return None,
+            };
+            e.prevent_default();
+            Some(msg)
+        });
         html! {
-            <g class={class} data-node={name.clone()} transform={format!("translate({x},{y})")}
-               role="img" aria-label={format!("node {name}, {}, {state}", node.kind())}>
-                <circle r="30" />
+            <g class={class} data-node={name.clone()} transform={format!("translate({x:.1},{y:.1})")}
+               tabindex="0" role="button" aria-label={format!("node {name}, {}, {state}", node.kind())}
+               aria-pressed={(selected == Some(id)).to_string()} {onpointerdown} {onkeydown}>
+                <circle r={NODE_R.to_string()} />
                 <text class="label" y="5">{ name }</text>
                 <text class="status" y="48">{ state }</text>
             </g>
         }
     });
+    let onpointermove =
+        link.callback(|e: PointerEvent| Msg::DragMove(e.client_x() as f64, e.client_y() as f64));
+    let onpointerup = link.callback(|_: PointerEvent| Msg::DragEnd);
+    let onpointercancel = link.callback(|_: PointerEvent| Msg::DragEnd);
     html! {
-        <svg id="canvas" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="group" aria-label="The simulated system">
+        <svg id="canvas" ref={svg_ref.clone()} viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="group"
+             aria-label="The simulated system: Tab to a node or a link" {onpointermove} {onpointerup} {onpointercancel}>
             <g class="links">{ for links }</g>
-            <g class="messages">{ for messages }</g>
+            <g class="messages" aria-hidden="true">{ for messages }</g>
             <g class="nodes">{ for nodes }</g>
         </svg>
     }

@@ -6,7 +6,8 @@
 
 mod app;
 mod canvas;
-mod playback;
+mod controls;
+mod session;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

@@ -1,0 +1,185 @@
+//! The settings a learner can turn for each model, with units and sane ranges.
+//!
+//! The core validates every value again (a setting is an intervention like any other); these
+//! ranges are what the sliders offer, chosen for teaching: wide enough to break things, narrow
+//! enough that every stop of a slider shows something different.
+
+/// How a setting is edited.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    /// A number on a slider.
+    Number,
+    /// A number, or none (`null`): a checkbox turns it off.
+    Optional,
+    /// On or off.
+    Bool,
+    /// One of a few words.
+    Choice(&'static [&'static str]),
+}
+
+/// One setting.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Param {
+    /// The dotted path in the model's settings.
+    pub path: &'static str,
+    /// For people.
+    pub label: &'static str,
+    /// Shown after the value.
+    pub unit: &'static str,
+    /// Slider range and step.
+    pub min: f64,
+    /// Slider range.
+    pub max: f64,
+    /// Slider step.
+    pub step: f64,
+    /// How it is edited.
+    pub kind: Kind,
+}
+
+const fn num(
+    path: &'static str,
+    label: &'static str,
+    unit: &'static str,
+    min: f64,
+    max: f64,
+    step: f64,
+) -> Param {
+    Param {
+        path,
+        label,
+        unit,
+        min,
+        max,
+        step,
+        kind: Kind::Number,
+    }
+}
+
+const BACKOFFS: &[&str] = &[
+    "none",
+    "constant",
+    "exponential",
+    "full_jitter",
+    "equal_jitter",
+    "decorrelated_jitter",
+];
+
+const CLIENT: &[Param] = &[
+    Param {
+        kind: Kind::Optional,
+        ..num(
+            "timeout_ms",
+            "Timeout per attempt",
+            "ms",
+            10.0,
+            5_000.0,
+            10.0,
+        )
+    },
+    num(
+        "retry.max_attempts",
+        "Attempts (first + retries)",
+        "",
+        1.0,
+        10.0,
+        1.0,
+    ),
+    Param {
+        kind: Kind::Choice(BACKOFFS),
+        ..num("retry.backoff.type", "Backoff", "", 0.0, 0.0, 0.0)
+    },
+    num(
+        "retry.backoff.base_ms",
+        "Backoff base",
+        "ms",
+        0.0,
+        2_000.0,
+        10.0,
+    ),
+    num(
+        "retry.backoff.cap_ms",
+        "Backoff cap",
+        "ms",
+        0.0,
+        30_000.0,
+        100.0,
+    ),
+    Param {
+        kind: Kind::Bool,
+        ..num("idempotency_keys", "Idempotency keys", "", 0.0, 0.0, 0.0)
+    },
+    num(
+        "workload.rate_per_s",
+        "Requests per second",
+        "/s",
+        1.0,
+        500.0,
+        1.0,
+    ),
+];
+
+const SERVICE: &[Param] = &[
+    num("concurrency", "Workers", "", 1.0, 64.0, 1.0),
+    num("queue_limit", "Queue limit", "", 0.0, 1_000.0, 10.0),
+    num("error_rate", "Error rate", "", 0.0, 1.0, 0.01),
+];
+
+/// The settings offered for a model kind.
+pub fn params_for(kind: &str) -> &'static [Param] {
+    match kind {
+        "client" => CLIENT,
+        "service" => SERVICE,
+        _ => &[],
+    }
+}
+
+/// The JSON for a slider's value: a whole number where the slider moves in whole steps, since
+/// settings such as `retry.max_attempts` are integers and `1.0` is not one.
+pub fn number(p: &Param, v: f64) -> serde_json::Value {
+    if p.step >= 1.0 && v.fract() == 0.0 && v.abs() < 9.0e15 {
+        serde_json::json!(v as i64)
+    } else {
+        serde_json::json!(v)
+    }
+}
+
+/// Reads a dotted path in a JSON value.
+pub fn get<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    path.split('.').try_fold(v, |v, k| v.get(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_core::scenario::Scenario;
+
+    /// Every offered setting exists in the model's settings and accepts both ends of its range,
+    /// so no slider can produce a value the core refuses.
+    #[test]
+    fn every_slider_value_is_accepted_by_the_core() {
+        let s = Scenario::parse(crate::app::DEFAULT_SCENARIO).expect("valid");
+        let world = s.build(None).expect("builds");
+        for (i, spec) in s.nodes.iter().enumerate() {
+            let node = world.node(faultline_core::NodeId(i as u16));
+            let cfg = serde_json::to_value(&spec.model).expect("serialises");
+            for p in params_for(node.kind()) {
+                let values: Vec<serde_json::Value> = match p.kind {
+                    Kind::Number | Kind::Optional => vec![number(p, p.min), number(p, p.max)],
+                    Kind::Bool => vec![true.into(), false.into()],
+                    Kind::Choice(c) => c.iter().map(|w| (*w).into()).collect(),
+                };
+                if p.path.starts_with("workload.")
+                    && get(&cfg, "workload.type").and_then(|t| t.as_str()) != Some("open")
+                {
+                    continue;
+                }
+                for v in values {
+                    let mut probe = node.clone_box();
+                    probe
+                        .set_param(p.path, &v)
+                        .unwrap_or_else(|e| panic!("{} {} = {v}: {e}", node.kind(), p.path));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! A session: a scenario being played, with the learner's interventions, snapshots for the time
+//! line, and the page's clock controls.
+//!
+//! Plain Rust with no browser types, so its rules are unit-tested natively.
+//!
+//! - A frame never accounts for more than [`MAX_FRAME_MS`] of wall time (a tab back from the
+//!   background does not fast-forward a minute) nor handles more than [`EVENTS_PER_FRAME`] events
+//!   (a busy scenario slows down instead of freezing the page).
+//! - Snapshots are taken every [`SNAPSHOT_EVERY_EVENTS`] events or [`SNAPSHOT_EVERY_US`] of virtual
+//!   time, whichever comes first, so seeking anywhere replays at most that much.
+//! - The learner's interventions are recorded with their time. One made in the past forks a new
+//!   future: later interventions and snapshots are dropped and the run goes on from there.
+//!   Interventions run after every other event of their microsecond (see the core's `World`), so
+//!   the recorded run replays exactly from a link.
+
+use faultline_core::scenario::{Intervention, Scenario, ScenarioErrors};
+use faultline_core::world::{Action, RunStatus, Snapshot, World};
+
+/// The most wall time one frame may account for, in milliseconds.
+pub const MAX_FRAME_MS: f64 = 100.0;
+/// The most events one frame may handle.
+pub const EVENTS_PER_FRAME: u64 = 50_000;
+/// Take a snapshot at least this often, in events.
+pub const SNAPSHOT_EVERY_EVENTS: u64 = 20_000;
+/// Take a snapshot at least this often, in virtual microseconds.
+pub const SNAPSHOT_EVERY_US: u64 = 2_000_000;
+/// The most events one seek may replay before it gives up with a notice.
+pub const EVENTS_PER_SEEK: u64 = 5_000_000;
+/// Playback speeds offered, as virtual time per wall time.
+pub const SPEEDS: [f64; 9] = [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 100.0];
+
+struct Saved {
+    /// Every event up to and including this time has run; `None` for the state before time 0.
+    covered_us: Option<u64>,
+    snap: Snapshot,
+}
+
+/// A running scenario and how it is being played.
+pub struct Session {
+    /// The scenario as loaded (its own interventions included).
+    pub scenario: Scenario,
+    /// The learner's interventions, in the order made, with their times.
+    pub user: Vec<(u64, Action)>,
+    /// The world at the playhead.
+    pub world: World,
+    /// Whether time is moving.
+    pub playing: bool,
+    /// Virtual time per wall time.
+    pub speed: f64,
+    /// Why playback stopped by itself (end of run, a limit), for people.
+    pub notice: Option<String>,
+    saved: Vec<Saved>,
+}
+
+impl Session {
+    /// Builds the scenario's world, playing from time zero.
+    pub fn new(scenario: Scenario) -> Result<Self, ScenarioErrors> {
+        let mut world = scenario.build(None)?;
+        let snap = world.snapshot();
+        Ok(Session {
+            scenario,
+            user: Vec::new(),
+            world,
+            playing: true,
+            speed: 1.0,
+            notice: None,
+            saved: vec![Saved {
+                covered_us: None,
+                snap,
+            }],
+        })
+    }
+
+    /// The end of the run, in virtual microseconds.
+    pub fn end_us(&self) -> u64 {
+        self.scenario.duration_us()
+    }
+
+    /// Plays or pauses; playing at the end of a run does nothing.
+    pub fn toggle(&mut self) {
+        if self.playing {
+            self.playing = false;
+        } else if self.world.now_us() < self.end_us() && self.world.halted().is_none() {
+            self.playing = true;
+            self.notice = None;
+        }
+    }
+
+    /// Sets the speed, clamped to the offered range.
+    pub fn set_speed(&mut self, speed: f64) {
+        if speed.is_finite() {
+            self.speed = speed.clamp(SPEEDS[0], SPEEDS[SPEEDS.len() - 1]);
+        }
+    }
+
+    /// Runs to `target_us` in slices, so long seeks leave snapshots behind them.
+    fn run_to(&mut self, target_us: u64, budget: u64) {
+        let start_events = self.world.events();
+        loop {
+            let spent = self.world.events() - start_events;
+            let slice_end = target_us.min(self.world.now_us().saturating_add(SNAPSHOT_EVERY_US));
+            match self
+                .world
+                .run_until(slice_end, budget.saturating_sub(spent))
+            {
+                RunStatus::Halted(why) => {
+                    self.playing = false;
+                    self.notice = Some(why);
+                    break;
+                }
+                RunStatus::Budget => {
+                    if budget >= EVENTS_PER_SEEK {
+                        self.notice = Some(format!(
+                            "Stopped after {budget} events on the way: this run is very busy. Play on to continue."
+                        ));
+                    }
+                    break;
+                }
+                RunStatus::Reached | RunStatus::Idle => self.maybe_snapshot(),
+            }
+            if self.world.now_us() >= target_us {
+                break;
+            }
+        }
+        if self.world.now_us() >= self.end_us() {
+            self.playing = false;
+            self.notice = Some("The run is over. Drag the time line back to look again.".into());
+        }
+    }
+
+    fn maybe_snapshot(&mut self) {
+        let now = self.world.now_us();
+        let last = self
+            .saved
+            .last()
+            .expect("the initial snapshot is never dropped");
+        let due = last.covered_us.is_none_or(|t| {
+            now > t
+                && (now - t >= SNAPSHOT_EVERY_US
+                    || self.world.events() - last.snap.events() >= SNAPSHOT_EVERY_EVENTS)
+        });
+        if due {
+            let snap = self.world.snapshot();
+            self.saved.push(Saved {
+                covered_us: Some(now),
+                snap,
+            });
+        }
+    }
+
+    /// Advances by one frame of `wall_ms` wall-clock milliseconds; does nothing while paused.
+    pub fn advance(&mut self, wall_ms: f64) {
+        if !self.playing || !wall_ms.is_finite() || wall_ms <= 0.0 {
+            return;
+        }
+        let wall_ms = wall_ms.min(MAX_FRAME_MS);
+        let step_us = (wall_ms * self.speed * 1000.0).round() as u64;
+        let target = self
+            .world
+            .now_us()
+            .saturating_add(step_us.max(1))
+            .min(self.end_us());
+        self.run_to(target, EVENTS_PER_FRAME);
+    }
+
+    /// Handles exactly one event (the "step" button), pausing first.
+    pub fn step(&mut self) {
+        self.playing = false;
+        match self.world.next_event_us() {
+            Some(t) if t <= self.end_us() => {
+                self.world.step();
+            }
+            _ => self.notice = Some("Nothing more happens before the end of the run.".into()),
+        }
+    }
+
+    /// Moves the playhead to `t_us`: forward by running, backward by restoring the latest
+    /// snapshot before it and replaying.
+    pub fn seek(&mut self, t_us: u64) {
+        let t = t_us.min(self.end_us());
+        if t >= self.world.now_us() && self.world.halted().is_none() {
+            self.run_to(t, EVENTS_PER_SEEK);
+            return;
+        }
+        self.restore_before(t);
+        self.run_to(t, EVENTS_PER_SEEK);
+    }
+
+    /// Restores the latest snapshot that covers no more than `t`, and reschedules the learner's
+    /// interventions that came after it.
+    fn restore_before(&mut self, t: u64) {
+        let i = self
+            .saved
+            .iter()
+            .rposition(|s| s.covered_us.is_none_or(|c| c <= t))
+            .unwrap_or(0);
+        self.world.restore(&self.saved[i].snap);
+        let covered = self.saved[i].covered_us;
+        for (at, action) in &self.user {
+            if covered.is_none_or(|c| *at > c) {
+                self.world.schedule_action(*at, action.clone());
+            }
+        }
+        self.notice = None;
+    }
+
+    /// Records and applies an intervention at the playhead. Made in the past, it forks a new
+    /// future: the learner's later interventions and the snapshots after now are dropped.
+    pub fn intervene(&mut self, action: Action) {
+        let now = self.world.now_us();
+        self.user.retain(|(at, _)| *at <= now);
+        self.user.push((now, action));
+        self.saved.retain(|s| s.covered_us.is_none_or(|c| c < now));
+        self.restore_before(now);
+        self.run_to(now, EVENTS_PER_SEEK);
+    }
+
+    /// Starts the run again from time zero; with `keep` false the learner's interventions go.
+    pub fn reset(&mut self, keep: bool) {
+        if !keep {
+            self.user.clear();
+        }
+        self.saved.truncate(1);
+        self.restore_before(0);
+        self.playing = true;
+    }
+
+    /// Rebuilds the run with another seed (the learner's interventions are kept).
+    pub fn set_seed(&mut self, seed: u64) {
+        self.scenario.seed = seed;
+        let mut world = self
+            .scenario
+            .build(None)
+            .expect("the scenario was valid and a seed cannot break it");
+        self.saved = vec![Saved {
+            covered_us: None,
+            snap: world.snapshot(),
+        }];
+        self.world = world;
+        self.restore_before(0);
+    }
+
+    /// The scenario with the learner's interventions appended: what a link or an export holds.
+    pub fn recorded(&self) -> Scenario {
+        let mut s = self.scenario.clone();
+        let names = self.world.names();
+        s.interventions.extend(
+            self.user
+                .iter()
+                .map(|(at, a)| Intervention::from_action(*at, a, names)),
+        );
+        s
+    }
+
+    /// How many snapshots the time line holds.
+    #[cfg(test)]
+    pub fn snapshots(&self) -> usize {
+        self.saved.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_core::NodeId;
+
+    fn session() -> Session {
+        let s =
+            Scenario::parse(crate::app::DEFAULT_SCENARIO).expect("the default scenario is valid");
+        Session::new(s).expect("it builds")
+    }
+
+    #[test]
+    fn time_moves_only_while_playing() {
+        let mut p = session();
+        p.advance(16.0);
+        let t1 = p.world.now_us();
+        assert_eq!(t1, 16_000);
+        p.toggle();
+        p.advance(16.0);
+        assert_eq!(p.world.now_us(), t1, "paused: time stands still");
+        p.toggle();
+        p.advance(16.0);
+        assert!(p.world.now_us() > t1);
+    }
+
+    #[test]
+    fn a_long_frame_is_capped() {
+        let mut p = session();
+        p.advance(60_000.0);
+        assert_eq!(p.world.now_us(), (MAX_FRAME_MS * 1000.0) as u64);
+    }
+
+    #[test]
+    fn playback_stops_at_the_end_of_the_run() {
+        let mut p = session();
+        p.set_speed(100.0);
+        for _ in 0..10_000 {
+            p.advance(100.0);
+        }
+        assert_eq!(p.world.now_us(), p.end_us());
+        assert!(!p.playing);
+        p.toggle();
+        assert!(!p.playing, "cannot play past the end");
+    }
+
+    #[test]
+    fn seeking_back_and_forth_replays_the_same_run() {
+        let mut p = session();
+        p.seek(20_000_000);
+        let hash = p.world.trace().hash();
+        let events = p.world.events();
+        assert!(p.snapshots() > 2, "snapshots were taken on the way");
+        p.seek(3_500_000);
+        assert_eq!(p.world.now_us(), 3_500_000);
+        p.seek(20_000_000);
+        assert_eq!((p.world.trace().hash(), p.world.events()), (hash, events));
+    }
+
+    #[test]
+    fn an_intervention_in_the_past_forks_and_replays_from_a_link() {
+        let mut p = session();
+        let (client, server) = (NodeId(0), NodeId(1));
+        p.seek(10_000_000);
+        p.intervene(Action::Crash(server));
+        p.seek(20_000_000);
+        let unchanged = p.world.trace().hash();
+        // Back in time, a different intervention: the old future is gone.
+        p.seek(5_000_000);
+        p.intervene(Action::Cut {
+            a: client,
+            b: server,
+            one_way: false,
+        });
+        assert_eq!(
+            p.user.len(),
+            1,
+            "the later crash belonged to the discarded future"
+        );
+        p.seek(20_000_000);
+        assert_ne!(p.world.trace().hash(), unchanged);
+        // The recorded scenario, replayed from scratch, gives exactly the same trace.
+        let mut replay = p
+            .recorded()
+            .build(None)
+            .expect("the recorded scenario is valid");
+        replay.run_until(20_000_000, u64::MAX);
+        assert_eq!(replay.trace().hash(), p.world.trace().hash());
+        assert_eq!(replay.events(), p.world.events());
+    }
+
+    #[test]
+    fn an_intervention_while_paused_at_zero_is_kept_by_seeks() {
+        let mut p = session();
+        p.toggle();
+        p.intervene(Action::Crash(NodeId(1)));
+        p.seek(3_000_000);
+        p.seek(0);
+        p.seek(3_000_000);
+        let m = p.world.metrics(NodeId(0));
+        assert_eq!(m.successes, 0, "the server was down from the start");
+    }
+}
