@@ -733,10 +733,7 @@ impl Scenario {
                 if a == b {
                     err(format!("{p}.b"), "a link joins two different nodes".into());
                 } else if !seen.insert((a.min(b), a.max(b))) {
-                    err(
-                        p.clone(),
-                        format!("{} and {} are already linked", l.a, l.b),
-                    );
+                    err(p.clone(), format!("{} and {} are already linked", l.a, l.b));
                 } else {
                     links.push((a, b, f, r));
                 }

@@ -280,7 +280,11 @@ impl Core {
         // the learner makes while paused at t (after everything up to t has run) and the same
         // intervention replayed from a share link (scheduled at build time) land at the same
         // point of the order, and both give the same trace.
-        let late = if matches!(kind, EventKind::Intervention { .. }) { 1 << 63 } else { 0 };
+        let late = if matches!(kind, EventKind::Intervention { .. }) {
+            1 << 63
+        } else {
+            0
+        };
         self.queue.push(Scheduled {
             time_us,
             seq: self.seq | late,

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs what Faultline needs, idempotently: each tool is checked first and skipped when the
+# right version is present. `--test` adds what the tests need (Chromium, Playwright).
+# Works as root without a terminal (CI). Reaches only crates.io, npm and Debian's archive.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+want_test=0
+[[ "${1:-}" == "--test" ]] && want_test=1
+
+TRUNK_VERSION=0.21.14
+BINARYEN_VERSION=132
+PLAYWRIGHT_VERSION=1.64.1
+
+command -v cargo >/dev/null || die "cargo is missing: install Rust 1.95 first (see README)"
+
+# wasm32 target
+if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "ok wasm32-unknown-unknown (present)"
+else
+  say "installing the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# Trunk (0.22 needs a newer rustc than this machine has)
+if [[ "$(trunk --version 2>/dev/null || true)" == "trunk $TRUNK_VERSION" ]]; then
+  say "ok trunk $TRUNK_VERSION (present)"
+else
+  say "installing trunk $TRUNK_VERSION (takes about 9 minutes on 2 cores)"
+  cargo install trunk --version "$TRUNK_VERSION" --locked --quiet
+fi
+
+# wasm-bindgen CLI at exactly the version of the crate in Cargo.lock
+WBG_VERSION="$(locked_version wasm-bindgen)"
+[[ -n "$WBG_VERSION" ]] || die "Cargo.lock does not pin wasm-bindgen"
+if [[ "$(wasm-bindgen --version 2>/dev/null || true)" == "wasm-bindgen $WBG_VERSION" ]]; then
+  say "ok wasm-bindgen $WBG_VERSION (present)"
+else
+  say "installing wasm-bindgen-cli $WBG_VERSION (takes about 3 minutes)"
+  # Not --locked: a locked dependency of 0.2.130 is missing from the registry.
+  cargo install wasm-bindgen-cli --version "$WBG_VERSION" --quiet
+fi
+
+# npm packages go to one folder outside the repo.
+mkdir -p "$FAULTLINE_TOOLS"
+npm_have() { # name version
+  [[ -f "$FAULTLINE_TOOLS/node_modules/$1/package.json" ]] &&
+    node -e "process.exit(require('$FAULTLINE_TOOLS/node_modules/$1/package.json').version === '$2' ? 0 : 1)"
+}
+npm_need=()
+if npm_have binaryen "$BINARYEN_VERSION.0.0"; then
+  say "ok wasm-opt (binaryen $BINARYEN_VERSION, present)"
+else
+  npm_need+=("binaryen@$BINARYEN_VERSION.0.0")
+fi
+if (( want_test )); then
+  if npm_have playwright-core "$PLAYWRIGHT_VERSION"; then
+    say "ok playwright-core $PLAYWRIGHT_VERSION (present)"
+  else
+    npm_need+=("playwright-core@$PLAYWRIGHT_VERSION")
+  fi
+fi
+if (( ${#npm_need[@]} )); then
+  say "installing ${npm_need[*]} into $FAULTLINE_TOOLS"
+  # Keep already-installed packages: name them too, so npm does not prune them.
+  keep=()
+  npm_have binaryen "$BINARYEN_VERSION.0.0" && keep+=("binaryen@$BINARYEN_VERSION.0.0")
+  (( want_test )) && npm_have playwright-core "$PLAYWRIGHT_VERSION" && keep+=("playwright-core@$PLAYWRIGHT_VERSION")
+  [[ -f "$FAULTLINE_TOOLS/package.json" ]] || echo '{"name":"faultline-tools","private":true}' > "$FAULTLINE_TOOLS/package.json"
+  (cd "$FAULTLINE_TOOLS" && npm install --no-audit --no-fund --loglevel=error --save-exact "${keep[@]}" "${npm_need[@]}" >/dev/null)
+fi
+wasm-opt --version >/dev/null || die "wasm-opt does not run"
+
+if (( want_test )); then
+  if [[ -x "$FAULTLINE_CHROMIUM" ]]; then
+    say "ok chromium ($("$FAULTLINE_CHROMIUM" --version 2>/dev/null | head -1), present)"
+  else
+    say "installing Debian's chromium"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq chromium >/dev/null
+  fi
+fi

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# README command 2: runs every test, in order, and ends with one line "N passed, N failed".
+# Each stage's output is shown and kept in target/test-logs/. A failed stage does not stop the
+# later independent ones, but the exit code is non-zero if anything failed.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+LOGS="$ROOT/target/test-logs"
+mkdir -p "$LOGS"
+passed=0
+failed=0
+failures=()
+
+# Adds the counts of one stage's log: cargo/libtest and wasm-bindgen-test "test result" lines,
+# node's test runner "# pass/# fail" lines. A stage that ran no counted test is one check.
+count() { # stage-name exit-code log
+  local name=$1 rc=$2 log=$3 p f
+  p=$(grep -aE '^test result: ' "$log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
+  f=$(grep -aE '^test result: ' "$log" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
+  p=$(( p + $(grep -aE '^# pass [0-9]+' "$log" | awk '{s+=$3} END {print s+0}') ))
+  f=$(( f + $(grep -aE '^# fail [0-9]+' "$log" | awk '{s+=$3} END {print s+0}') ))
+  if (( p + f == 0 )); then
+    if (( rc == 0 )); then p=1; else f=1; fi
+  elif (( rc != 0 && f == 0 )); then
+    f=1 # the runner failed outside any test (a build error, a crash)
+  fi
+  passed=$(( passed + p ))
+  failed=$(( failed + f ))
+  (( f > 0 )) && failures+=("$name")
+  return 0
+}
+
+stage() { # name command...
+  local name=$1; shift
+  local log="$LOGS/$name.log" start=$SECONDS rc
+  printf '\n=== %s\n' "$name"
+  "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  count "$name" "$rc" "$log"
+  printf '=== %s: %s in %ss\n' "$name" "$([[ $rc == 0 ]] && echo ok || echo "FAILED (exit $rc)")" $(( SECONDS - start ))
+  return "$rc"
+}
+
+guard_core() {
+  local tree
+  tree=$(cargo tree -p faultline-core -e normal --target wasm32-unknown-unknown --locked --prefix none) || return 1
+  local bad
+  bad=$(printf '%s\n' "$tree" | awk '{print $1}' | grep -xE 'wasm-bindgen|web-sys|js-sys|yew|gloo.*|getrandom' | sort -u)
+  if [[ -n "$bad" ]]; then
+    echo "faultline-core must not depend on web crates or getrandom, but its tree has: $bad"
+    return 1
+  fi
+  echo "faultline-core's normal dependencies for wasm32 have no web crate and no getrandom"
+}
+
+size_report() {
+  local wasm js
+  wasm=$(ls dist/*.wasm 2>/dev/null | head -1)
+  js=$(ls dist/*.js 2>/dev/null | head -1)
+  [[ -n "$wasm" && -n "$js" ]] || { echo "dist/ has no wasm or js: did the build run?"; return 1; }
+  {
+    printf 'wasm: %s bytes, %s bytes gzipped (%s)\n' "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)" "$(basename "$wasm")"
+    printf 'js:   %s bytes, %s bytes gzipped (%s)\n' "$(wc -c <"$js")" "$(gzip -9c "$js" | wc -c)" "$(basename "$js")"
+  } | tee target/size-report.txt
+}
+
+wasm_tests() {
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test -p faultline-core --target wasm32-unknown-unknown --locked --no-fail-fast
+}
+
+e2e() {
+  node --test --test-reporter=tap "$ROOT/tests/e2e/"*.test.mjs
+}
+
+start=$SECONDS
+stage setup bash "$ROOT/scripts/setup.sh" --test || { echo "set-up failed: nothing else can run"; echo "$passed passed, $((failed)) failed"; exit 1; }
+stage fetch cargo fetch --locked
+stage fmt cargo fmt --all --check
+stage clippy-native cargo clippy --workspace --all-targets --locked -- -D warnings
+stage clippy-wasm cargo clippy --workspace --exclude faultline-cli --target wasm32-unknown-unknown --locked -- -D warnings
+stage guard-core guard_core
+stage cargo-test cargo test --workspace --locked --no-fail-fast
+stage wasm-test wasm_tests
+if stage build trunk build --release --offline; then
+  stage size size_report
+  stage e2e e2e
+else
+  echo "no site was built: the end-to-end tests cannot run"
+  failed=$(( failed + 1 ))
+  failures+=("e2e (no build)")
+fi
+
+printf '\ntotal wall time %ss\n' $(( SECONDS - start ))
+(( ${#failures[@]} )) && printf 'failed stages: %s\n' "${failures[*]}"
+echo "$passed passed, $failed failed"
+(( failed == 0 ))

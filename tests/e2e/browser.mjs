@@ -1,0 +1,51 @@
+// Shared set-up for the end-to-end tests: the built site on 127.0.0.1, Debian's Chromium driven
+// by playwright-core (installed by scripts/setup.sh into $FAULTLINE_TOOLS), and a collector that
+// fails a test on any console error or uncaught page error.
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from './serve.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(here, '../..');
+export const ARTIFACTS = join(here, 'artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const tools = process.env.FAULTLINE_TOOLS ?? join(process.env.HOME, '.cache/faultline');
+const require = createRequire(join(tools, 'node_modules', 'noop.js'));
+const { chromium } = require('playwright-core');
+
+/** Starts the server and the browser; returns { url, browser, close }. */
+export async function start() {
+  const site = await serve(process.env.FAULTLINE_DIST ?? join(ROOT, 'dist'));
+  const browser = await chromium.launch({
+    executablePath: process.env.FAULTLINE_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  return {
+    url: site.url,
+    browser,
+    async close() {
+      await browser.close();
+      await site.close();
+    },
+  };
+}
+
+/** A new page that records console errors and page errors into `errors`. */
+export async function openPage(browser, url, options = {}) {
+  const page = await browser.newPage(options);
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 15_000 });
+  return { page, errors };
+}
+
+/** The simulated time shown on the page, in microseconds. */
+export async function simTime(page) {
+  return Number(await page.getAttribute('#sim-time', 'data-time-us'));
+}
