@@ -7,7 +7,6 @@
 //! at a coarser grain.
 
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 use crate::limits::MAX_SERIES_BUCKETS;
 
@@ -116,10 +115,45 @@ pub struct Bucket {
     pub latency_sum_us: u64,
     /// The largest latency.
     pub latency_max_us: u64,
-    /// Counter increments in this bucket, by name (attempts, retries, ...).
-    pub counts: BTreeMap<&'static str, u64>,
-    /// The last value of each gauge in this bucket (queue length, ...).
-    pub gauges: BTreeMap<&'static str, i64>,
+    /// The counters' totals at the end of this bucket, by name (attempts, retries, ...): the
+    /// increase in a bucket is the difference from the previous one. Stored as totals so that a
+    /// count costs one update, not two.
+    pub counts: Named<u64>,
+    /// Each gauge's value at the end of this bucket (queue length, ...).
+    pub gauges: Named<i64>,
+}
+
+/// A few named numbers. A node records a handful of names, so a small vector searched by
+/// pointer first (the names are `&'static str` constants) beats any map on the hot path.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Named<T>(Vec<(&'static str, T)>);
+
+impl<T: Copy + Default> Named<T> {
+    fn slot(&mut self, name: &'static str) -> &mut T {
+        let i = match self
+            .0
+            .iter()
+            .position(|(k, _)| std::ptr::eq(*k, name) || *k == name)
+        {
+            Some(i) => i,
+            None => {
+                self.0.push((name, T::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// The value of `name`, if recorded.
+    pub fn get(&self, name: &str) -> Option<T> {
+        self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+    }
+
+    /// Every (name, value), in the order first recorded.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, T)> + '_ {
+        self.0.iter().copied()
+    }
 }
 
 impl Bucket {
@@ -128,10 +162,9 @@ impl Bucket {
         self.errors += o.errors;
         self.latency_sum_us += o.latency_sum_us;
         self.latency_max_us = self.latency_max_us.max(o.latency_max_us);
-        for (k, v) in o.counts {
-            *self.counts.entry(k).or_default() += v;
-        }
-        self.gauges.extend(o.gauges);
+        // Totals and gauges at the end of the later bucket are those of the merged one.
+        self.counts = o.counts;
+        self.gauges = o.gauges;
     }
 }
 
@@ -145,11 +178,13 @@ pub struct NodeMetrics {
     /// Completed requests that failed.
     pub failures: u64,
     /// Monotonic counters, whole run.
-    pub counters: BTreeMap<&'static str, u64>,
+    pub counters: Named<u64>,
     /// Current gauge values.
-    pub gauges: BTreeMap<&'static str, i64>,
+    pub gauges: Named<i64>,
     series: Vec<Bucket>,
     bucket_us: u64,
+    // The current bucket covers [current_start_us, current_start_us + bucket_us).
+    current_start_us: u64,
 }
 
 impl NodeMetrics {
@@ -159,14 +194,21 @@ impl NodeMetrics {
             latency: Histogram::default(),
             successes: 0,
             failures: 0,
-            counters: BTreeMap::new(),
-            gauges: BTreeMap::new(),
+            counters: Named::default(),
+            gauges: Named::default(),
             series: Vec::new(),
             bucket_us: bucket_us.max(1),
+            current_start_us: u64::MAX,
         }
     }
 
     fn bucket(&mut self, now_us: u64) -> &mut Bucket {
+        // Fast path: time only moves forward, and most records land in the current bucket.
+        if now_us >= self.current_start_us && now_us - self.current_start_us < self.bucket_us {
+            return self.series.last_mut().expect("the current bucket exists");
+        }
+        // The current bucket closes: record the totals and gauges at its end.
+        self.close_current();
         let mut idx = (now_us / self.bucket_us) as usize;
         while idx >= MAX_SERIES_BUCKETS {
             // Down-sample: merge pairs, double the width.
@@ -182,9 +224,23 @@ impl NodeMetrics {
             idx = (now_us / self.bucket_us) as usize;
         }
         if self.series.len() <= idx {
-            self.series.resize_with(idx + 1, Bucket::default);
+            // Quiet buckets in between carry the totals forward.
+            let fill = Bucket {
+                counts: self.counters.clone(),
+                gauges: self.gauges.clone(),
+                ..Bucket::default()
+            };
+            self.series.resize(idx + 1, fill);
         }
+        self.current_start_us = idx as u64 * self.bucket_us;
         &mut self.series[idx]
+    }
+
+    fn close_current(&mut self) {
+        if let Some(last) = self.series.last_mut() {
+            last.counts = self.counters.clone();
+            last.gauges = self.gauges.clone();
+        }
     }
 
     /// Records a completed request.
@@ -204,19 +260,25 @@ impl NodeMetrics {
 
     /// Adds to a counter.
     pub fn count(&mut self, now_us: u64, name: &'static str, delta: u64) {
-        *self.counters.entry(name).or_default() += delta;
-        *self.bucket(now_us).counts.entry(name).or_default() += delta;
+        self.bucket(now_us);
+        *self.counters.slot(name) += delta;
     }
 
     /// Sets a gauge.
     pub fn gauge(&mut self, now_us: u64, name: &'static str, value: i64) {
-        self.gauges.insert(name, value);
-        self.bucket(now_us).gauges.insert(name, value);
+        self.bucket(now_us);
+        *self.gauges.slot(name) = value;
     }
 
-    /// The time series and the width of its buckets in microseconds.
-    pub fn series(&self) -> (&[Bucket], u64) {
-        (&self.series, self.bucket_us)
+    /// The time series (the open bucket with the totals so far) and the width of its buckets
+    /// in microseconds.
+    pub fn series(&self) -> (Vec<Bucket>, u64) {
+        let mut series = self.series.clone();
+        if let Some(last) = series.last_mut() {
+            last.counts = self.counters.clone();
+            last.gauges = self.gauges.clone();
+        }
+        (series, self.bucket_us)
     }
 }
 
@@ -251,5 +313,31 @@ mod tests {
         assert!(width >= 8_000);
         let total: u32 = series.iter().map(|b| b.requests).sum();
         assert_eq!(u64::from(total), m.successes + m.failures);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn bucket_counts_are_running_totals_and_gauges_last_values() {
+        let mut m = NodeMetrics::new(1_000);
+        m.count(100, "attempts", 2);
+        m.gauge(200, "queue", 5);
+        m.count(2_500, "attempts", 1);
+        m.gauge(2_600, "queue", 1);
+        let (series, _) = m.series();
+        assert_eq!(series.len(), 3);
+        let totals: Vec<u64> = series
+            .iter()
+            .map(|b| b.counts.get("attempts").unwrap_or(0))
+            .collect();
+        assert_eq!(
+            totals,
+            [2, 2, 3],
+            "the quiet middle bucket carries the total forward"
+        );
+        let queue: Vec<i64> = series
+            .iter()
+            .map(|b| b.gauges.get("queue").unwrap_or(0))
+            .collect();
+        assert_eq!(queue, [5, 5, 1]);
     }
 }

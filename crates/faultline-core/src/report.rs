@@ -88,7 +88,7 @@ impl Report {
                 let mut counters: BTreeMap<String, i64> = m
                     .counters
                     .iter()
-                    .map(|(k, v)| (k.to_string(), *v as i64))
+                    .map(|(k, v)| (k.to_string(), v as i64))
                     .collect();
                 counters.extend(node.counters().into_iter().map(|(k, v)| (k.to_string(), v)));
                 NodeReport {

@@ -7,7 +7,9 @@
 //! page can never be frozen by a run that schedules faster than time advances.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::BinaryHeap;
+
+use crate::idhash::IdSet;
 
 use crate::dist::Dist;
 use crate::limits::{MAX_EVENTS_PER_RUN, MAX_IN_FLIGHT, MAX_TIMERS_PER_NODE};
@@ -251,7 +253,7 @@ pub(crate) struct Core {
     inflight_count: usize,
     next_msg: u64,
     next_timer: u64,
-    pending: BTreeSet<u64>,
+    pending: IdSet<u64>,
     timers_live: Vec<u32>,
     pub(crate) trace: Trace,
     pub(crate) metrics: Vec<NodeMetrics>,
@@ -320,11 +322,23 @@ impl Core {
     }
 
     pub(crate) fn send(&mut self, from: NodeId, to: NodeId, payload: Payload) -> MsgId {
+        let route = self.route[from.index() * self.n + to.index()];
+        let may_duplicate = route.is_some_and(|(l, d)| {
+            self.links[usize::from(l)].dirs[usize::from(d)]
+                .cfg
+                .duplicate_ppm
+                > 0
+        });
+        if !may_duplicate {
+            return self.put_on_wire(from, to, payload, None);
+        }
+        // The copy is only made where the link duplicates; the draw comes after the original's
+        // own draws, as it always has, so traces do not depend on this shortcut.
         let id = self.put_on_wire(from, to, payload.clone(), None);
-        if let Some((l, d)) = self.route[from.index() * self.n + to.index()] {
+        if let Some((l, d)) = route {
             let dir = &mut self.links[usize::from(l)].dirs[usize::from(d)];
             let ppm = dir.cfg.duplicate_ppm;
-            if ppm > 0 && dir.rng.chance_ppm(ppm) {
+            if dir.rng.chance_ppm(ppm) {
                 self.put_on_wire(from, to, payload, Some(id));
             }
         }
@@ -608,7 +622,7 @@ impl World {
             inflight_count: 0,
             next_msg: 0,
             next_timer: 0,
-            pending: BTreeSet::new(),
+            pending: IdSet::default(),
             timers_live: vec![0; n],
             trace: Trace::new(p.trace_capacity),
             metrics: (0..n).map(|_| NodeMetrics::new(p.bucket_us)).collect(),

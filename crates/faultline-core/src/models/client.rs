@@ -15,10 +15,10 @@
 //! to its final answer; a crash loses the requests in progress.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 use super::{ConfigError, check_ms, resolve};
 use crate::dist::ms_to_us;
+use crate::idhash::IdMap;
 use crate::msg::{Op, Payload, Request, Response};
 use crate::node::{Ctx, InspectRow, Node, NodeId, TimerId};
 
@@ -216,8 +216,9 @@ pub struct Client {
     cfg: ClientConfig,
     target: NodeId,
     me: NodeId,
-    logical: BTreeMap<u64, Logical>,
-    req_to_trace: BTreeMap<u64, u64>,
+    // Looked up by id, never iterated: order cannot leak into the trace.
+    logical: IdMap<u64, Logical>,
+    req_to_trace: IdMap<u64, u64>,
     next_trace: u64,
     next_req: u64,
     requests: u64,
@@ -242,8 +243,8 @@ impl Client {
             cfg,
             target,
             me,
-            logical: BTreeMap::new(),
-            req_to_trace: BTreeMap::new(),
+            logical: IdMap::default(),
+            req_to_trace: IdMap::default(),
             next_trace: 0,
             next_req: 0,
             requests: 0,

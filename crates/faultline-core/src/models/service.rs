@@ -11,7 +11,9 @@
 //! (callers time out); failures are decided when the work completes.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::idhash::IdMap;
 
 use super::{ConfigError, check_ratio};
 use crate::dist::Dist;
@@ -90,10 +92,12 @@ struct Job {
 pub struct Service {
     cfg: ServiceConfig,
     queue: VecDeque<Job>,
-    working: BTreeMap<TimerId, Job>,
+    // Looked up by timer, never iterated.
+    working: IdMap<TimerId, Job>,
     served: u64,
     errors: u64,
     shed: u64,
+    reported: (i64, i64),
 }
 
 impl Service {
@@ -103,10 +107,11 @@ impl Service {
         Ok(Service {
             cfg,
             queue: VecDeque::new(),
-            working: BTreeMap::new(),
+            working: IdMap::default(),
             served: 0,
             errors: 0,
             shed: 0,
+            reported: (0, 0),
         })
     }
 
@@ -116,9 +121,17 @@ impl Service {
         self.working.insert(timer, job);
     }
 
-    fn gauges(&self, ctx: &mut Ctx<'_>) {
-        ctx.gauge("queue", self.queue.len() as i64);
-        ctx.gauge("busy", self.working.len() as i64);
+    /// Reports the queue and the busy workers when they changed (a gauge per event would be
+    /// most of the cost of a busy service).
+    fn gauges(&mut self, ctx: &mut Ctx<'_>) {
+        let now = (self.queue.len() as i64, self.working.len() as i64);
+        if now.0 != self.reported.0 {
+            ctx.gauge("queue", now.0);
+        }
+        if now.1 != self.reported.1 {
+            ctx.gauge("busy", now.1);
+        }
+        self.reported = now;
     }
 }
 
