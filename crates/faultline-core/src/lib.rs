@@ -24,7 +24,9 @@
 //! assert!(report.nodes[0].successes > 0);
 //! ```
 
+pub mod bench;
 pub mod dist;
+pub mod idhash;
 mod jsonpos;
 pub mod limits;
 pub mod metrics;
