@@ -678,11 +678,11 @@ impl Scenario {
             return Err(ScenarioErrors(errs.take()));
         }
         let names: Vec<String> = self.nodes.iter().map(|n| n.id.clone()).collect();
-        let index: BTreeMap<&str, NodeId> = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.as_str(), NodeId(i as u16)))
-            .collect();
+        // The first node with an id owns it; a later one is the duplicate to report.
+        let mut index: BTreeMap<&str, NodeId> = BTreeMap::new();
+        for (i, n) in names.iter().enumerate() {
+            index.entry(n.as_str()).or_insert(NodeId(i as u16));
+        }
         for (i, n) in self.nodes.iter().enumerate() {
             if !valid_id(&n.id) {
                 err(

@@ -1,0 +1,125 @@
+//! Determinism: the same scenario and seed give the same trace, twice in a row and natively as
+//! in wasm (Node). The golden file `tests/scenarios/trace-hashes.txt` holds each sample's trace
+//! hash and event count; the native run checks it and the wasm run checks it too, which is the
+//! native-against-wasm comparison.
+//!
+//! After an intended change of behaviour, regenerate it with
+//! `FAULTLINE_BLESS=1 cargo test -p faultline-core --test determinism`.
+
+use faultline_core::report::Report;
+use faultline_core::scenario::Scenario;
+use faultline_core::trace::TraceEvent;
+
+/// Every sample scenario, embedded so the wasm build (which has no file system) runs them too.
+const SAMPLES: &[(&str, &str)] = &[
+    (
+        "client-server.json",
+        include_str!("../../../tests/scenarios/client-server.json"),
+    ),
+    (
+        "faults.json",
+        include_str!("../../../tests/scenarios/faults.json"),
+    ),
+    (
+        "mm1.json",
+        include_str!("../../../tests/scenarios/mm1.json"),
+    ),
+    (
+        "retry-storm.json",
+        include_str!("../../../tests/scenarios/retry-storm.json"),
+    ),
+];
+
+const GOLDEN: &str = include_str!("../../../tests/scenarios/trace-hashes.txt");
+
+/// Runs a sample to its end with a trace ring large enough to keep every event.
+fn run(text: &str, seed: Option<u64>) -> (u64, u64, Vec<TraceEvent>, Report) {
+    let scenario = Scenario::parse(text).expect("samples are valid");
+    let mut world = scenario.build(seed).expect("samples build");
+    let mut events = Vec::new();
+    loop {
+        let status = world.run_until(scenario.duration_us(), 50_000);
+        events.extend(world.trace_mut().drain());
+        if status != faultline_core::world::RunStatus::Budget {
+            break;
+        }
+    }
+    (
+        world.trace().hash(),
+        world.trace().len_total(),
+        events,
+        Report::of(&world),
+    )
+}
+
+fn hashes() -> String {
+    SAMPLES
+        .iter()
+        .map(|(name, text)| {
+            let (hash, count, _, _) = run(text, None);
+            format!("{name} {hash:016x} {count}\n")
+        })
+        .collect()
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn traces_match_the_golden_hashes() {
+    let now = hashes();
+    #[cfg(not(target_arch = "wasm32"))]
+    if std::env::var_os("FAULTLINE_BLESS").is_some() {
+        std::fs::write(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../tests/scenarios/trace-hashes.txt"
+            ),
+            &now,
+        )
+        .expect("write the golden file");
+        return;
+    }
+    assert_eq!(
+        now, GOLDEN,
+        "trace hashes differ from tests/scenarios/trace-hashes.txt (left: now, right: golden).\n\
+         If behaviour changed on purpose, regenerate: FAULTLINE_BLESS=1 cargo test -p faultline-core --test determinism"
+    );
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn every_sample_runs_twice_with_identical_traces() {
+    for (name, text) in SAMPLES {
+        let (h1, n1, e1, r1) = run(text, None);
+        let (h2, n2, e2, r2) = run(text, None);
+        assert_eq!((h1, n1), (h2, n2), "{name}: hash or length differs");
+        assert!(e1 == e2, "{name}: the event lists differ");
+        assert_eq!(r1, r2, "{name}: the reports differ");
+        assert_eq!(e1.len() as u64, n1, "{name}: every event was drained");
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn another_seed_gives_another_trace() {
+    let (_, text) = SAMPLES[0];
+    let (a, ..) = run(text, Some(1));
+    let (b, ..) = run(text, Some(2));
+    assert_ne!(a, b);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn every_sample_file_is_embedded() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios");
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .expect("the samples folder")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    on_disk.sort();
+    let embedded: Vec<String> = SAMPLES.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(
+        embedded, on_disk,
+        "add every sample in tests/scenarios to SAMPLES (sorted)"
+    );
+}

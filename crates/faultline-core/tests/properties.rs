@@ -1,0 +1,363 @@
+//! Property tests: random scenarios and random interventions never panic and keep the engine's
+//! invariants. A failure prints the seed; `build(seed)` below turns it back into the scenario.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use faultline_core::NodeId;
+use faultline_core::dist::Dist;
+use faultline_core::models::ModelSpec;
+use faultline_core::models::client::{Backoff, BackoffKind, ClientConfig, RetryPolicy, Workload};
+use faultline_core::models::service::ServiceConfig;
+use faultline_core::msg::MsgId;
+use faultline_core::rng::{SimRng, Stream};
+use faultline_core::scenario::{DirSpec, Intervention, LinkSpec, NodeSpec, Scenario};
+use faultline_core::trace::{Fault, TraceEvent, TraceKind};
+use faultline_core::world::{Action, RunStatus, World};
+use proptest::prelude::*;
+
+fn dist(r: &mut SimRng) -> Dist {
+    let ms = |r: &mut SimRng, hi: u64| r.below(hi) as f64;
+    match r.below(7) {
+        0 => Dist::constant_ms(ms(r, 50)),
+        1 => {
+            let lo = ms(r, 30);
+            Dist::Uniform {
+                min_ms: lo,
+                max_ms: lo + ms(r, 30),
+            }
+        }
+        2 => Dist::Normal {
+            mean_ms: ms(r, 40),
+            stddev_ms: ms(r, 20),
+        },
+        3 => Dist::Exponential {
+            mean_ms: 1.0 + ms(r, 30),
+        },
+        4 => Dist::LogNormal {
+            median_ms: 1.0 + ms(r, 30),
+            sigma: r.unit() * 1.5,
+        },
+        5 => Dist::Pareto {
+            scale_ms: 1.0 + ms(r, 10),
+            shape: 0.5 + r.unit() * 3.0,
+        },
+        _ => Dist::Bimodal {
+            fast: Box::new(Dist::constant_ms(ms(r, 10))),
+            slow: Box::new(Dist::Exponential {
+                mean_ms: 50.0 + ms(r, 500),
+            }),
+            slow_ratio: r.unit() * 0.2,
+        },
+    }
+}
+
+/// A random but valid scenario, all of it derived from `seed`.
+fn build(seed: u64) -> Scenario {
+    let mut r = SimRng::new(seed, Stream::World);
+    let n = 2 + r.below(9) as usize;
+    let services: Vec<usize> = (0..n).filter(|i| *i == 0 || r.below(2) == 0).collect();
+    let name = |i: usize| format!("n{i}");
+    let mut nodes = Vec::new();
+    for i in 0..n {
+        let model = if services.contains(&i) {
+            ModelSpec::Service(ServiceConfig {
+                latency: dist(&mut r),
+                concurrency: 1 + r.below(8) as u32,
+                queue_limit: r.below(50) as u32,
+                error_rate: r.unit() * 0.3,
+            })
+        } else {
+            let kinds = [
+                BackoffKind::None,
+                BackoffKind::Constant,
+                BackoffKind::Exponential,
+                BackoffKind::FullJitter,
+                BackoffKind::EqualJitter,
+                BackoffKind::DecorrelatedJitter,
+            ];
+            ModelSpec::Client(ClientConfig {
+                target: name(services[r.below(services.len() as u64) as usize]),
+                workload: if r.below(2) == 0 {
+                    Workload::Open {
+                        rate_per_s: 1.0 + r.below(200) as f64,
+                    }
+                } else {
+                    Workload::Closed {
+                        users: 1 + r.below(10) as u32,
+                        think_ms: r.below(100) as f64,
+                    }
+                },
+                timeout_ms: (r.below(3) > 0).then(|| 5.0 + r.below(500) as f64),
+                retry: RetryPolicy {
+                    max_attempts: 1 + r.below(4) as u32,
+                    backoff: Backoff {
+                        kind: kinds[r.below(kinds.len() as u64) as usize].clone(),
+                        base_ms: r.below(100) as f64,
+                        cap_ms: r.below(2_000) as f64,
+                    },
+                },
+                idempotency_keys: r.below(2) == 0,
+                max_requests: (r.below(4) == 0).then(|| r.below(100)),
+            })
+        };
+        nodes.push(NodeSpec { id: name(i), model });
+    }
+    let mut links = Vec::new();
+    let mut linked = BTreeSet::new();
+    for i in 0..n {
+        for j in (i + 1)..n {
+            if r.below(3) > 0 || i == 0 {
+                linked.insert((i, j));
+                let reverse = (r.below(4) == 0).then(|| DirSpec {
+                    latency: dist(&mut r),
+                    loss: r.unit() * 0.1,
+                    duplicate: 0.0,
+                    reorder: false,
+                    bandwidth_per_s: None,
+                    queue_limit: 100,
+                });
+                links.push(LinkSpec {
+                    a: name(i),
+                    b: name(j),
+                    latency: dist(&mut r),
+                    loss: if r.below(2) == 0 { 0.0 } else { r.unit() * 0.2 },
+                    duplicate: if r.below(3) == 0 { r.unit() * 0.1 } else { 0.0 },
+                    reorder: r.below(2) == 0,
+                    bandwidth_per_s: (r.below(4) == 0).then(|| 10.0 + r.below(500) as f64),
+                    queue_limit: r.below(20) as u32,
+                    reverse,
+                });
+            }
+        }
+    }
+    let duration_ms = 2_000.0 + r.below(4_000) as f64;
+    let mut interventions = Vec::new();
+    for _ in 0..r.below(12) {
+        let at_ms = r.below(duration_ms as u64) as f64;
+        let node = name(r.below(n as u64) as usize);
+        let pair = *linked
+            .iter()
+            .nth(r.below(linked.len() as u64) as usize)
+            .expect("node 0 links to all");
+        let (a, b) = (name(pair.0), name(pair.1));
+        interventions.push(match r.below(11) {
+            0 => Intervention::Cut {
+                at_ms,
+                a,
+                b,
+                one_way: r.below(2) == 0,
+            },
+            1 => Intervention::Heal { at_ms, a, b },
+            2 => Intervention::HealAll { at_ms },
+            3 => Intervention::Partition {
+                at_ms,
+                groups: vec![vec![node]],
+            },
+            4 => Intervention::Crash { at_ms, node },
+            5 => Intervention::Restart { at_ms, node },
+            6 => Intervention::Pause { at_ms, node },
+            7 => Intervention::Resume { at_ms, node },
+            8 => Intervention::DropMessage {
+                at_ms,
+                message: r.below(500),
+            },
+            9 => Intervention::DelayMessage {
+                at_ms,
+                message: r.below(500),
+                delay_ms: r.below(1_000) as f64,
+            },
+            _ => Intervention::SetLink {
+                at_ms,
+                a,
+                b,
+                param: "loss".into(),
+                value: serde_json::json!(r.unit() * 0.5),
+            },
+        });
+    }
+    Scenario {
+        version: 1,
+        title: String::new(),
+        description: String::new(),
+        seed,
+        duration_ms,
+        metrics_bucket_ms: 100.0,
+        nodes,
+        links,
+        interventions,
+        view: Default::default(),
+    }
+}
+
+/// Checks the invariants over a whole trace and the world at its end.
+fn check(events: &[TraceEvent], world: &World) -> Result<(), String> {
+    let mut last = 0;
+    let mut open: BTreeMap<MsgId, u64> = BTreeMap::new();
+    // Per node: Some(kind) while crashed or paused.
+    let mut down: BTreeMap<NodeId, &str> = BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        if e.seq != i as u64 {
+            return Err(format!("event {i} has seq {}", e.seq));
+        }
+        if e.time_us < last {
+            return Err(format!(
+                "time went backwards at event {i}: {} after {last}",
+                e.time_us
+            ));
+        }
+        last = e.time_us;
+        let busy = |n: &NodeId, what: &str| match down.get(n) {
+            Some(state) => Err(format!("{what} at n{} while {state}: {e}", n.0)),
+            None => Ok(()),
+        };
+        match &e.kind {
+            TraceKind::Sent { id, from, .. } => {
+                busy(from, "a send")?;
+                if open.insert(*id, e.time_us).is_some() {
+                    return Err(format!("message {id} sent twice"));
+                }
+            }
+            TraceKind::Delivered { id, to, .. } => {
+                busy(to, "a delivery")?;
+                open.remove(id)
+                    .ok_or(format!("{id} delivered but never sent, or twice"))?;
+            }
+            TraceKind::Dropped { id, .. } => {
+                open.remove(id)
+                    .ok_or(format!("{id} dropped but never sent, or twice"))?;
+            }
+            TraceKind::TimerFired { node, .. } => busy(node, "a timer")?,
+            TraceKind::Fault { fault } => match fault {
+                Fault::Crash { node } => {
+                    down.insert(*node, "crashed");
+                }
+                Fault::Pause { node } => {
+                    down.insert(*node, "paused");
+                }
+                Fault::Restart { node } | Fault::Resume { node } => {
+                    down.remove(node);
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    let in_flight: BTreeSet<MsgId> = world.in_flight().map(|m| m.id).collect();
+    let unaccounted: BTreeSet<MsgId> = open.keys().copied().collect();
+    if unaccounted != in_flight {
+        return Err(format!(
+            "sent but neither delivered nor dropped: {unaccounted:?}; in flight: {in_flight:?}"
+        ));
+    }
+    let c = world.counts();
+    if c.sent != c.delivered + c.dropped + world.in_flight_count() as u64 {
+        return Err(format!(
+            "counts do not add up: {c:?} with {} in flight",
+            world.in_flight_count()
+        ));
+    }
+    Ok(())
+}
+
+/// Runs to the end in slices, draining the trace, checking the counts at every slice.
+fn run_all(world: &mut World, until: u64) -> Result<Vec<TraceEvent>, String> {
+    let mut events = Vec::new();
+    loop {
+        let status = world.run_until(until, 2_000);
+        events.extend(world.trace_mut().drain());
+        let c = world.counts();
+        if c.sent != c.delivered + c.dropped + world.in_flight_count() as u64 {
+            return Err(format!(
+                "counts do not add up mid-run at {}: {c:?}",
+                world.now_us()
+            ));
+        }
+        match status {
+            RunStatus::Budget => {}
+            RunStatus::Halted(why) => return Err(format!("halted: {why}")),
+            _ => return Ok(events),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_scenarios_keep_the_invariants(seed in any::<u64>()) {
+        let s = build(seed);
+        s.validate().map_err(|e| TestCaseError::fail(format!("seed {seed}: generated an invalid scenario: {e}")))?;
+        let mut world = s.build(None).expect("validated");
+        let events = run_all(&mut world, s.duration_us()).map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))?;
+        check(&events, &world).map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))?;
+    }
+
+    #[test]
+    fn live_interventions_keep_the_invariants(seed in any::<u64>(), moves in proptest::collection::vec((0u64..5_000_000, 0u8..8, 0u16..10), 0..12)) {
+        let s = build(seed);
+        let mut world = s.build(None).expect("valid");
+        let n = world.names().len() as u16;
+        let mut events = Vec::new();
+        let mut moves = moves;
+        moves.sort_by_key(|m| m.0);
+        for (at, kind, who) in moves {
+            let node = NodeId(who % n);
+            events.extend(run_all(&mut world, at.min(s.duration_us())).map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))?);
+            let action = match kind {
+                0 => Action::Crash(node),
+                1 => Action::Restart(node),
+                2 => Action::Pause(node),
+                3 => Action::Resume(node),
+                4 => Action::Partition { groups: vec![vec![node]] },
+                5 => Action::HealAll,
+                6 => Action::DropMessage(MsgId(u64::from(who) * 7)),
+                _ => Action::DelayMessage(MsgId(u64::from(who) * 7), 500_000),
+            };
+            if kind % 2 == 0 { world.apply(action) } else { world.schedule_action(at, action) }
+        }
+        events.extend(run_all(&mut world, s.duration_us()).map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))?);
+        check(&events, &world).map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))?;
+    }
+
+    #[test]
+    fn restoring_a_snapshot_replays_exactly_and_a_change_forks(seed in any::<u64>(), cut in 0.1f64..0.9) {
+        let s = build(seed);
+        let mut world = s.build(None).expect("valid");
+        let mid = (s.duration_us() as f64 * cut) as u64;
+        world.run_until(mid, u64::MAX);
+        let snap = world.snapshot();
+        world.run_until(s.duration_us(), u64::MAX);
+        let (hash, events) = (world.trace().hash(), world.events());
+        world.restore(&snap);
+        prop_assert_eq!(world.now_us(), mid);
+        world.run_until(s.duration_us(), u64::MAX);
+        prop_assert_eq!((world.trace().hash(), world.events()), (hash, events), "seed {}: replay differs", seed);
+        // Fork: crash a node that is up at the snapshot's moment. The crash is in the trace and
+        // changes what follows, so the hash must differ from the first future's.
+        world.restore(&snap);
+        if let Some(up) = (0..world.names().len() as u16)
+            .map(NodeId)
+            .find(|n| world.liveness(*n) == faultline_core::world::Liveness::Up)
+        {
+            world.apply(Action::Crash(up));
+            world.run_until(s.duration_us(), u64::MAX);
+            prop_assert_ne!(world.trace().hash(), hash, "seed {}: the fork did not change the future", seed);
+        }
+    }
+}
+
+#[test]
+fn seed_sweep_of_the_fault_sample() {
+    let text = include_str!("../../../tests/scenarios/faults.json");
+    let s = Scenario::parse(text).expect("valid");
+    for seed in 0..40 {
+        let mut world = s.build(Some(seed)).expect("valid");
+        let result = run_all(&mut world, s.duration_us()).and_then(|events| check(&events, &world));
+        if let Err(e) = result {
+            panic!(
+                "seed {seed}: {e}\nreproduce: faultline run tests/scenarios/faults.json --seed {seed} --trace trace.jsonl"
+            );
+        }
+    }
+}
