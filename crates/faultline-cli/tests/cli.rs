@@ -1,0 +1,257 @@
+//! The `faultline` command, end to end: the binary as a user runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn faultline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn temp(name: &str, text: &str) -> PathBuf {
+    let dir = root().join("target/cli-tests");
+    std::fs::create_dir_all(&dir).expect("a temp folder");
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write a temp file");
+    p
+}
+
+fn samples() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("tests/scenarios"))
+        .expect("samples")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn run_json_reports_add_up_for_every_sample() {
+    for path in samples() {
+        let o = faultline(&["run", path.to_str().expect("utf-8"), "--json"]);
+        assert!(o.status.success(), "{}: {}", path.display(), stderr(&o));
+        let r: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("the report is JSON");
+        let m = &r["messages"];
+        let (sent, delivered, dropped) = (
+            m["sent"].as_u64().unwrap(),
+            m["delivered"].as_u64().unwrap(),
+            m["dropped"].as_u64().unwrap(),
+        );
+        assert_eq!(
+            sent,
+            delivered + dropped + r["in_flight"].as_u64().unwrap(),
+            "{}",
+            path.display()
+        );
+        for n in r["nodes"].as_array().expect("nodes") {
+            assert_eq!(
+                n["completed"],
+                n["successes"].as_u64().unwrap() + n["failures"].as_u64().unwrap()
+            );
+            if n["kind"] == "client" {
+                let c = &n["counters"];
+                for key in [
+                    "requests",
+                    "successes",
+                    "failures",
+                    "timeouts",
+                    "attempts",
+                    "retries",
+                ] {
+                    assert!(
+                        c[key].is_i64(),
+                        "{}: a client reports {key}",
+                        path.display()
+                    );
+                }
+                let attempts = c["attempts"].as_i64().unwrap();
+                assert!(
+                    attempts >= c["successes"].as_i64().unwrap() + c["failures"].as_i64().unwrap(),
+                    "every completed request had an attempt"
+                );
+                assert_eq!(
+                    attempts - c["requests"].as_i64().unwrap(),
+                    c["retries"].as_i64().unwrap(),
+                    "attempts beyond the first are retries"
+                );
+                assert_eq!(c["successes"], n["successes"]);
+                if let Some(l) = n["latency"].as_object() {
+                    let p = |k: &str| l[k].as_f64().unwrap();
+                    assert!(
+                        p("p50_ms") <= p("p90_ms")
+                            && p("p90_ms") <= p("p99_ms")
+                            && p("p99_ms") <= p("max_ms")
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_trace_file_is_complete_and_reproducible() {
+    let out1 = root().join("target/cli-tests/a.jsonl");
+    let out2 = root().join("target/cli-tests/b.jsonl");
+    let out3 = root().join("target/cli-tests/c.jsonl");
+    std::fs::create_dir_all(out1.parent().unwrap()).unwrap();
+    let run = |out: &Path, seed: &str| {
+        let o = faultline(&[
+            "run",
+            "tests/scenarios/faults.json",
+            "--json",
+            "--seed",
+            seed,
+            "--trace",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str::<serde_json::Value>(&stdout(&o)).expect("JSON")
+    };
+    let report = run(&out1, "5");
+    run(&out2, "5");
+    run(&out3, "6");
+    let a = std::fs::read(&out1).unwrap();
+    assert_eq!(a, std::fs::read(&out2).unwrap(), "same seed, same bytes");
+    assert_ne!(
+        a,
+        std::fs::read(&out3).unwrap(),
+        "another seed, another trace"
+    );
+    let text = String::from_utf8(a).unwrap();
+    let (mut sent, mut delivered, mut dropped) = (0, 0, 0);
+    for (i, line) in text.lines().enumerate() {
+        let e: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
+        assert_eq!(e["seq"].as_u64(), Some(i as u64), "no event is missing");
+        match e["event"].as_str().unwrap() {
+            "sent" => sent += 1,
+            "delivered" => delivered += 1,
+            "dropped" => dropped += 1,
+            _ => {}
+        }
+    }
+    let m = &report["messages"];
+    assert_eq!(
+        (sent, delivered, dropped),
+        (
+            m["sent"].as_u64().unwrap(),
+            m["delivered"].as_u64().unwrap(),
+            m["dropped"].as_u64().unwrap()
+        )
+    );
+}
+
+#[test]
+fn until_stops_early_and_seed_changes_the_run() {
+    let o = faultline(&[
+        "run",
+        "tests/scenarios/client-server.json",
+        "--json",
+        "--until",
+        "2s",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["time_ms"], 2000.0);
+    let o = faultline(&[
+        "run",
+        "tests/scenarios/client-server.json",
+        "--until",
+        "forever",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a duration"), "{}", stderr(&o));
+}
+
+#[test]
+fn check_names_the_line_and_the_field() {
+    let good = std::fs::read_to_string(root().join("tests/scenarios/client-server.json")).unwrap();
+    let bad = temp(
+        "broken.json",
+        &good
+            .replacen("\"target\": \"server\"", "\"target\": \"db\"", 1)
+            .replacen("\"timeout_ms\"", "\"timout_ms\"", 1),
+    );
+    let o = faultline(&["check", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("broken.json:8:") && err.contains("nodes[0].model: unknown field `timout_ms`"),
+        "{err}"
+    );
+    let o = faultline(&["check", "tests/scenarios"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).lines().filter(|l| l.starts_with("ok ")).count(),
+        samples().len()
+    );
+}
+
+#[test]
+fn malformed_input_exits_with_a_message_not_a_panic() {
+    for (name, text) in [
+        ("empty.json", ""),
+        ("trunc.json", "{\"version\": 1, \"nodes\": [{\"id\""),
+        ("bin.json", "\u{0}\u{1}\u{2}"),
+    ] {
+        let p = temp(name, text);
+        let o = faultline(&["run", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        assert!(!stderr(&o).contains("panicked"), "{name}: {}", stderr(&o));
+        assert!(!stderr(&o).is_empty());
+    }
+    let p = temp("latin1.json", "");
+    std::fs::write(&p, [0xff, 0xfe, 0x41]).unwrap();
+    let o = faultline(&["check", p.to_str().unwrap()]);
+    assert!(stderr(&o).contains("not UTF-8"), "{}", stderr(&o));
+    let o = faultline(&["run", "no/such/file.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = faultline(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn bench_mm1_matches_theory_and_reports_its_fields() {
+    let o = faultline(&[
+        "bench",
+        "mm1",
+        "--customers",
+        "200000",
+        "--rho",
+        "0.8",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for k in [
+        "customers",
+        "events",
+        "seconds",
+        "customers_per_s",
+        "measured_mean_response_ms",
+        "theoretical_mean_response_ms",
+    ] {
+        assert!(v[k].is_number(), "missing {k}");
+    }
+    assert_eq!(v["customers"], 200_000);
+    let err = v["measured_mean_response_ms"].as_f64().unwrap()
+        / v["theoretical_mean_response_ms"].as_f64().unwrap()
+        - 1.0;
+    assert!(err.abs() < 0.05, "{v}");
+    let o = faultline(&["bench", "mm1", "--rho", "1.5"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,26 @@
+//! The M/M/1 benchmark in WebAssembly under Node, for comparison with the native
+//! `faultline bench mm1`. Ignored by default (a benchmark measures; a test must not assert a
+//! time); run it with `bash bench/run.sh`, which passes `--include-ignored`.
+#![cfg(target_arch = "wasm32")]
+
+use faultline_core::bench::{mm1_scenario, run_mm1};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+#[wasm_bindgen_test]
+#[ignore]
+fn mm1_customers_per_second_in_wasm() {
+    let customers = 1_000_000;
+    let scenario = mm1_scenario(customers, 0.8, 1).expect("valid");
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let start = js_sys::Date::now();
+        let out = run_mm1(&scenario).expect("runs");
+        let seconds = (js_sys::Date::now() - start) / 1000.0;
+        best = best.min(seconds);
+        assert_eq!(out.customers, customers);
+    }
+    wasm_bindgen_test::console_log!(
+        "{{\"wasm_customers\": {customers}, \"wasm_seconds\": {best:.3}, \"wasm_customers_per_s\": {:.0}}}",
+        customers as f64 / best
+    );
+}
