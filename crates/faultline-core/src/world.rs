@@ -858,15 +858,15 @@ impl World {
         }
         self.core.counts.delivered += 1;
         let now = self.core.now_us;
-        self.core.trace.push(
-            now,
-            TraceKind::Delivered {
+        if self.core.trace.is_recording() {
+            let kind = TraceKind::Delivered {
                 id: m.id,
                 from: m.from,
                 to,
                 sent_us: m.sent_us,
-            },
-        );
+            };
+            self.core.trace.push(now, kind);
+        }
         let NodeSlot {
             node: model,
             rng,
@@ -888,25 +888,26 @@ impl World {
             self.core.pending.remove(&timer.0); // set before a crash: gone with the process
             return;
         }
-        if !self.core.pending.contains(&timer.0) {
-            return; // cancelled
-        }
         if slot.liveness == Liveness::Paused {
-            slot.deferred.push(Deferred::Timer(timer, tag));
+            if self.core.pending.contains(&timer.0) {
+                slot.deferred.push(Deferred::Timer(timer, tag));
+            }
             return;
         }
-        self.core.pending.remove(&timer.0);
+        if !self.core.pending.remove(&timer.0) {
+            return; // cancelled
+        }
         let live = &mut self.core.timers_live[node.index()];
         *live = live.saturating_sub(1);
         let now = self.core.now_us;
-        self.core.trace.push(
-            now,
-            TraceKind::TimerFired {
+        if self.core.trace.is_recording() {
+            let kind = TraceKind::TimerFired {
                 node,
                 timer: timer.0,
                 tag,
-            },
-        );
+            };
+            self.core.trace.push(now, kind);
+        }
         let NodeSlot {
             node: model,
             rng,
