@@ -115,12 +115,68 @@ pub struct Bucket {
     pub latency_sum_us: u64,
     /// The largest latency.
     pub latency_max_us: u64,
+    /// A coarse latency histogram: two buckets per power of two of microseconds, so a bucket's
+    /// percentiles ([`Bucket::latency_quantile_us`]) are within about 20 %; small enough to keep
+    /// one per time bucket and to copy in every snapshot.
+    pub latency_coarse: CoarseHist,
     /// The counters' totals at the end of this bucket, by name (attempts, retries, ...): the
     /// increase in a bucket is the difference from the previous one. Stored as totals so that a
     /// count costs one update, not two.
     pub counts: Named<u64>,
     /// Each gauge's value at the end of this bucket (queue length, ...).
     pub gauges: Named<i64>,
+}
+
+/// Two buckets per power of two of microseconds, up to 2^31 us (35 minutes).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct CoarseHist(#[serde(with = "coarse_serde")] [u32; COARSE_LEN]);
+
+const COARSE_LEN: usize = 64;
+
+mod coarse_serde {
+    pub fn serialize<S: serde::Serializer>(
+        v: &[u32; super::COARSE_LEN],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&v[..], s)
+    }
+}
+
+impl Default for CoarseHist {
+    fn default() -> Self {
+        CoarseHist([0; COARSE_LEN])
+    }
+}
+
+impl CoarseHist {
+    fn index(us: u64) -> usize {
+        if us < 2 {
+            return us as usize;
+        }
+        let octave = 63 - us.leading_zeros() as usize; // >= 1
+        let half = ((us >> (octave - 1)) & 1) as usize;
+        (octave * 2 + half).min(COARSE_LEN - 1)
+    }
+
+    fn upper(i: usize) -> u64 {
+        if i < 2 {
+            return i as u64;
+        }
+        let (octave, half) = (i / 2, i % 2);
+        (1u64 << octave) + ((half as u64 + 1) << (octave - 1)) - 1
+    }
+
+    fn record(&mut self, us: u64) {
+        let i = Self::index(us);
+        self.0[i] = self.0[i].saturating_add(1);
+    }
+
+    fn merge(&mut self, o: &CoarseHist) {
+        for (a, b) in self.0.iter_mut().zip(o.0.iter()) {
+            *a = a.saturating_add(*b);
+        }
+    }
 }
 
 /// A few named numbers. A node records a handful of names, so a small vector searched by
@@ -157,7 +213,26 @@ impl<T: Copy + Default> Named<T> {
 }
 
 impl Bucket {
+    /// The `q` quantile (0 to 1) of this bucket's latencies, from the coarse histogram (the
+    /// upper edge of the bucket it falls in, never above the exact maximum).
+    pub fn latency_quantile_us(&self, q: f64) -> Option<u64> {
+        if self.requests == 0 {
+            return None;
+        }
+        let total: u64 = self.latency_coarse.0.iter().map(|c| u64::from(*c)).sum();
+        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (i, c) in self.latency_coarse.0.iter().enumerate() {
+            seen += u64::from(*c);
+            if seen >= rank {
+                return Some(CoarseHist::upper(i).min(self.latency_max_us));
+            }
+        }
+        Some(self.latency_max_us)
+    }
+
     fn merge(&mut self, o: Bucket) {
+        self.latency_coarse.merge(&o.latency_coarse);
         self.requests += o.requests;
         self.errors += o.errors;
         self.latency_sum_us += o.latency_sum_us;
@@ -256,6 +331,7 @@ impl NodeMetrics {
         b.errors += u32::from(!ok);
         b.latency_sum_us += latency_us;
         b.latency_max_us = b.latency_max_us.max(latency_us);
+        b.latency_coarse.record(latency_us);
     }
 
     /// Adds to a counter.
@@ -299,6 +375,26 @@ mod tests {
         }
         assert_eq!(h.max_us(), 1_000_000);
         assert_eq!(h.quantile_us(1.0), Some(1_000_000));
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn bucket_percentiles_are_coarse_but_honest() {
+        let mut m = NodeMetrics::new(1_000_000);
+        for v in 1..=1_000u64 {
+            m.request(10, true, v * 1_000);
+        }
+        let (series, _) = m.series();
+        let b = &series[0];
+        for (q, want) in [(0.5, 500_000.0), (0.99, 990_000.0)] {
+            let got = b.latency_quantile_us(q).unwrap() as f64;
+            assert!(
+                got >= want * 0.99 && got <= want * 1.3,
+                "q{q}: {got} vs {want}"
+            );
+        }
+        assert_eq!(b.latency_quantile_us(1.0), Some(1_000_000));
+        assert_eq!(Bucket::default().latency_quantile_us(0.5), None);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
