@@ -9,6 +9,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::canvas::{self, CanvasView, HEIGHT, WIDTH};
+use crate::charts::{self, Chart};
 use crate::controls::{self, Kind};
 use crate::session::{SPEEDS, Session};
 
@@ -83,6 +84,8 @@ pub struct App {
     error: Option<String>,
     last_frame_ms: Option<f64>,
     svg: NodeRef,
+    charts: Vec<Chart>,
+    frames: u64,
     // Kept alive on purpose: dropping the handle cancels the next frame.
     frame: Option<AnimationFrame>,
 }
@@ -161,6 +164,39 @@ impl App {
             self.announce = text;
         }
         self.seen_seq = trace.len_total();
+    }
+
+    /// Redraws the charts for the selected node, or the first client.
+    fn refresh_charts(&mut self) {
+        let Ok(s) = &self.session else { return };
+        let w = &s.world;
+        let focus = self
+            .selected
+            .filter(|id| matches!(w.node(*id).kind(), "client" | "service"))
+            .or_else(|| {
+                (0..w.names().len() as u16)
+                    .map(NodeId)
+                    .find(|id| w.node(*id).kind() == "client")
+            });
+        let Some(id) = focus else {
+            self.charts.clear();
+            return;
+        };
+        let timeout = Self::current_config(s, id)
+            .get("timeout_ms")
+            .and_then(|v| v.as_f64());
+        let services = (0..w.names().len() as u16)
+            .map(NodeId)
+            .filter(|n| w.node(*n).kind() == "service");
+        self.charts = [charts::latency(w, id, timeout), charts::rates(w, id)]
+            .into_iter()
+            .chain(
+                services
+                    .take(2)
+                    .map(|n| charts::gauge(w, n, "queue", "queue length")),
+            )
+            .flatten()
+            .collect();
     }
 
     fn node_action(s: &Session, id: NodeId, act: NodeAct) -> Option<Action> {
@@ -332,6 +368,8 @@ impl Component for App {
             error: None,
             last_frame_ms: None,
             svg: NodeRef::default(),
+            charts: Vec::new(),
+            frames: 0,
             frame: None,
         };
         app.request_frame(ctx);
@@ -353,6 +391,11 @@ impl Component for App {
                 self.request_frame(ctx);
                 if playing {
                     self.catch_up_narration();
+                    // Charts are costly to draw: a few times a second is plenty.
+                    self.frames += 1;
+                    if self.frames % 10 == 1 {
+                        self.refresh_charts();
+                    }
                 }
                 return playing;
             }
@@ -436,6 +479,7 @@ impl Component for App {
                 if let Some(d) = &mut self.drag {
                     d.moved = true;
                 }
+                return true; // only the canvas changed: no need to redraw the charts
             }
             Msg::DragEnd => {
                 let Some(d) = self.drag.take() else {
@@ -458,6 +502,7 @@ impl Component for App {
             }
         }
         self.catch_up_narration();
+        self.refresh_charts();
         true
     }
 
@@ -573,6 +618,14 @@ impl Component for App {
                                       value={s.recorded().to_json()} />
                         }
                     </details>
+                    <section class="charts" aria-label="Charts">
+                        { for self.charts.iter().map(|c| html! {
+                            <figure class="chart">
+                                <figcaption>{ &c.title }</figcaption>
+                                { Html::from_html_unchecked(AttrValue::from(c.svg.clone())) }
+                            </figure>
+                        }) }
+                    </section>
                     <table class="stats">
                         <caption>{"Requests completed, by node"}</caption>
                         <thead><tr><th scope="col">{"node"}</th><th scope="col">{"model"}</th><th scope="col">{"ok"}</th><th scope="col">{"failed"}</th><th scope="col">{"p50"}</th><th scope="col">{"p99"}</th></tr></thead>
