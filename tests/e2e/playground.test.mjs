@@ -1,0 +1,134 @@
+// The playground, end to end, as a learner uses it: drag, cut and heal, crash and restart,
+// turn a setting and see it in a chart, scrub back and fork, and all of it by keyboard.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { start, openPage, simTime } from './browser.mjs';
+
+let env;
+before(async () => { env = await start(); });
+after(async () => { await env?.close(); });
+
+const failedCount = async (page) =>
+  Number(await page.locator('table.stats tbody tr:first-child td:nth-child(4)').textContent());
+
+/** Clicks the middle of the link between two nodes, as a learner would. */
+async function clickBetween(page, a, b) {
+  const p = await page.locator(`#canvas g.node[data-node="${a}"]`).boundingBox();
+  const q = await page.locator(`#canvas g.node[data-node="${b}"]`).boundingBox();
+  await page.mouse.click((p.x + p.width / 2 + q.x + q.width / 2) / 2, (p.y + p.height / 2 + q.y + q.height / 2) / 2);
+}
+
+async function setRange(page, selector, value) {
+  await page.$eval(selector, (el, v) => {
+    el.value = String(v);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, value);
+}
+
+test('drag a node with the pointer', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, { viewport: { width: 1100, height: 900 } });
+  const node = page.locator('#canvas g.node[data-node="server"]');
+  const before = await node.getAttribute('transform');
+  const box = await node.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 - 80, box.y + box.height / 2 + 60, { steps: 8 });
+  await page.mouse.up();
+  const after = await node.getAttribute('transform');
+  assert.notEqual(after, before, 'the node moved');
+  assert.ok(!(await node.getAttribute('class')).includes('selected'), 'a drag is not a click');
+  assert.deepEqual(errors, []);
+});
+
+test('cut a link: messages drop and requests fail; heal it: they succeed again', async () => {
+  const { page, errors } = await openPage(env.browser, env.url);
+  await page.selectOption('#speed', '5');
+  await page.waitForTimeout(600);
+  const link = page.locator('#canvas g.link[data-link="0"]');
+  await clickBetween(page, 'client', 'server');
+  assert.match(await link.getAttribute('class'), /cut/);
+  assert.match(await link.getAttribute('aria-label'), /, cut/);
+  const failedBefore = await failedCount(page);
+  // With a 1 s timeout, requests sent into the cut fail within about a second (5x speed).
+  await page.waitForFunction((n) => Number(document.querySelector('table.stats tbody tr:first-child td:nth-child(4)').textContent) > n + 2, failedBefore, { timeout: 5_000 });
+  assert.match(await page.textContent('#announce'), /cut|timed out|Link/i);
+  await clickBetween(page, 'client', 'server');
+  assert.doesNotMatch(await link.getAttribute('class'), /cut/);
+  const ok = Number(await page.locator('table.stats tbody tr:first-child td:nth-child(3)').textContent());
+  await page.waitForFunction((n) => Number(document.querySelector('table.stats tbody tr:first-child td:nth-child(3)').textContent) > n + 3, ok, { timeout: 5_000 });
+  assert.deepEqual(errors, []);
+});
+
+test('crash and restart a node from its inspector', async () => {
+  const { page, errors } = await openPage(env.browser, env.url);
+  const server = page.locator('#canvas g.node[data-node="server"]');
+  await server.click();
+  await page.click('button.act[data-act="crash"]');
+  assert.match(await server.getAttribute('class'), /crashed/);
+  assert.match(await server.getAttribute('aria-label'), /crashed/);
+  assert.ok(await page.locator('button.act[data-act="crash"]').isDisabled());
+  await page.click('button.act[data-act="restart"]');
+  assert.doesNotMatch(await server.getAttribute('class'), /crashed/);
+  assert.deepEqual(errors, []);
+});
+
+test('a setting changes the run and shows in the chart', async () => {
+  const { page, errors } = await openPage(env.browser, env.url);
+  await page.waitForSelector('figure.chart svg', { timeout: 5_000 });
+  await page.locator('#canvas g.node[data-node="client"]').click();
+  assert.match(await page.textContent('figure.chart'), /timeout 1000 ms/);
+  await setRange(page, '#param-timeout_ms', 60);
+  await page.waitForFunction(() => document.querySelector('figure.chart')?.textContent.includes('timeout 60 ms'), null, { timeout: 3_000 });
+  // 60 ms is below the round trip (60-100 ms plus work): requests start to time out.
+  const failedBefore = await failedCount(page);
+  await page.waitForFunction((n) => Number(document.querySelector('table.stats tbody tr:first-child td:nth-child(4)').textContent) > n + 3, failedBefore, { timeout: 5_000 });
+  assert.deepEqual(errors, []);
+});
+
+test('scrub back and fork a new future', async () => {
+  const { page, errors } = await openPage(env.browser, env.url);
+  await page.selectOption('#speed', '10');
+  await page.waitForFunction(() => Number(document.querySelector('#sim-time').dataset.timeUs) > 4_000_000, null, { timeout: 5_000 });
+  await page.click('#play-pause');
+  const tEnd = await simTime(page);
+  await setRange(page, '#timeline', 2000);
+  assert.equal(await simTime(page), 2_000_000, 'the playhead went back to 2 s');
+  await page.locator('#canvas g.node[data-node="server"]').click();
+  await page.click('button.act[data-act="crash"]');
+  await setRange(page, '#timeline', Math.floor(tEnd / 1000));
+  assert.match(await page.locator('#canvas g.node[data-node="server"]').getAttribute('class'), /crashed/, 'the new future has the crash');
+  await page.locator('details.export summary').click();
+  const json = JSON.parse(await page.inputValue('#scenario-json'));
+  assert.deepEqual(json.interventions.at(-1), { do: 'crash', at_ms: 2000, node: 'server' });
+  // Back before the crash, the server is up again.
+  await setRange(page, '#timeline', 1000);
+  assert.doesNotMatch(await page.locator('#canvas g.node[data-node="server"]').getAttribute('class'), /crashed/);
+  assert.deepEqual(errors, []);
+});
+
+test('operate a scenario by keyboard alone', async () => {
+  const { page, errors } = await openPage(env.browser, env.url);
+  await page.keyboard.press('Tab'); // the play/pause button is the first control
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'play-pause');
+  await page.keyboard.press('Space');
+  assert.equal(await page.getAttribute('#play-pause', 'aria-pressed'), 'false');
+  // Tab on to the link, cut it with Enter.
+  for (let i = 0; i < 20; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(() => document.activeElement?.dataset?.link === '0')) break;
+  }
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset?.link), '0', 'the link is focusable');
+  await page.keyboard.press('Enter');
+  assert.match(await page.getAttribute('#canvas g.link[data-link="0"]', 'class'), /cut/);
+  // On to the server: select it with Enter, move it with the arrows.
+  for (let i = 0; i < 5; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(() => document.activeElement?.dataset?.node === 'server')) break;
+  }
+  const before = await page.getAttribute('#canvas g.node[data-node="server"]', 'transform');
+  await page.keyboard.press('ArrowLeft');
+  assert.notEqual(await page.getAttribute('#canvas g.node[data-node="server"]', 'transform'), before);
+  await page.keyboard.press('Enter');
+  assert.match(await page.textContent('.inspector h3'), /server/);
+  assert.deepEqual(errors, []);
+});
