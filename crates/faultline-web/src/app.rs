@@ -67,6 +67,27 @@ pub enum Msg {
     Set(NodeId, &'static str, serde_json::Value),
 }
 
+/// Frame timings for `?bench=frames`.
+#[derive(Default)]
+struct FrameBench {
+    intervals_ms: Vec<f64>,
+    work_ms: Vec<f64>,
+    work_start: Option<f64>,
+    report: Option<(f64, f64, f64, f64)>,
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+fn query() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default()
+}
+
 struct Drag {
     node: NodeId,
     from: (f64, f64),
@@ -86,6 +107,7 @@ pub struct App {
     svg: NodeRef,
     charts: Vec<Chart>,
     frames: u64,
+    bench: Option<FrameBench>,
     // Kept alive on purpose: dropping the handle cancels the next frame.
     frame: Option<AnimationFrame>,
 }
@@ -351,9 +373,12 @@ impl Component for App {
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
-        let session = Scenario::parse(DEFAULT_SCENARIO)
-            .and_then(Session::new)
-            .map_err(|e| e.to_string());
+        let bench = query().contains("bench=frames").then(FrameBench::default);
+        let scenario = match bench {
+            Some(_) => Ok(crate::framebench::scenario()),
+            None => Scenario::parse(DEFAULT_SCENARIO),
+        };
+        let session = scenario.and_then(Session::new).map_err(|e| e.to_string());
         let pos = session
             .as_ref()
             .map(|s| canvas::positions(&s.scenario))
@@ -370,6 +395,7 @@ impl Component for App {
             svg: NodeRef::default(),
             charts: Vec::new(),
             frames: 0,
+            bench,
             frame: None,
         };
         app.request_frame(ctx);
@@ -382,6 +408,14 @@ impl Component for App {
         };
         match msg {
             Msg::Frame(ts) => {
+                if let Some(b) = &mut self.bench
+                    && b.report.is_none()
+                {
+                    if let Some(last) = self.last_frame_ms {
+                        b.intervals_ms.push(ts - last);
+                    }
+                    b.work_start = Some(now_ms());
+                }
                 // Render when time moved, including the frame in which the run ended.
                 let playing = s.playing;
                 if let Some(last) = self.last_frame_ms {
@@ -393,7 +427,7 @@ impl Component for App {
                     self.catch_up_narration();
                     // Charts are costly to draw: a few times a second is plenty.
                     self.frames += 1;
-                    if self.frames % 10 == 1 {
+                    if self.frames % 30 == 1 {
                         self.refresh_charts();
                     }
                 }
@@ -507,6 +541,21 @@ impl Component for App {
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
+        if let Some(b) = &mut self.bench
+            && b.report.is_none()
+            && let Some(start) = b.work_start.take()
+        {
+            b.work_ms.push(now_ms() - start);
+            if b.work_ms.len() >= crate::framebench::FRAMES {
+                use crate::framebench::quantile;
+                b.report = Some((
+                    quantile(&mut b.intervals_ms, 0.5),
+                    quantile(&mut b.intervals_ms, 0.95),
+                    quantile(&mut b.work_ms, 0.5),
+                    quantile(&mut b.work_ms, 0.95),
+                ));
+            }
+        }
         if first_render
             && let Some(body) = web_sys::window()
                 .and_then(|w| w.document())
@@ -607,6 +656,18 @@ impl Component for App {
                         { canvas::view(CanvasView { world, pos: &self.pos, selected: self.selected, svg_ref: &self.svg }, link) }
                         <aside class="side">{ self.inspector(s, ctx) }</aside>
                     </div>
+                    if let Some(b) = &self.bench {
+                        <p class="notice" role="status">
+                            if let Some((i50, i95, w50, w95)) = b.report {
+                                <output id="frame-report" data-interval-p95-ms={format!("{i95:.2}")} data-work-p95-ms={format!("{w95:.2}")}>
+                                    { format!("{} frames with {} messages in flight: frame interval p50 {i50:.1} ms, p95 {i95:.1} ms; page work per frame p50 {w50:.2} ms, p95 {w95:.2} ms",
+                                        crate::framebench::FRAMES, world.in_flight_count()) }
+                                </output>
+                            } else {
+                                { format!("Measuring frames: {} of {}", b.work_ms.len(), crate::framebench::FRAMES) }
+                            }
+                        </p>
+                    }
                     <p id="announce" class="visually-hidden" aria-live="polite">{ &self.announce }</p>
                     <details class="export">
                         <summary>{"This run as a scenario (JSON for the faultline command)"}</summary>

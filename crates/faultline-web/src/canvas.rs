@@ -99,9 +99,11 @@ pub fn view(c: CanvasView<'_>, link: &Scope<App>) -> Html {
             </g>
         }
     });
-    let mut msgs: Vec<_> = world.in_flight().collect();
-    msgs.sort_by_key(|m| m.id);
-    let messages = msgs.into_iter().map(|m| {
+    // Messages are drawn as one path per kind: a thousand messages in flight are then a
+    // handful of DOM nodes for Yew to patch each frame, not a thousand.
+    let mut paths: std::collections::BTreeMap<(&'static str, bool), String> =
+        std::collections::BTreeMap::new();
+    for m in world.in_flight() {
         let (fx, fy) = pos[m.from.index()];
         let (tx, ty) = pos[m.to.index()];
         let span = m.deliver_us.saturating_sub(m.sent_us).max(1) as f64;
@@ -111,8 +113,15 @@ pub fn view(c: CanvasView<'_>, link: &Scope<App>) -> Html {
             (now.saturating_sub(m.sent_us) as f64 / span).clamp(0.0, 1.0)
         };
         let (x, y) = (fx + (tx - fx) * f, fy + (ty - fy) * f);
-        let class = classes!("msg", m.payload.kind(), m.doomed.map(|_| "doomed"));
-        html! { <circle class={class} cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="6" /> }
+        let d = paths
+            .entry((m.payload.kind(), m.doomed.is_some()))
+            .or_default();
+        // A dot: a zero-length segment with a round cap (cheaper to paint than arcs).
+        let _ = std::fmt::Write::write_fmt(d, format_args!("M{x:.1} {y:.1}h0"));
+    }
+    let messages = paths.into_iter().map(|((kind, doomed), d)| {
+        let class = classes!("msg", kind, doomed.then_some("doomed"));
+        html! { <path class={class} d={d} /> }
     });
     let nodes = (0..names.len()).map(|i| {
         let id = NodeId(i as u16);

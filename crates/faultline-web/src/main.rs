@@ -8,6 +8,7 @@ mod app;
 mod canvas;
 mod charts;
 mod controls;
+mod framebench;
 mod session;
 
 fn main() {

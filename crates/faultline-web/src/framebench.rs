@@ -1,0 +1,108 @@
+//! The frame-time benchmark: `?bench=frames` opens a busy scenario (30 nodes, about a thousand
+//! messages in flight) and measures each frame: the wall time between animation frames and the
+//! page's own work in a frame (advancing the simulation and patching the DOM). After
+//! [`FRAMES`] frames it writes the percentiles into `#frame-report` for people and for
+//! `bench/frames.mjs`, which runs it in headless Chromium.
+
+use faultline_core::dist::Dist;
+use faultline_core::models::ModelSpec;
+use faultline_core::models::client::{ClientConfig, Workload};
+use faultline_core::models::service::ServiceConfig;
+use faultline_core::scenario::{LinkSpec, NodeSpec, Scenario};
+
+/// Frames measured.
+pub const FRAMES: usize = 300;
+
+/// 15 clients, each sending 170 requests a second to its own service 200 ms away, and the 15
+/// services: about 15 x 170 x 0.4 s = 1,000 messages in flight.
+pub fn scenario() -> Scenario {
+    let mut nodes = Vec::new();
+    let mut links = Vec::new();
+    let mut positions = std::collections::BTreeMap::new();
+    for i in 0..15 {
+        let (c, s) = (format!("c{i}"), format!("s{i}"));
+        nodes.push(NodeSpec {
+            id: c.clone(),
+            model: ModelSpec::Client(ClientConfig {
+                target: s.clone(),
+                workload: Workload::Open { rate_per_s: 170.0 },
+                timeout_ms: Some(2_000.0),
+                retry: Default::default(),
+                idempotency_keys: false,
+                max_requests: None,
+            }),
+        });
+        nodes.push(NodeSpec {
+            id: s.clone(),
+            model: ModelSpec::Service(ServiceConfig {
+                latency: Dist::constant_ms(5.0),
+                concurrency: 64,
+                queue_limit: 1_000,
+                error_rate: 0.0,
+            }),
+        });
+        links.push(LinkSpec {
+            a: c.clone(),
+            b: s.clone(),
+            latency: Dist::Uniform {
+                min_ms: 180.0,
+                max_ms: 220.0,
+            },
+            loss: 0.0,
+            duplicate: 0.0,
+            reorder: false,
+            bandwidth_per_s: None,
+            queue_limit: 1_000,
+            reverse: None,
+        });
+        let x = 30.0 + 38.0 * i as f64;
+        positions.insert(c, [x, 40.0]);
+        positions.insert(s, [x, 280.0]);
+    }
+    Scenario {
+        version: faultline_core::scenario::FORMAT_VERSION,
+        title: "Frame-time benchmark".into(),
+        description: "30 nodes and about a thousand messages in flight.".into(),
+        seed: 1,
+        duration_ms: 600_000.0,
+        metrics_bucket_ms: 1_000.0,
+        nodes,
+        links,
+        interventions: Vec::new(),
+        view: faultline_core::scenario::View { positions },
+    }
+}
+
+/// The `q` quantile of `xs` (sorted in place).
+pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
+    if xs.is_empty() {
+        return 0.0;
+    }
+    xs.sort_by(f64::total_cmp);
+    let i = ((q * xs.len() as f64).ceil() as usize).clamp(1, xs.len()) - 1;
+    xs[i]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_benchmark_scenario_has_thirty_nodes_and_a_thousand_messages_in_flight() {
+        let s = scenario();
+        s.validate().expect("valid");
+        assert_eq!(s.nodes.len(), 30);
+        let mut w = s.build(None).expect("builds");
+        w.run_until(3_000_000, u64::MAX);
+        let n = w.in_flight_count();
+        assert!((800..=1_300).contains(&n), "{n} messages in flight");
+    }
+
+    #[test]
+    fn quantiles() {
+        let mut xs: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(quantile(&mut xs, 0.95), 95.0);
+        assert_eq!(quantile(&mut xs, 0.5), 50.0);
+        assert_eq!(quantile(&mut [], 0.5), 0.0);
+    }
+}
