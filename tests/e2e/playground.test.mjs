@@ -13,6 +13,7 @@ const failedCount = async (page) =>
 
 /** Clicks the middle of the link between two nodes, as a learner would. */
 async function clickBetween(page, a, b) {
+  await page.locator('#canvas').scrollIntoViewIfNeeded();
   const p = await page.locator(`#canvas g.node[data-node="${a}"]`).boundingBox();
   const q = await page.locator(`#canvas g.node[data-node="${b}"]`).boundingBox();
   await page.mouse.click((p.x + p.width / 2 + q.x + q.width / 2) / 2, (p.y + p.height / 2 + q.y + q.height / 2) / 2);
@@ -52,6 +53,13 @@ test('cut a link: messages drop and requests fail; heal it: they succeed again',
   // With a 1 s timeout, requests sent into the cut fail within about a second (5x speed).
   await page.waitForFunction((n) => Number(document.querySelector('table.stats tbody tr:first-child td:nth-child(4)').textContent) > n + 2, failedBefore, { timeout: 5_000 });
   assert.match(await page.textContent('#announce'), /cut|timed out|Link/i);
+  // The event log shows the fault, and its filters hide what is unchecked.
+  assert.match(await page.textContent('.log-lines'), /link cut client -> server/);
+  await page.uncheck('input.log-kind[data-kind="changes"]');
+  await page.uncheck('input.log-kind[data-kind="messages"]');
+  assert.doesNotMatch(await page.textContent('.log-lines'), /link cut/);
+  await page.check('input.log-kind[data-kind="messages"]');
+  assert.match(await page.textContent('.log-lines'), /dropped m\d+ client -> server: link cut|sent m\d+/);
   await clickBetween(page, 'client', 'server');
   assert.doesNotMatch(await link.getAttribute('class'), /cut/);
   const ok = Number(await page.locator('table.stats tbody tr:first-child td:nth-child(3)').textContent());

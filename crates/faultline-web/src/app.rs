@@ -65,7 +65,58 @@ pub enum Msg {
     Nudge(NodeId, f64, f64),
     /// Change a setting of a node.
     Set(NodeId, &'static str, serde_json::Value),
+    /// Show or hide a kind of event in the log.
+    LogKind(LogKind, bool),
+    /// Show only one node's events in the log (or all).
+    LogNode(Option<NodeId>),
 }
+
+/// Kinds of lines in the event log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogKind {
+    /// Sent, delivered, dropped.
+    Messages,
+    /// Timers that fired.
+    Timers,
+    /// Faults, state changes, settings, notices.
+    Changes,
+}
+
+impl LogKind {
+    fn of(kind: &TraceKind) -> LogKind {
+        match kind {
+            TraceKind::Sent { .. } | TraceKind::Delivered { .. } | TraceKind::Dropped { .. } => {
+                LogKind::Messages
+            }
+            TraceKind::TimerFired { .. } => LogKind::Timers,
+            _ => LogKind::Changes,
+        }
+    }
+
+    fn involves(kind: &TraceKind, n: NodeId) -> bool {
+        match kind {
+            TraceKind::Sent { from, to, .. }
+            | TraceKind::Delivered { from, to, .. }
+            | TraceKind::Dropped { from, to, .. } => *from == n || *to == n,
+            TraceKind::TimerFired { node, .. }
+            | TraceKind::State { node, .. }
+            | TraceKind::Param { node, .. }
+            | TraceKind::Metric { node, .. } => *node == n,
+            TraceKind::Fault { fault } => match fault {
+                Fault::Cut { from, to } | Fault::Heal { from, to } => *from == n || *to == n,
+                Fault::Crash { node }
+                | Fault::Restart { node }
+                | Fault::Pause { node }
+                | Fault::Resume { node } => *node == n,
+                _ => false,
+            },
+            TraceKind::Notice { .. } => true,
+        }
+    }
+}
+
+/// Lines kept in the event log view.
+const LOG_LINES: usize = 80;
 
 /// Frame timings for `?bench=frames`.
 #[derive(Default)]
@@ -108,6 +159,9 @@ pub struct App {
     charts: Vec<Chart>,
     frames: u64,
     bench: Option<FrameBench>,
+    log_kinds: [bool; 3],
+    log_node: Option<NodeId>,
+    log: Vec<(u64, LogKind, String)>,
     // Kept alive on purpose: dropping the handle cancels the next frame.
     frame: Option<AnimationFrame>,
 }
@@ -186,6 +240,29 @@ impl App {
             self.announce = text;
         }
         self.seen_seq = trace.len_total();
+    }
+
+    /// Reads the newest trace events that pass the log's filters.
+    fn refresh_log(&mut self) {
+        let Ok(s) = &self.session else { return };
+        let names = s.world.names();
+        let kinds = self.log_kinds;
+        let node = self.log_node;
+        let mut lines: Vec<(u64, LogKind, String)> = s
+            .world
+            .trace()
+            .events()
+            .iter()
+            .rev()
+            .filter(|e| {
+                let k = LogKind::of(&e.kind);
+                kinds[k as usize] && node.is_none_or(|n| LogKind::involves(&e.kind, n))
+            })
+            .take(LOG_LINES)
+            .map(|e| (e.seq, LogKind::of(&e.kind), e.describe(names)))
+            .collect();
+        lines.reverse();
+        self.log = lines;
     }
 
     /// Redraws the charts for the selected node, or the first client.
@@ -272,6 +349,45 @@ impl App {
             }
         }
         cfg
+    }
+
+    fn event_log(&self, s: &Session, ctx: &Context<Self>) -> Html {
+        let toggle = |label: &'static str, k: LogKind| {
+            let on = self.log_kinds[k as usize];
+            let onchange = ctx.link().callback(move |e: Event| {
+                let el: HtmlInputElement = e.target_unchecked_into();
+                Msg::LogKind(k, el.checked())
+            });
+            html! { <label><input type="checkbox" class="log-kind" data-kind={label} checked={on} {onchange} />{ format!(" {label}") }</label> }
+        };
+        let on_node = ctx.link().callback(|e: Event| {
+            let el: HtmlSelectElement = e.target_unchecked_into();
+            Msg::LogNode(el.value().parse::<u16>().ok().map(NodeId))
+        });
+        let names = s.world.names();
+        html! {
+            <section class="event-log" aria-label="Event log">
+                <h3>{"Event log"}</h3>
+                <div class="log-filters">
+                    { toggle("messages", LogKind::Messages) }
+                    { toggle("timers", LogKind::Timers) }
+                    { toggle("changes", LogKind::Changes) }
+                    <label>{"Node "}
+                        <select id="log-node" onchange={on_node}>
+                            <option value="" selected={self.log_node.is_none()}>{"all"}</option>
+                            { for names.iter().enumerate().map(|(i, n)| html! {
+                                <option value={i.to_string()} selected={self.log_node == Some(NodeId(i as u16))}>{ n }</option>
+                            }) }
+                        </select>
+                    </label>
+                </div>
+                <ol class="log-lines" aria-live="off">
+                    { for self.log.iter().map(|(seq, k, line)| html! {
+                        <li key={*seq} class={format!("{k:?}").to_lowercase()}>{ line }</li>
+                    }) }
+                </ol>
+            </section>
+        }
     }
 
     fn inspector(&self, s: &Session, ctx: &Context<Self>) -> Html {
@@ -396,6 +512,9 @@ impl Component for App {
             charts: Vec::new(),
             frames: 0,
             bench,
+            log_kinds: [true, false, true],
+            log_node: None,
+            log: Vec::new(),
             frame: None,
         };
         app.request_frame(ctx);
@@ -429,6 +548,7 @@ impl Component for App {
                     self.frames += 1;
                     if self.frames % 30 == 1 {
                         self.refresh_charts();
+                        self.refresh_log();
                     }
                 }
                 return playing;
@@ -529,6 +649,8 @@ impl Component for App {
                     };
                 }
             }
+            Msg::LogKind(k, on) => self.log_kinds[k as usize] = on,
+            Msg::LogNode(n) => self.log_node = n,
             Msg::Nudge(id, dx, dy) => {
                 let (x, y) = self.pos[id.index()];
                 self.pos[id.index()] = ((x + dx).clamp(0.0, WIDTH), (y + dy).clamp(0.0, HEIGHT));
@@ -537,6 +659,7 @@ impl Component for App {
         }
         self.catch_up_narration();
         self.refresh_charts();
+        self.refresh_log();
         true
     }
 
@@ -687,6 +810,7 @@ impl Component for App {
                             </figure>
                         }) }
                     </section>
+                    { self.event_log(s, ctx) }
                     <table class="stats">
                         <caption>{"Requests completed, by node"}</caption>
                         <thead><tr><th scope="col">{"node"}</th><th scope="col">{"model"}</th><th scope="col">{"ok"}</th><th scope="col">{"failed"}</th><th scope="col">{"p50"}</th><th scope="col">{"p99"}</th></tr></thead>
