@@ -140,3 +140,31 @@ test('operate a scenario by keyboard alone', async () => {
   assert.match(await page.textContent('.inspector h3'), /server/);
   assert.deepEqual(errors, []);
 });
+
+test('reduced motion: messages are counted on their links, not moved', async () => {
+  const page = await env.browser.newPage({ reducedMotion: 'reduce' });
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-ready="1"]');
+  assert.equal(await page.isChecked('#reduce-motion'), true, 'the system setting is the default');
+  await page.waitForSelector('#canvas text.link-count', { timeout: 3_000 });
+  assert.equal(await page.locator('#canvas path.msg').count(), 0);
+  assert.match(await page.textContent('#canvas text.link-count'), /^\d+ to (client|server)$/);
+  await page.uncheck('#reduce-motion');
+  await page.waitForSelector('#canvas path.msg', { state: 'attached', timeout: 3_000 });
+  assert.deepEqual(errors, []);
+});
+
+test('usable at 375 px wide with touch', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, { viewport: { width: 375, height: 800 }, hasTouch: true, isMobile: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no sideways scrolling (${overflow} px too wide)`);
+  const box = await page.locator('#play-pause').boundingBox();
+  assert.ok(box.height >= 44 && box.width >= 44, 'a finger-sized button');
+  await page.tap('#play-pause');
+  assert.equal(await page.getAttribute('#play-pause', 'aria-pressed'), 'false');
+  await page.locator('#canvas g.node[data-node="server"]').tap();
+  assert.match(await page.textContent('.inspector h3'), /server/);
+  assert.deepEqual(errors, []);
+});

@@ -69,6 +69,8 @@ pub enum Msg {
     LogKind(LogKind, bool),
     /// Show only one node's events in the log (or all).
     LogNode(Option<NodeId>),
+    /// Reduce motion on or off.
+    Still(bool),
 }
 
 /// Kinds of lines in the event log.
@@ -133,6 +135,17 @@ fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
+/// The learner's system setting, the default of the page's own switch.
+fn prefers_reduced_motion() -> bool {
+    web_sys::window()
+        .and_then(|w| {
+            w.match_media("(prefers-reduced-motion: reduce)")
+                .ok()
+                .flatten()
+        })
+        .is_some_and(|m| m.matches())
+}
+
 fn query() -> String {
     web_sys::window()
         .and_then(|w| w.location().search().ok())
@@ -162,6 +175,7 @@ pub struct App {
     log_kinds: [bool; 3],
     log_node: Option<NodeId>,
     log: Vec<(u64, LogKind, String)>,
+    still: bool,
     // Kept alive on purpose: dropping the handle cancels the next frame.
     frame: Option<AnimationFrame>,
 }
@@ -515,6 +529,7 @@ impl Component for App {
             log_kinds: [true, false, true],
             log_node: None,
             log: Vec::new(),
+            still: prefers_reduced_motion(),
             frame: None,
         };
         app.request_frame(ctx);
@@ -651,6 +666,7 @@ impl Component for App {
             }
             Msg::LogKind(k, on) => self.log_kinds[k as usize] = on,
             Msg::LogNode(n) => self.log_node = n,
+            Msg::Still(on) => self.still = on,
             Msg::Nudge(id, dx, dy) => {
                 let (x, y) = self.pos[id.index()];
                 self.pos[id.index()] = ((x + dx).clamp(0.0, WIDTH), (y + dy).clamp(0.0, HEIGHT));
@@ -757,6 +773,11 @@ impl Component for App {
                             </select>
                         </label>
                         <button id="reset" onclick={link.callback(|_| Msg::Reset)} title="Start again from zero, without your changes">{"Reset"}</button>
+                        <label class="still">
+                            <input id="reduce-motion" type="checkbox" checked={self.still}
+                                   onchange={link.callback(|e: Event| Msg::Still(e.target_unchecked_into::<HtmlInputElement>().checked()))} />
+                            {" Reduce motion"}
+                        </label>
                         <label class="seed">{"Seed "}
                             <input id="seed" type="text" inputmode="numeric" size="8" value={s.scenario.seed.to_string()} onchange={on_seed} />
                         </label>
@@ -776,7 +797,7 @@ impl Component for App {
                         <p class="notice error-text" role="alert">{ e.clone() }</p>
                     }
                     <div class="stage">
-                        { canvas::view(CanvasView { world, pos: &self.pos, selected: self.selected, svg_ref: &self.svg }, link) }
+                        { canvas::view(CanvasView { world, pos: &self.pos, selected: self.selected, svg_ref: &self.svg, still: self.still }, link) }
                         <aside class="side">{ self.inspector(s, ctx) }</aside>
                     </div>
                     if let Some(b) = &self.bench {

@@ -61,6 +61,55 @@ pub struct CanvasView<'a> {
     pub selected: Option<NodeId>,
     /// Where the SVG element is, for pointer coordinates.
     pub svg_ref: &'a NodeRef,
+    /// Reduced motion: count the messages on each link instead of moving them.
+    pub still: bool,
+}
+
+/// Messages as dots at the fraction of their journey.
+fn moving(world: &World, pos: &[(f64, f64)], now: u64) -> Html {
+    // Messages are drawn as one path per kind: a thousand messages in flight are then a
+    // handful of DOM nodes for Yew to patch each frame, not a thousand.
+    let mut paths: std::collections::BTreeMap<(&'static str, bool), String> =
+        std::collections::BTreeMap::new();
+    for m in world.in_flight() {
+        let (fx, fy) = pos[m.from.index()];
+        let (tx, ty) = pos[m.to.index()];
+        let span = m.deliver_us.saturating_sub(m.sent_us).max(1) as f64;
+        let f = if m.held {
+            1.0
+        } else {
+            (now.saturating_sub(m.sent_us) as f64 / span).clamp(0.0, 1.0)
+        };
+        let (x, y) = (fx + (tx - fx) * f, fy + (ty - fy) * f);
+        let d = paths
+            .entry((m.payload.kind(), m.doomed.is_some()))
+            .or_default();
+        // A dot: a zero-length segment with a round cap (cheaper to paint than arcs).
+        let _ = std::fmt::Write::write_fmt(d, format_args!("M{x:.1} {y:.1}h0"));
+    }
+    let paths_html = paths.into_iter().map(|((kind, doomed), d)| {
+        let class = classes!("msg", kind, doomed.then_some("doomed"));
+        html! { <path class={class} d={d} /> }
+    });
+    html! { <>{ for paths_html }</> }
+}
+
+/// Reduced motion: a still count of the messages travelling each way on each link.
+fn counts(world: &World, pos: &[(f64, f64)]) -> Html {
+    let mut per_link: std::collections::BTreeMap<(NodeId, NodeId), usize> =
+        std::collections::BTreeMap::new();
+    for m in world.in_flight() {
+        *per_link.entry((m.from, m.to)).or_default() += 1;
+    }
+    let labels = per_link.into_iter().map(|((from, to), n)| {
+        let (fx, fy) = pos[from.index()];
+        let (tx, ty) = pos[to.index()];
+        // Each direction's count sits on its own side of the middle.
+        let (x, y) = (fx + (tx - fx) * 0.4, fy + (ty - fy) * 0.4 - 10.0);
+        let to_name = &world.names()[to.index()];
+        html! { <text class="link-count" x={format!("{x:.1}")} y={format!("{y:.1}")}>{ format!("{n} to {to_name}") }</text> }
+    });
+    html! { <>{ for labels }</> }
 }
 
 /// Draws the world.
@@ -70,6 +119,7 @@ pub fn view(c: CanvasView<'_>, link: &Scope<App>) -> Html {
         pos,
         selected,
         svg_ref,
+        still,
     } = c;
     let now = world.now_us();
     let names = world.names();
@@ -99,30 +149,11 @@ pub fn view(c: CanvasView<'_>, link: &Scope<App>) -> Html {
             </g>
         }
     });
-    // Messages are drawn as one path per kind: a thousand messages in flight are then a
-    // handful of DOM nodes for Yew to patch each frame, not a thousand.
-    let mut paths: std::collections::BTreeMap<(&'static str, bool), String> =
-        std::collections::BTreeMap::new();
-    for m in world.in_flight() {
-        let (fx, fy) = pos[m.from.index()];
-        let (tx, ty) = pos[m.to.index()];
-        let span = m.deliver_us.saturating_sub(m.sent_us).max(1) as f64;
-        let f = if m.held {
-            1.0
-        } else {
-            (now.saturating_sub(m.sent_us) as f64 / span).clamp(0.0, 1.0)
-        };
-        let (x, y) = (fx + (tx - fx) * f, fy + (ty - fy) * f);
-        let d = paths
-            .entry((m.payload.kind(), m.doomed.is_some()))
-            .or_default();
-        // A dot: a zero-length segment with a round cap (cheaper to paint than arcs).
-        let _ = std::fmt::Write::write_fmt(d, format_args!("M{x:.1} {y:.1}h0"));
-    }
-    let messages = paths.into_iter().map(|((kind, doomed), d)| {
-        let class = classes!("msg", kind, doomed.then_some("doomed"));
-        html! { <path class={class} d={d} /> }
-    });
+    let messages = if still {
+        counts(world, pos)
+    } else {
+        moving(world, pos, now)
+    };
     let nodes = (0..names.len()).map(|i| {
         let id = NodeId(i as u16);
         let node = world.node(id);
@@ -171,7 +202,7 @@ pub fn view(c: CanvasView<'_>, link: &Scope<App>) -> Html {
         <svg id="canvas" ref={svg_ref.clone()} viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="group"
              aria-label="The simulated system: Tab to a node or a link" {onpointermove} {onpointerup} {onpointercancel}>
             <g class="links">{ for links }</g>
-            <g class="messages" aria-hidden="true">{ for messages }</g>
+            <g class="messages" aria-hidden="true">{ messages }</g>
             <g class="nodes">{ for nodes }</g>
         </svg>
     }
