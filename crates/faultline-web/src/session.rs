@@ -360,4 +360,27 @@ mod tests {
         let m = p.world.metrics(NodeId(0));
         assert_eq!(m.successes, 0, "the server was down from the start");
     }
+
+    /// A benchmark, not a test (it asserts no time): how long a jump anywhere in a ten-minute
+    /// run takes natively. Run: `cargo test --release -p faultline-web seek_benchmark -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn seek_benchmark() {
+        let mut s = Scenario::parse(crate::app::DEFAULT_SCENARIO).expect("valid");
+        s.duration_ms = 600_000.0;
+        let mut p = Session::new(s).expect("builds");
+        p.seek(600_000_000);
+        let mut worst = std::time::Duration::ZERO;
+        let mut rng = faultline_core::rng::SimRng::new(9, faultline_core::rng::Stream::World);
+        for _ in 0..200 {
+            let t = rng.below(600_000_000);
+            let start = std::time::Instant::now();
+            p.seek(t);
+            worst = worst.max(start.elapsed());
+        }
+        println!(
+            "{} snapshots; worst of 200 random seeks in a 10-minute run: {worst:?}",
+            p.snapshots()
+        );
+    }
 }
