@@ -60,6 +60,7 @@ pub fn mm1_scenario(customers: u64, rho: f64, seed: u64) -> Result<Scenario, Str
         retry: Default::default(),
         idempotency_keys: false,
         max_requests: Some(customers),
+        breaker: None,
     };
     let service = ServiceConfig {
         latency: Dist::Exponential {

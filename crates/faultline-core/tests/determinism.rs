@@ -13,6 +13,10 @@ use faultline_core::trace::TraceEvent;
 /// Every sample scenario, embedded so the wasm build (which has no file system) runs them too.
 const SAMPLES: &[(&str, &str)] = &[
     (
+        "breaker.json",
+        include_str!("../../../tests/scenarios/breaker.json"),
+    ),
+    (
         "client-server.json",
         include_str!("../../../tests/scenarios/client-server.json"),
     ),

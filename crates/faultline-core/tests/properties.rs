@@ -99,6 +99,18 @@ fn build(seed: u64) -> Scenario {
                 },
                 idempotency_keys: r.below(2) == 0,
                 max_requests: (r.below(4) == 0).then(|| r.below(100)),
+                breaker: (r.below(3) == 0).then(|| {
+                    faultline_core::models::breaker::BreakerConfig {
+                        minimum_calls: Some(r.below(20) as u32),
+                        window: Some(faultline_core::models::breaker::Window::Count {
+                            size: 1 + r.below(50) as u32,
+                        }),
+                        wait_in_open_ms: Some(r.below(2_000) as f64),
+                        automatic_transition: Some(r.below(2) == 0),
+                        permitted_calls_in_half_open: Some(1 + r.below(5) as u32),
+                        ..Default::default()
+                    }
+                }),
             })
         };
         nodes.push(NodeSpec { id: name(i), model });

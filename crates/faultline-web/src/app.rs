@@ -436,10 +436,12 @@ impl App {
                     let shown = v.map_or("none".to_string(), |v| if p.step >= 1.0 { format!("{v:.0}") } else { format!("{v}") });
                     let off = p.kind == Kind::Optional && v.is_none();
                     let toggle = (p.kind == Kind::Optional).then(|| {
-                        let min = p.min;
+                        let param = *p;
                         let onchange = ctx.link().callback(move |e: Event| {
                             let el: HtmlInputElement = e.target_unchecked_into();
-                            Msg::Set(id, path, if el.checked() { serde_json::json!(min.max(1000.0)) } else { serde_json::Value::Null })
+                            // Turned on, a setting starts from a middling value within its range.
+                            let on = controls::number(&param, 1000.0_f64.clamp(param.min, param.max));
+                            Msg::Set(id, path, if el.checked() { on } else { serde_json::Value::Null })
                         });
                         html! { <label class="opt"><input type="checkbox" checked={!off} {onchange} />{" on"}</label> }
                     });

@@ -166,7 +166,10 @@ pub fn view(c: CanvasView<'_>, link: &Scope<App>) -> Html {
             node.kind(),
             (live == Liveness::Crashed).then_some("crashed"),
             (live == Liveness::Paused).then_some("paused"),
-            (selected == Some(id)).then_some("selected")
+            (selected == Some(id)).then_some("selected"),
+            // The breaker's colour: the status names it ("breaker open").
+            state.contains("breaker open").then_some("breaker-open"),
+            state.contains("breaker half-open").then_some("breaker-half-open")
         );
         let onpointerdown = link.callback(move |e: PointerEvent| {
             e.prevent_default();

@@ -157,7 +157,16 @@ mod tests {
     /// so no slider can produce a value the core refuses.
     #[test]
     fn every_slider_value_is_accepted_by_the_core() {
-        let s = Scenario::parse(crate::app::DEFAULT_SCENARIO).expect("valid");
+        for text in [
+            crate::app::DEFAULT_SCENARIO,
+            include_str!("../../../tests/scenarios/breaker.json"),
+        ] {
+            sliders_accepted(text);
+        }
+    }
+
+    fn sliders_accepted(text: &str) {
+        let s = Scenario::parse(text).expect("valid");
         let world = s.build(None).expect("builds");
         for (i, spec) in s.nodes.iter().enumerate() {
             let node = world.node(faultline_core::NodeId(i as u16));

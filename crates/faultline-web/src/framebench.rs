@@ -30,6 +30,7 @@ pub fn scenario() -> Scenario {
                 retry: Default::default(),
                 idempotency_keys: false,
                 max_requests: None,
+                breaker: None,
             }),
         });
         nodes.push(NodeSpec {

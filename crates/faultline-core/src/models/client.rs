@@ -16,6 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::breaker::{Breaker, BreakerConfig, Permit, State as BreakerState};
 use super::{ConfigError, check_ms, resolve};
 use crate::dist::ms_to_us;
 use crate::idhash::IdMap;
@@ -142,6 +143,9 @@ pub struct ClientConfig {
     /// Stop after this many logical requests; `null` never stops.
     #[serde(default)]
     pub max_requests: Option<u64>,
+    /// A circuit breaker in front of the target; `null` for none.
+    #[serde(default)]
+    pub breaker: Option<BreakerConfig>,
 }
 
 impl ClientConfig {
@@ -194,9 +198,10 @@ const TAG_ARRIVAL: u64 = 0;
 const TAG_TIMEOUT: u64 = 1;
 const TAG_BACKOFF: u64 = 2;
 const TAG_THINK: u64 = 3;
+const TAG_BREAKER: u64 = 4;
 
 fn tag(kind: u64, id: u64) -> u64 {
-    (id << 2) | kind
+    (id << 3) | kind
 }
 
 #[derive(Clone, Debug)]
@@ -208,6 +213,9 @@ struct Logical {
     timeout: Option<TimerId>,
     prev_sleep_us: u64,
     user: Option<u32>,
+    // The breaker's permit for the attempt in flight, and when that attempt started.
+    permit: Option<Permit>,
+    attempt_start_us: u64,
 }
 
 /// The client node.
@@ -228,6 +236,7 @@ pub struct Client {
     attempts: u64,
     retries: u64,
     late_responses: u64,
+    breaker: Option<Breaker>,
 }
 
 impl Client {
@@ -239,7 +248,9 @@ impl Client {
     ) -> Result<Self, ConfigError> {
         cfg.check()?;
         let target = resolve("target", &cfg.target, me, lookup)?;
+        let breaker = cfg.breaker.as_ref().map(|b| Breaker::new(b.rules()));
         Ok(Client {
+            breaker,
             cfg,
             target,
             me,
@@ -287,6 +298,8 @@ impl Client {
             timeout: None,
             prev_sleep_us: 0,
             user,
+            permit: None,
+            attempt_start_us: 0,
         };
         self.logical.insert(trace_id, l);
         self.attempt(ctx, trace_id);
@@ -301,6 +314,26 @@ impl Client {
         };
         l.attempt += 1;
         l.current_req = req_id;
+        l.permit = None;
+        l.attempt_start_us = ctx.now_us();
+        if let Some(b) = &mut self.breaker {
+            b.tick(ctx.now_us());
+            match b.try_acquire(ctx.now_us()) {
+                Some(p) => l.permit = Some(p),
+                None => {
+                    // Rejected without reaching the target: fails fast, and the retry policy
+                    // decides as for any failed attempt.
+                    ctx.count("rejected", 1);
+                    self.breaker_news(ctx);
+                    self.failed_attempt(ctx, trace_id, true);
+                    return;
+                }
+            }
+        }
+        self.breaker_news(ctx);
+        let Some(l) = self.logical.get_mut(&trace_id) else {
+            return;
+        };
         let req = Request {
             trace_id,
             req_id,
@@ -371,6 +404,33 @@ impl Client {
         }
     }
 
+    /// Puts the breaker's transitions in the trace and, when it opened with automatic
+    /// transition, sets the timer that will move it to half-open.
+    fn breaker_news(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(b) = &mut self.breaker else { return };
+        let news = b.take_transitions();
+        if news.is_empty() {
+            return;
+        }
+        for line in news {
+            ctx.state(line);
+        }
+        if let Some(d) = b.deadline_us() {
+            ctx.set_timer(d.saturating_sub(ctx.now_us()), tag(TAG_BREAKER, 0));
+        }
+    }
+
+    /// Tells the breaker how the attempt in flight for `trace_id` ended.
+    fn breaker_result(&mut self, ctx: &mut Ctx<'_>, trace_id: u64, failed: bool) {
+        let Some(l) = self.logical.get_mut(&trace_id) else {
+            return;
+        };
+        if let (Some(b), Some(p)) = (&mut self.breaker, l.permit.take()) {
+            b.on_result(ctx.now_us(), p, failed, ctx.now_us() - l.attempt_start_us);
+            self.breaker_news(ctx);
+        }
+    }
+
     fn on_response(&mut self, ctx: &mut Ctx<'_>, r: Response) {
         let Some(trace_id) = self.req_to_trace.remove(&r.req_id) else {
             self.late_responses += 1;
@@ -387,12 +447,24 @@ impl Client {
         if let Some(t) = l.timeout.take() {
             ctx.cancel_timer(t);
         }
+        // The breaker counts server errors and throttling as failures; other answers mean the
+        // target is up.
+        self.breaker_result(ctx, trace_id, r.status >= 500 || r.status == 429);
         if r.is_ok() {
             self.finish(ctx, trace_id, true);
         } else {
             let retryable = !r.no_retry && (r.status >= 500 || r.status == 429);
             self.failed_attempt(ctx, trace_id, retryable);
         }
+    }
+}
+
+/// The breaker's state for people: "closed", "open", "half-open".
+fn breaker_word(s: BreakerState) -> &'static str {
+    match s {
+        BreakerState::Closed => "closed",
+        BreakerState::Open { .. } => "open",
+        BreakerState::HalfOpen => "half-open",
     }
 }
 
@@ -419,8 +491,8 @@ impl Node for Client {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, _timer: TimerId, tag: u64) {
-        let id = tag >> 2;
-        match tag & 3 {
+        let id = tag >> 3;
+        match tag & 7 {
             TAG_ARRIVAL => {
                 self.begin(ctx, None);
                 self.schedule_arrival(ctx);
@@ -434,9 +506,16 @@ impl Node for Client {
                 if let Some(l) = self.logical.get_mut(&trace_id) {
                     l.timeout = None;
                 }
+                self.breaker_result(ctx, trace_id, true);
                 self.failed_attempt(ctx, trace_id, true);
             }
             TAG_BACKOFF => self.attempt(ctx, id),
+            TAG_BREAKER => {
+                if let Some(b) = &mut self.breaker {
+                    b.tick(ctx.now_us());
+                }
+                self.breaker_news(ctx);
+            }
             _ => self.begin(ctx, Some(id as u32)),
         }
     }
@@ -444,6 +523,8 @@ impl Node for Client {
     fn on_restart(&mut self) {
         self.logical.clear();
         self.req_to_trace.clear();
+        // A breaker lives in the process's memory: it restarts closed.
+        self.breaker = self.cfg.breaker.as_ref().map(|b| Breaker::new(b.rules()));
     }
 
     fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
@@ -451,12 +532,29 @@ impl Node for Client {
             return Err("the target cannot change during a run".into());
         }
         let (cfg, v) = super::set_param(&self.cfg, param, value, ClientConfig::check)?;
+        // A changed breaker keeps its state and window under the new rules; an added one starts
+        // closed; a removed one is gone.
+        self.breaker = match (self.breaker.take(), &cfg.breaker) {
+            (Some(mut b), Some(c)) => {
+                b.set_rules(c.rules());
+                Some(b)
+            }
+            (None, Some(c)) => Some(Breaker::new(c.rules())),
+            (_, None) => None,
+        };
         self.cfg = cfg;
         Ok(v)
     }
 
     fn status(&self) -> String {
-        format!("{} in progress", self.logical.len())
+        match &self.breaker {
+            Some(b) => format!(
+                "{} in progress, breaker {}",
+                self.logical.len(),
+                breaker_word(b.state())
+            ),
+            None => format!("{} in progress", self.logical.len()),
+        }
     }
 
     fn inspect(&self) -> Vec<InspectRow> {
@@ -464,7 +562,7 @@ impl Node for Client {
             .cfg
             .timeout_ms
             .map_or("none".to_string(), |t| format!("{t} ms"));
-        vec![
+        let mut rows = vec![
             ("in progress".into(), self.logical.len().to_string()),
             ("requests".into(), self.requests.to_string()),
             ("successes".into(), self.successes.to_string()),
@@ -476,7 +574,17 @@ impl Node for Client {
                 "max attempts".into(),
                 self.cfg.retry.max_attempts.to_string(),
             ),
-        ]
+        ];
+        if let Some(b) = &self.breaker {
+            let (calls, failures, slow) = b.window_counts();
+            rows.push(("breaker".into(), b.state().name().to_string()));
+            rows.push((
+                "breaker window".into(),
+                format!("{calls} calls, {failures} failed, {slow} slow"),
+            ));
+            rows.push(("rejected by breaker".into(), b.rejected.to_string()));
+        }
+        rows
     }
 
     fn counters(&self) -> Vec<(&'static str, i64)> {
@@ -488,6 +596,10 @@ impl Node for Client {
             ("attempts", self.attempts as i64),
             ("retries", self.retries as i64),
             ("late_responses", self.late_responses as i64),
+            (
+                "rejected",
+                self.breaker.as_ref().map_or(0, |b| b.rejected as i64),
+            ),
         ]
     }
 

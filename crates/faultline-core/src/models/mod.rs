@@ -2,6 +2,7 @@
 //! `docs/models.md` and `shared/reference/semantics.md`), names it in its docs, and says what it
 //! assumes where the reference is silent.
 
+pub mod breaker;
 pub mod client;
 pub mod service;
 
