@@ -87,17 +87,7 @@ pub fn mm1_scenario(customers: u64, rho: f64, seed: u64) -> Result<Scenario, Str
                 model: ModelSpec::Service(service),
             },
         ],
-        links: vec![LinkSpec {
-            a: "source".into(),
-            b: "queue".into(),
-            latency: Dist::constant_ms(0.0),
-            loss: 0.0,
-            duplicate: 0.0,
-            reorder: false,
-            bandwidth_per_s: None,
-            queue_limit: 1_000,
-            reverse: None,
-        }],
+        links: vec![LinkSpec::between("source", "queue", Dist::constant_ms(0.0))],
         interventions: Vec::new(),
         view: Default::default(),
     })

@@ -457,6 +457,21 @@ impl DirSpec {
 }
 
 impl LinkSpec {
+    /// A plain link between `a` and `b`: this latency both ways, no loss, FIFO, unlimited.
+    pub fn between(a: &str, b: &str, latency: Dist) -> LinkSpec {
+        LinkSpec {
+            a: a.into(),
+            b: b.into(),
+            latency,
+            loss: 0.0,
+            duplicate: 0.0,
+            reorder: false,
+            bandwidth_per_s: None,
+            queue_limit: default_queue_limit(),
+            reverse: None,
+        }
+    }
+
     /// The settings of the direction `a -> b`.
     pub fn forward(&self) -> DirSpec {
         DirSpec {

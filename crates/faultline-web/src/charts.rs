@@ -39,6 +39,25 @@ fn draw(
     svg
 }
 
+type Axes<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The frame every chart shares: margins, label areas, linear axes from zero.
+fn axes<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    x_max: f64,
+    y_max: f64,
+) -> Result<Axes<'a, 'b>, DrawingAreaErrorKind<std::io::Error>> {
+    ChartBuilder::on(root)
+        .margin(8)
+        .x_label_area_size(28)
+        .y_label_area_size(44)
+        .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+}
+
 /// The latency histogram of a node's completed requests, with the timeout drawn on it.
 pub fn latency(world: &World, id: NodeId, timeout_ms: Option<f64>) -> Option<Chart> {
     let h = &world.metrics(id).latency;
@@ -59,11 +78,7 @@ pub fn latency(world: &World, id: NodeId, timeout_ms: Option<f64>) -> Option<Cha
     let y_max = counts.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
     let name = &world.names()[id.index()];
     let svg = draw(|root| {
-        let mut chart = ChartBuilder::on(&root)
-            .margin(8)
-            .x_label_area_size(28)
-            .y_label_area_size(44)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
+        let mut chart = axes(&root, x_max, y_max)?;
         chart
             .configure_mesh()
             .disable_mesh()
@@ -133,11 +148,7 @@ pub fn rates(world: &World, id: NodeId) -> Option<Chart> {
     let x_max = t(series.len()).max(1.0);
     let name = &world.names()[id.index()];
     let svg = draw(|root| {
-        let mut chart = ChartBuilder::on(&root)
-            .margin(8)
-            .x_label_area_size(28)
-            .y_label_area_size(44)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
+        let mut chart = axes(&root, x_max, y_max)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -192,11 +203,7 @@ pub fn gauge(world: &World, id: NodeId, gauge: &'static str, label: &str) -> Opt
     let x_max = ((series.len() as u64 * bucket_us) as f64 / 1e6).max(1.0);
     let name = &world.names()[id.index()];
     let svg = draw(|root| {
-        let mut chart = ChartBuilder::on(&root)
-            .margin(8)
-            .x_label_area_size(28)
-            .y_label_area_size(44)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
+        let mut chart = axes(&root, x_max, y_max)?;
         chart
             .configure_mesh()
             .disable_x_mesh()

@@ -42,20 +42,14 @@ pub fn scenario() -> Scenario {
                 error_rate: 0.0,
             }),
         });
-        links.push(LinkSpec {
-            a: c.clone(),
-            b: s.clone(),
-            latency: Dist::Uniform {
+        links.push(LinkSpec::between(
+            &c,
+            &s,
+            Dist::Uniform {
                 min_ms: 180.0,
                 max_ms: 220.0,
             },
-            loss: 0.0,
-            duplicate: 0.0,
-            reorder: false,
-            bandwidth_per_s: None,
-            queue_limit: 1_000,
-            reverse: None,
-        });
+        ));
         let x = 30.0 + 38.0 * i as f64;
         positions.insert(c, [x, 40.0]);
         positions.insert(s, [x, 280.0]);
