@@ -61,6 +61,7 @@ pub fn mm1_scenario(customers: u64, rho: f64, seed: u64) -> Result<Scenario, Str
         idempotency_keys: false,
         max_requests: Some(customers),
         breaker: None,
+        charge_cents: None,
     };
     let service = ServiceConfig {
         latency: Dist::Exponential {

@@ -33,6 +33,11 @@ pub enum Payload {
 pub enum Op {
     /// A generic call: do the work, answer.
     Call,
+    /// Charge a card (the payment service's side effect).
+    Charge {
+        /// The amount, in cents.
+        amount_cents: u64,
+    },
 }
 
 /// A request: one attempt of one logical request.

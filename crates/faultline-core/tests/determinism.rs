@@ -25,6 +25,10 @@ const SAMPLES: &[(&str, &str)] = &[
         include_str!("../../../tests/scenarios/faults.json"),
     ),
     (
+        "idempotent-checkout.json",
+        include_str!("../../../tests/scenarios/idempotent-checkout.json"),
+    ),
+    (
         "mm1.json",
         include_str!("../../../tests/scenarios/mm1.json"),
     ),

@@ -60,7 +60,14 @@ fn build(seed: u64) -> Scenario {
     let name = |i: usize| format!("n{i}");
     let mut nodes = Vec::new();
     for i in 0..n {
-        let model = if services.contains(&i) {
+        let model = if services.contains(&i) && r.below(3) == 0 {
+            ModelSpec::Payment(faultline_core::models::payment::PaymentConfig {
+                latency: dist(&mut r),
+                error_rate: r.unit() * 0.3,
+                retention_ms: r.below(5_000) as f64,
+                max_amount_cents: 1 + r.below(3_000),
+            })
+        } else if services.contains(&i) {
             ModelSpec::Service(ServiceConfig {
                 latency: dist(&mut r),
                 concurrency: 1 + r.below(8) as u32,
@@ -111,6 +118,7 @@ fn build(seed: u64) -> Scenario {
                         ..Default::default()
                     }
                 }),
+                charge_cents: (r.below(2) == 0).then(|| r.below(2_000)),
             })
         };
         nodes.push(NodeSpec { id: name(i), model });

@@ -97,3 +97,88 @@ fn without_a_breaker_every_call_reaches_the_failing_service() {
         "the breaker spared the service: {attempts_with} vs {attempts_without} calls"
     );
 }
+
+type Counters = Vec<(&'static str, i64)>;
+
+const CHECKOUT: &str = include_str!("../../../tests/scenarios/idempotent-checkout.json");
+
+/// Runs the checkout with changes to the client's and the payment service's settings; returns
+/// the payment service's counters and the client's.
+fn checkout(
+    client: &[(&str, serde_json::Value)],
+    payment: &[(&str, serde_json::Value)],
+) -> (Counters, Counters) {
+    let mut doc: serde_json::Value = serde_json::from_str(CHECKOUT).expect("JSON");
+    for (k, v) in client {
+        doc["nodes"][0]["model"][*k] = v.clone();
+    }
+    for (k, v) in payment {
+        doc["nodes"][1]["model"][*k] = v.clone();
+    }
+    let s = Scenario::parse(&doc.to_string()).expect("valid");
+    let mut w = s.build(None).expect("builds");
+    w.run_until(s.duration_us(), u64::MAX);
+    (w.node(NodeId(1)).counters(), w.node(NodeId(0)).counters())
+}
+
+fn get(c: &[(&'static str, i64)], k: &str) -> i64 {
+    c.iter().find(|(n, _)| *n == k).map_or(0, |(_, v)| *v)
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn idempotency_keys_prevent_duplicate_charges_that_retries_cause_without_them() {
+    let (with, client) = checkout(&[], &[]);
+    assert_eq!(get(&with, "duplicate_charges"), 0, "{with:?}");
+    assert!(
+        get(&with, "replays") > 10,
+        "retries after a charge got its stored result: {with:?}"
+    );
+    assert!(
+        get(&with, "conflicts") > 10,
+        "retries during a charge got 409: {with:?}"
+    );
+    assert!(get(&client, "retries") > 50, "{client:?}");
+    let (without, _) = checkout(&[("idempotency_keys", false.into())], &[]);
+    assert!(
+        get(&without, "duplicate_charges") > 20,
+        "without keys, retries charge again: {without:?}"
+    );
+    assert_eq!(get(&without, "replays"), 0);
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_pruned_key_starts_a_new_request() {
+    // Keys kept for no time at all: a retry after the first charge completed charges again.
+    let (pruned, _) = checkout(&[], &[("retention_ms", 0.into())]);
+    assert!(get(&pruned, "duplicate_charges") > 0, "{pruned:?}");
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn invalid_amounts_charge_nothing_and_store_nothing() {
+    let (p, c) = checkout(&[("charge_cents", 0.into())], &[]);
+    assert_eq!(
+        (get(&p, "charges"), get(&p, "replays"), get(&p, "conflicts")),
+        (0, 0, 0),
+        "{p:?}"
+    );
+    assert!(get(&p, "invalid") > 100);
+    assert_eq!(get(&c, "successes"), 0);
+    let (p, _) = checkout(&[("charge_cents", 2_000_000.into())], &[]);
+    assert_eq!(get(&p, "charges"), 0, "over the limit: {p:?}");
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_stored_failure_is_replayed_not_retried_into_a_charge() {
+    // Every execution fails: the first result (500) is stored and replayed to the retries, so
+    // retrying never turns into a charge.
+    let (p, _) = checkout(&[], &[("error_rate", 1.into())]);
+    assert_eq!(get(&p, "charges"), 0);
+    assert!(
+        get(&p, "replays") > 100,
+        "the stored 500 was replayed: {p:?}"
+    );
+}

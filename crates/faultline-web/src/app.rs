@@ -285,7 +285,7 @@ impl App {
         let w = &s.world;
         let focus = self
             .selected
-            .filter(|id| matches!(w.node(*id).kind(), "client" | "service"))
+            .filter(|id| matches!(w.node(*id).kind(), "client" | "service" | "payment"))
             .or_else(|| {
                 (0..w.names().len() as u16)
                     .map(NodeId)

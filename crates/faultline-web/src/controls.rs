@@ -124,11 +124,24 @@ const SERVICE: &[Param] = &[
     num("error_rate", "Error rate", "", 0.0, 1.0, 0.01),
 ];
 
+const PAYMENT: &[Param] = &[
+    num("error_rate", "Error rate", "", 0.0, 1.0, 0.01),
+    num(
+        "retention_ms",
+        "Keys kept for",
+        "ms",
+        0.0,
+        86_400_000.0,
+        1_000.0,
+    ),
+];
+
 /// The settings offered for a model kind.
 pub fn params_for(kind: &str) -> &'static [Param] {
     match kind {
         "client" => CLIENT,
         "service" => SERVICE,
+        "payment" => PAYMENT,
         _ => &[],
     }
 }

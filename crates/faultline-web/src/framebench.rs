@@ -31,6 +31,7 @@ pub fn scenario() -> Scenario {
                 idempotency_keys: false,
                 max_requests: None,
                 breaker: None,
+                charge_cents: None,
             }),
         });
         nodes.push(NodeSpec {

@@ -146,6 +146,9 @@ pub struct ClientConfig {
     /// A circuit breaker in front of the target; `null` for none.
     #[serde(default)]
     pub breaker: Option<BreakerConfig>,
+    /// Ask the target to charge this many cents (a checkout); `null` sends plain calls.
+    #[serde(default)]
+    pub charge_cents: Option<u64>,
 }
 
 impl ClientConfig {
@@ -339,7 +342,10 @@ impl Client {
             req_id,
             attempt: l.attempt,
             idempotency_key: l.key,
-            op: Op::Call,
+            op: match self.cfg.charge_cents {
+                Some(amount_cents) => Op::Charge { amount_cents },
+                None => Op::Call,
+            },
         };
         self.attempts += 1;
         ctx.count("attempts", 1);
@@ -453,7 +459,9 @@ impl Client {
         if r.is_ok() {
             self.finish(ctx, trace_id, true);
         } else {
-            let retryable = !r.no_retry && (r.status >= 500 || r.status == 429);
+            // As stripe-node does: retry server errors, throttling and 409 conflicts (the first
+            // request with this idempotency key is still running), unless told not to.
+            let retryable = !r.no_retry && (r.status >= 500 || r.status == 429 || r.status == 409);
             self.failed_attempt(ctx, trace_id, retryable);
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod breaker;
 pub mod client;
+pub mod payment;
 pub mod service;
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,8 @@ pub enum ModelSpec {
     Client(client::ClientConfig),
     /// A service with a latency distribution, a concurrency limit and a queue.
     Service(service::ServiceConfig),
+    /// A payment service with an idempotency store (Stripe's semantics) and a ledger.
+    Payment(payment::PaymentConfig),
 }
 
 /// An error in a model's settings: (field path below `model`, message).
@@ -33,6 +36,7 @@ impl ModelSpec {
         match self {
             ModelSpec::Client(c) => Ok(Box::new(client::Client::new(c.clone(), me, lookup)?)),
             ModelSpec::Service(c) => Ok(Box::new(service::Service::new(c.clone())?)),
+            ModelSpec::Payment(c) => Ok(Box::new(payment::Payment::new(c.clone())?)),
         }
     }
 }
