@@ -103,6 +103,17 @@ fn build(seed: u64) -> Scenario {
                         base_ms: r.below(100) as f64,
                         cap_ms: r.below(2_000) as f64,
                     },
+                    budget: match r.below(3) {
+                        0 => None,
+                        1 => Some(faultline_core::models::client::RetryBudget::Ratio {
+                            ratio: r.unit() * 0.5,
+                            window_ms: 1_000.0 + r.below(60_000) as f64,
+                        }),
+                        _ => Some(faultline_core::models::client::RetryBudget::TokenBucket {
+                            max_tokens: 1.0 + r.below(100) as f64,
+                            token_ratio: 0.01 + r.unit() * 0.5,
+                        }),
+                    },
                 },
                 idempotency_keys: r.below(2) == 0,
                 max_requests: (r.below(4) == 0).then(|| r.below(100)),

@@ -182,3 +182,43 @@ fn a_stored_failure_is_replayed_not_retried_into_a_charge() {
         "the stored 500 was replayed: {p:?}"
     );
 }
+
+/// Under total failure, the load a client puts on its target per user request: attempts sent
+/// over logical requests.
+fn amplification(budget: serde_json::Value) -> f64 {
+    let text = r#"{"version": 1, "seed": 3, "duration_ms": 120000,
+      "nodes": [
+        {"id": "c", "model": {"type": "client", "target": "s", "workload": {"type": "open", "rate_per_s": 50},
+          "timeout_ms": 1000, "retry": {"max_attempts": 3}}},
+        {"id": "s", "model": {"type": "service", "latency": {"type": "constant", "ms": 1}, "error_rate": 1, "concurrency": 100}}],
+      "links": [{"a": "c", "b": "s", "latency": {"type": "constant", "ms": 5}}]}"#;
+    let mut doc: serde_json::Value = serde_json::from_str(text).expect("JSON");
+    doc["nodes"][0]["model"]["retry"]["budget"] = budget;
+    let s = Scenario::parse(&doc.to_string()).expect("valid");
+    let mut w = s.build(None).expect("builds");
+    w.run_until(s.duration_us(), u64::MAX);
+    let c = w.node(NodeId(0)).counters();
+    get(&c, "attempts") as f64 / get(&c, "requests") as f64
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_retry_budget_caps_the_load_of_a_total_failure_as_the_sre_book_says() {
+    // SRE book: with only a per-request cap of 3 attempts, load grows to just under 3x; with a
+    // 10 % per-client budget, to about 1.1x.
+    let capped = amplification(serde_json::Value::Null);
+    assert!(
+        (2.9..=3.0).contains(&capped),
+        "only the per-request cap: {capped:.3}x"
+    );
+    let budget = amplification(serde_json::json!({"type": "ratio", "ratio": 0.1}));
+    assert!(
+        (1.05..=1.12).contains(&budget),
+        "with a 10 % budget: {budget:.3}x"
+    );
+    // gRPC's throttling stops retrying once half the tokens are gone: close to 1x.
+    let grpc = amplification(
+        serde_json::json!({"type": "token_bucket", "max_tokens": 10, "token_ratio": 0.1}),
+    );
+    assert!((1.0..1.01).contains(&grpc), "gRPC token bucket: {grpc:.4}x");
+}

@@ -188,3 +188,25 @@ fn samples_round_trip_through_the_canonical_text() {
         assert_eq!(s, again);
     }
 }
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn breaker_and_budget_settings_are_range_checked() {
+    let (path, msg, _) = one(&with(
+        "\"timeout_ms\": 1000",
+        "\"timeout_ms\": 1000, \"breaker\": {\"failure_rate_threshold\": 150}",
+    ));
+    assert_eq!(path, "nodes[0].model.breaker.failure_rate_threshold");
+    assert!(msg.contains("at most 100"), "{msg}");
+    let (path, _, _) = one(&with(
+        "\"timeout_ms\": 1000",
+        "\"timeout_ms\": 1000, \"breaker\": {\"window\": {\"type\": \"count\", \"size\": 0}}",
+    ));
+    assert_eq!(path, "nodes[0].model.breaker.window.size");
+    let (path, msg, _) = one(&with(
+        "\"timeout_ms\": 1000",
+        "\"timeout_ms\": 1000, \"retry\": {\"max_attempts\": 3, \"budget\": {\"type\": \"ratio\", \"ratio\": 2}}",
+    ));
+    assert_eq!(path, "nodes[0].model.retry.budget.ratio");
+    assert!(msg.contains("0 to 1"), "{msg}");
+}

@@ -107,6 +107,105 @@ pub struct RetryPolicy {
     /// The pause before each retry.
     #[serde(default)]
     pub backoff: Backoff,
+    /// A limit on retries across all requests; `null` for none (only `max_attempts` limits).
+    #[serde(default)]
+    pub budget: Option<RetryBudget>,
+}
+
+/// A retry budget: a limit on retries across all of a client's requests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RetryBudget {
+    /// The Google SRE book's per-client budget: retries may be at most `ratio` of the requests
+    /// made in the last `window_ms` (10 % over a minute by default).
+    Ratio {
+        /// Retries per request allowed, 0 to 1.
+        #[serde(default = "ten_percent")]
+        ratio: f64,
+        /// The window the ratio is measured over.
+        #[serde(default = "one_minute")]
+        window_ms: f64,
+    },
+    /// gRPC's retry throttling: a bucket starting at `max_tokens`, -1 per failed attempt,
+    /// +`token_ratio` per success, no retries while tokens <= `max_tokens` / 2.
+    TokenBucket {
+        /// The bucket's size.
+        max_tokens: f64,
+        /// Tokens a success adds.
+        token_ratio: f64,
+    },
+}
+
+fn ten_percent() -> f64 {
+    0.1
+}
+fn one_minute() -> f64 {
+    60_000.0
+}
+
+/// A retry budget's running state.
+#[derive(Clone, Debug, Default)]
+struct BudgetState {
+    // Ratio: (second, requests, retries) for the recent seconds.
+    seconds: std::collections::VecDeque<(u64, u32, u32)>,
+    // Token bucket: the tokens, starting full.
+    tokens: Option<f64>,
+}
+
+impl BudgetState {
+    fn second(&mut self, now_us: u64, window_us: u64) -> &mut (u64, u32, u32) {
+        let s = now_us / 1_000_000;
+        let keep = window_us.div_ceil(1_000_000).max(1);
+        while self.seconds.front().is_some_and(|(t, _, _)| t + keep <= s) {
+            self.seconds.pop_front();
+        }
+        if self.seconds.back().is_none_or(|(t, _, _)| *t != s) {
+            self.seconds.push_back((s, 0, 0));
+        }
+        self.seconds.back_mut().expect("just pushed")
+    }
+
+    fn on_request(&mut self, b: &RetryBudget, now_us: u64) {
+        if let RetryBudget::Ratio { window_ms, .. } = b {
+            self.second(now_us, ms_to_us(*window_ms)).1 += 1;
+        }
+    }
+
+    fn on_outcome(&mut self, b: &RetryBudget, ok: bool) {
+        if let RetryBudget::TokenBucket {
+            max_tokens,
+            token_ratio,
+        } = b
+        {
+            let t = self.tokens.get_or_insert(*max_tokens);
+            *t = if ok {
+                (*t + token_ratio).min(*max_tokens)
+            } else {
+                (*t - 1.0).max(0.0)
+            };
+        }
+    }
+
+    /// Whether a retry may go now; if so it is counted.
+    fn allow_retry(&mut self, b: &RetryBudget, now_us: u64) -> bool {
+        match b {
+            RetryBudget::Ratio { ratio, window_ms } => {
+                self.second(now_us, ms_to_us(*window_ms));
+                let (requests, retries) =
+                    self.seconds.iter().fold((0u64, 0u64), |(q, r), (_, a, b)| {
+                        (q + u64::from(*a), r + u64::from(*b))
+                    });
+                let ok = (retries + 1) as f64 <= ratio * requests as f64;
+                if ok {
+                    self.seconds.back_mut().expect("this second").2 += 1;
+                }
+                ok
+            }
+            RetryBudget::TokenBucket { max_tokens, .. } => {
+                self.tokens.unwrap_or(*max_tokens) > max_tokens / 2.0
+            }
+        }
+    }
 }
 
 fn one() -> u32 {
@@ -118,6 +217,7 @@ impl Default for RetryPolicy {
         RetryPolicy {
             max_attempts: 1,
             backoff: Backoff::default(),
+            budget: None,
         }
     }
 }
@@ -193,6 +293,40 @@ impl ClientConfig {
             0.0,
             3_600_000.0,
         )?;
+        if let Some(b) = &self.breaker {
+            b.check().map_err(|(f, m)| (format!("breaker.{f}"), m))?;
+        }
+        match &self.retry.budget {
+            Some(RetryBudget::Ratio { ratio, window_ms }) => {
+                if !(ratio.is_finite() && (0.0..=1.0).contains(ratio)) {
+                    return Err((
+                        "retry.budget.ratio".into(),
+                        format!("expected 0 to 1, got {ratio}"),
+                    ));
+                }
+                check_ms("retry.budget.window_ms", *window_ms, 1_000.0, 3_600_000.0)?;
+            }
+            Some(RetryBudget::TokenBucket {
+                max_tokens,
+                token_ratio,
+            }) => {
+                if !(max_tokens.is_finite() && *max_tokens > 0.0 && *max_tokens <= 1_000.0) {
+                    return Err((
+                        "retry.budget.max_tokens".into(),
+                        format!(
+                            "expected more than 0 and at most 1000 (gRPC's limits), got {max_tokens}"
+                        ),
+                    ));
+                }
+                if !(token_ratio.is_finite() && *token_ratio > 0.0 && *token_ratio <= 1.0) {
+                    return Err((
+                        "retry.budget.token_ratio".into(),
+                        format!("expected more than 0 and at most 1, got {token_ratio}"),
+                    ));
+                }
+            }
+            None => {}
+        }
         Ok(())
     }
 }
@@ -240,6 +374,7 @@ pub struct Client {
     retries: u64,
     late_responses: u64,
     breaker: Option<Breaker>,
+    budget: BudgetState,
 }
 
 impl Client {
@@ -254,6 +389,7 @@ impl Client {
         let breaker = cfg.breaker.as_ref().map(|b| Breaker::new(b.rules()));
         Ok(Client {
             breaker,
+            budget: BudgetState::default(),
             cfg,
             target,
             me,
@@ -292,6 +428,9 @@ impl Client {
         let trace_id = (u64::from(self.me.0) << 48) | self.next_trace;
         self.next_trace += 1;
         self.requests += 1;
+        if let Some(b) = &self.cfg.retry.budget {
+            self.budget.on_request(b, ctx.now_us());
+        }
         let key = self.cfg.idempotency_keys.then(|| ctx.rng().next_u64());
         let l = Logical {
             start_us: ctx.now_us(),
@@ -383,7 +522,19 @@ impl Client {
         let Some(l) = self.logical.get(&trace_id) else {
             return;
         };
-        if retryable && l.attempt < self.cfg.retry.max_attempts {
+        if let Some(b) = &self.cfg.retry.budget {
+            self.budget.on_outcome(b, false);
+        }
+        let wants_retry = retryable && l.attempt < self.cfg.retry.max_attempts;
+        if wants_retry
+            && let Some(b) = &self.cfg.retry.budget
+            && !self.budget.allow_retry(b, ctx.now_us())
+        {
+            ctx.count("budget_exhausted", 1);
+            self.finish(ctx, trace_id, false);
+            return;
+        }
+        if wants_retry {
             let sleep = self.backoff_us(ctx, l.attempt, l.prev_sleep_us);
             if let Some(l) = self.logical.get_mut(&trace_id) {
                 l.prev_sleep_us = sleep;
@@ -456,6 +607,12 @@ impl Client {
         // The breaker counts server errors and throttling as failures; other answers mean the
         // target is up.
         self.breaker_result(ctx, trace_id, r.status >= 500 || r.status == 429);
+        // Failures reach the budget through `failed_attempt`, with timeouts and rejections.
+        if r.is_ok()
+            && let Some(b) = &self.cfg.retry.budget
+        {
+            self.budget.on_outcome(b, true);
+        }
         if r.is_ok() {
             self.finish(ctx, trace_id, true);
         } else {
