@@ -82,6 +82,7 @@ fn build(seed: u64) -> Scenario {
                 BackoffKind::FullJitter,
                 BackoffKind::EqualJitter,
                 BackoffKind::DecorrelatedJitter,
+                BackoffKind::Grpc,
             ];
             ModelSpec::Client(ClientConfig {
                 target: name(services[r.below(services.len() as u64) as usize]),
@@ -102,6 +103,7 @@ fn build(seed: u64) -> Scenario {
                         kind: kinds[r.below(kinds.len() as u64) as usize].clone(),
                         base_ms: r.below(100) as f64,
                         cap_ms: r.below(2_000) as f64,
+                        multiplier: 1.0 + r.unit() * 3.0,
                     },
                     budget: match r.below(3) {
                         0 => None,

@@ -222,3 +222,54 @@ fn a_retry_budget_caps_the_load_of_a_total_failure_as_the_sre_book_says() {
     );
     assert!((1.0..1.01).contains(&grpc), "gRPC token bucket: {grpc:.4}x");
 }
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn grpc_backoff_follows_proposal_a6_and_caps_attempts_at_five() {
+    let text = r#"{"version": 1, "seed": 5, "duration_ms": 20000,
+      "nodes": [
+        {"id": "c", "model": {"type": "client", "target": "s", "workload": {"type": "open", "rate_per_s": 5},
+          "timeout_ms": 1000, "retry": {"max_attempts": 10, "backoff": {"type": "grpc", "base_ms": 100, "multiplier": 2, "cap_ms": 500}}}},
+        {"id": "s", "model": {"type": "service", "latency": {"type": "constant", "ms": 1}, "error_rate": 1, "concurrency": 100}}],
+      "links": [{"a": "c", "b": "s", "latency": {"type": "constant", "ms": 5}}]}"#;
+    let s = Scenario::parse(text).expect("valid");
+    let mut w = s.build(None).expect("builds");
+    let mut sends: std::collections::BTreeMap<u64, Vec<u64>> = std::collections::BTreeMap::new();
+    loop {
+        let status = w.run_until(s.duration_us(), 20_000);
+        for e in w.trace_mut().drain() {
+            if let TraceKind::Sent {
+                payload: faultline_core::msg::Payload::Request(r),
+                ..
+            } = e.kind
+            {
+                sends.entry(r.trace_id).or_default().push(e.time_us);
+            }
+        }
+        if status != faultline_core::world::RunStatus::Budget {
+            break;
+        }
+    }
+    let finished: Vec<&Vec<u64>> = sends
+        .values()
+        .filter(|v| v.len() >= 5 || v[0] < 15_000_000)
+        .collect();
+    assert!(finished.len() > 50);
+    for times in finished {
+        assert_eq!(
+            times.len(),
+            5,
+            "gRPC caps attempts at 5 though the policy says 10: {times:?}"
+        );
+        for (n, pair) in times.windows(2).enumerate() {
+            // The gap is one round trip (5 + 1 + 5 ms) plus the backoff of retry n + 1.
+            let backoff_ms = (pair[1] - pair[0]) as f64 / 1000.0 - 11.0;
+            let nominal = (100.0 * 2f64.powi(n as i32)).min(500.0);
+            assert!(
+                backoff_ms >= nominal * 0.8 - 0.01 && backoff_ms <= nominal * 1.2 + 0.01,
+                "retry {}: waited {backoff_ms} ms, expected {nominal} ms +-20 %",
+                n + 1
+            );
+        }
+    }
+}

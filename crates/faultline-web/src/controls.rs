@@ -62,6 +62,7 @@ const BACKOFFS: &[&str] = &[
     "full_jitter",
     "equal_jitter",
     "decorrelated_jitter",
+    "grpc",
 ];
 
 const CLIENT: &[Param] = &[

@@ -63,7 +63,13 @@ pub enum BackoffKind {
     EqualJitter,
     /// `min(cap, uniform(base, previous * 3))`, starting at `base`.
     DecorrelatedJitter,
+    /// gRPC (proposal A6): retry `n` waits `min(base * multiplier^(n-1), cap) * uniform(0.8, 1.2)`,
+    /// and attempts are capped at 5, the first included.
+    Grpc,
 }
+
+/// gRPC caps attempts at 5, the first included (proposal A6).
+pub const GRPC_MAX_ATTEMPTS: u32 = 5;
 
 /// A backoff policy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,6 +84,14 @@ pub struct Backoff {
     /// The largest delay.
     #[serde(default = "default_cap_ms")]
     pub cap_ms: f64,
+    /// The growth factor of `grpc` backoff (gRPC's service config requires one; 1.6 is the
+    /// factor gRPC uses for connection backoff).
+    #[serde(default = "default_multiplier")]
+    pub multiplier: f64,
+}
+
+fn default_multiplier() -> f64 {
+    1.6
 }
 
 fn default_base_ms() -> f64 {
@@ -93,6 +107,7 @@ impl Default for Backoff {
             kind: BackoffKind::None,
             base_ms: default_base_ms(),
             cap_ms: default_cap_ms(),
+            multiplier: default_multiplier(),
         }
     }
 }
@@ -293,6 +308,13 @@ impl ClientConfig {
             0.0,
             3_600_000.0,
         )?;
+        let m = self.retry.backoff.multiplier;
+        if !(m.is_finite() && (1.0..=10.0).contains(&m)) {
+            return Err((
+                "retry.backoff.multiplier".into(),
+                format!("expected 1 to 10, got {m}"),
+            ));
+        }
         if let Some(b) = &self.breaker {
             b.check().map_err(|(f, m)| (format!("breaker.{f}"), m))?;
         }
@@ -514,6 +536,19 @@ impl Client {
                     .range_inclusive(base, prev.saturating_mul(3).max(base))
                     .min(cap)
             }
+            BackoffKind::Grpc => {
+                let n = f64::from(retry.max(1) - 1);
+                let t = (b.base_ms * libm::pow(b.multiplier, n)).min(b.cap_ms);
+                ms_to_us(t * (0.8 + 0.4 * ctx.rng().unit()))
+            }
+        }
+    }
+
+    /// Attempts allowed per request: the policy's, capped at 5 under gRPC's rules.
+    fn max_attempts(&self) -> u32 {
+        match self.cfg.retry.backoff.kind {
+            BackoffKind::Grpc => self.cfg.retry.max_attempts.min(GRPC_MAX_ATTEMPTS),
+            _ => self.cfg.retry.max_attempts,
         }
     }
 
@@ -525,7 +560,7 @@ impl Client {
         if let Some(b) = &self.cfg.retry.budget {
             self.budget.on_outcome(b, false);
         }
-        let wants_retry = retryable && l.attempt < self.cfg.retry.max_attempts;
+        let wants_retry = retryable && l.attempt < self.max_attempts();
         if wants_retry
             && let Some(b) = &self.cfg.retry.budget
             && !self.budget.allow_retry(b, ctx.now_us())
