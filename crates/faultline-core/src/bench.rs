@@ -62,6 +62,7 @@ pub fn mm1_scenario(customers: u64, rho: f64, seed: u64) -> Result<Scenario, Str
         max_requests: Some(customers),
         breaker: None,
         charge_cents: None,
+        deadline_ms: None,
     };
     let service = ServiceConfig {
         latency: Dist::Exponential {
@@ -81,7 +82,7 @@ pub fn mm1_scenario(customers: u64, rho: f64, seed: u64) -> Result<Scenario, Str
         nodes: vec![
             NodeSpec {
                 id: "source".into(),
-                model: ModelSpec::Client(client),
+                model: ModelSpec::Client(Box::new(client)),
             },
             NodeSpec {
                 id: "queue".into(),
@@ -114,10 +115,10 @@ pub fn run_mm1(scenario: &Scenario) -> Result<Mm1Outcome, String> {
 
 fn scenario_rate_per_ms(s: &Scenario) -> f64 {
     match &s.nodes[0].model {
-        ModelSpec::Client(ClientConfig {
-            workload: Workload::Open { rate_per_s },
-            ..
-        }) => rate_per_s / 1000.0,
+        ModelSpec::Client(c) => match c.workload {
+            Workload::Open { rate_per_s } => rate_per_s / 1000.0,
+            Workload::Closed { .. } => 0.0,
+        },
         _ => 0.0,
     }
 }

@@ -84,7 +84,7 @@ fn build(seed: u64) -> Scenario {
                 BackoffKind::DecorrelatedJitter,
                 BackoffKind::Grpc,
             ];
-            ModelSpec::Client(ClientConfig {
+            ModelSpec::Client(Box::new(ClientConfig {
                 target: name(services[r.below(services.len() as u64) as usize]),
                 workload: if r.below(2) == 0 {
                     Workload::Open {
@@ -116,6 +116,7 @@ fn build(seed: u64) -> Scenario {
                             token_ratio: 0.01 + r.unit() * 0.5,
                         }),
                     },
+                    retry_on: faultline_core::models::client::RetryOn::subset(r.below(32)),
                 },
                 idempotency_keys: r.below(2) == 0,
                 max_requests: (r.below(4) == 0).then(|| r.below(100)),
@@ -132,7 +133,8 @@ fn build(seed: u64) -> Scenario {
                     }
                 }),
                 charge_cents: (r.below(2) == 0).then(|| r.below(2_000)),
-            })
+                deadline_ms: (r.below(3) == 0).then(|| 1.0 + r.below(3_000) as f64),
+            }))
         };
         nodes.push(NodeSpec { id: name(i), model });
     }

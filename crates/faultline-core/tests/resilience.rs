@@ -273,3 +273,75 @@ fn grpc_backoff_follows_proposal_a6_and_caps_attempts_at_five() {
         }
     }
 }
+
+fn failing_client(
+    retry: serde_json::Value,
+    extra: &[(&str, serde_json::Value)],
+    cut: bool,
+) -> (Counters, faultline_core::metrics::NodeMetrics) {
+    let mut doc: serde_json::Value = serde_json::from_str(
+        r#"{"version": 1, "seed": 8, "duration_ms": 20000,
+      "nodes": [
+        {"id": "c", "model": {"type": "client", "target": "s", "workload": {"type": "open", "rate_per_s": 20}, "timeout_ms": 300}},
+        {"id": "s", "model": {"type": "service", "latency": {"type": "constant", "ms": 1}, "error_rate": 1, "concurrency": 100}}],
+      "links": [{"a": "c", "b": "s", "latency": {"type": "constant", "ms": 5}}]}"#,
+    )
+    .expect("JSON");
+    doc["nodes"][0]["model"]["retry"] = retry;
+    for (k, v) in extra {
+        doc["nodes"][0]["model"][*k] = v.clone();
+    }
+    if cut {
+        doc["interventions"] = serde_json::json!([{"do": "cut", "at_ms": 0, "a": "c", "b": "s"}]);
+    }
+    let s = Scenario::parse(&doc.to_string()).expect("valid");
+    let mut w = s.build(None).expect("builds");
+    w.run_until(s.duration_us(), u64::MAX);
+    (w.node(NodeId(0)).counters(), w.metrics(NodeId(0)).clone())
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn only_the_outcomes_listed_in_retry_on_are_retried() {
+    let (all, _) = failing_client(serde_json::json!({"max_attempts": 3}), &[], false);
+    let attempts = get(&all, "attempts");
+    assert!(
+        attempts >= 3 * get(&all, "failures") && attempts <= 3 * get(&all, "requests"),
+        "three attempts each: {all:?}"
+    );
+    let (timeouts_only, _) = failing_client(
+        serde_json::json!({"max_attempts": 3, "retry_on": ["timeout"]}),
+        &[],
+        false,
+    );
+    assert_eq!(
+        get(&timeouts_only, "retries"),
+        0,
+        "500s are not retried when only timeouts are: {timeouts_only:?}"
+    );
+    let (cut, _) = failing_client(
+        serde_json::json!({"max_attempts": 3, "retry_on": ["timeout"]}),
+        &[],
+        true,
+    );
+    assert!(get(&cut, "retries") > 100, "timeouts are: {cut:?}");
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_deadline_ends_a_request_whatever_its_retries() {
+    let retry =
+        serde_json::json!({"max_attempts": 10, "backoff": {"type": "constant", "base_ms": 100}});
+    let (c, m) = failing_client(retry.clone(), &[("deadline_ms", 1000.into())], true);
+    let exceeded = m.counters.get("deadline_exceeded").unwrap_or(0) as i64;
+    assert!(exceeded > 300, "{c:?}");
+    assert_eq!(exceeded, get(&c, "failures"));
+    assert_eq!(
+        m.latency.max_us(),
+        1_000_000,
+        "no request outlives its deadline"
+    );
+    // Without it, ten attempts of 300 ms plus nine pauses of 100 ms: 3.9 s per request.
+    let (_, m) = failing_client(retry, &[], true);
+    assert_eq!(m.latency.max_us(), 3_900_000);
+}

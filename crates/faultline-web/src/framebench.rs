@@ -23,7 +23,7 @@ pub fn scenario() -> Scenario {
         let (c, s) = (format!("c{i}"), format!("s{i}"));
         nodes.push(NodeSpec {
             id: c.clone(),
-            model: ModelSpec::Client(ClientConfig {
+            model: ModelSpec::Client(Box::new(ClientConfig {
                 target: s.clone(),
                 workload: Workload::Open { rate_per_s: 170.0 },
                 timeout_ms: Some(2_000.0),
@@ -32,7 +32,8 @@ pub fn scenario() -> Scenario {
                 max_requests: None,
                 breaker: None,
                 charge_cents: None,
-            }),
+                deadline_ms: None,
+            })),
         });
         nodes.push(NodeSpec {
             id: s.clone(),

@@ -125,6 +125,53 @@ pub struct RetryPolicy {
     /// A limit on retries across all requests; `null` for none (only `max_attempts` limits).
     #[serde(default)]
     pub budget: Option<RetryBudget>,
+    /// Which failed outcomes are retried (all of them by default).
+    #[serde(default = "RetryOn::all")]
+    pub retry_on: Vec<RetryOn>,
+}
+
+/// An outcome of an attempt that a retry policy may retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RetryOn {
+    /// No answer within the timeout. This is also how a lost connection shows here: the
+    /// simulated network drops messages silently, as a broken connection would.
+    #[serde(rename = "timeout")]
+    Timeout,
+    /// A 5xx answer without "do not retry".
+    #[serde(rename = "5xx")]
+    ServerError,
+    /// 429 Too Many Requests.
+    #[serde(rename = "429")]
+    TooManyRequests,
+    /// 409 Conflict (a request with the same idempotency key is still running).
+    #[serde(rename = "409")]
+    Conflict,
+    /// The client's own circuit breaker rejected the call.
+    #[serde(rename = "breaker_open")]
+    BreakerOpen,
+}
+
+impl RetryOn {
+    /// Every outcome: the default.
+    pub fn all() -> Vec<RetryOn> {
+        vec![
+            RetryOn::Timeout,
+            RetryOn::ServerError,
+            RetryOn::TooManyRequests,
+            RetryOn::Conflict,
+            RetryOn::BreakerOpen,
+        ]
+    }
+
+    /// The outcomes picked by the bits of `mask`, in the order of [`RetryOn::all`].
+    pub fn subset(mask: u64) -> Vec<RetryOn> {
+        Self::all()
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, o)| o)
+            .collect()
+    }
 }
 
 /// A retry budget: a limit on retries across all of a client's requests.
@@ -233,6 +280,7 @@ impl Default for RetryPolicy {
             max_attempts: 1,
             backoff: Backoff::default(),
             budget: None,
+            retry_on: RetryOn::all(),
         }
     }
 }
@@ -264,6 +312,9 @@ pub struct ClientConfig {
     /// Ask the target to charge this many cents (a checkout); `null` sends plain calls.
     #[serde(default)]
     pub charge_cents: Option<u64>,
+    /// A deadline for each logical request, across all its attempts and backoffs; `null` for none.
+    #[serde(default)]
+    pub deadline_ms: Option<f64>,
 }
 
 impl ClientConfig {
@@ -308,6 +359,9 @@ impl ClientConfig {
             0.0,
             3_600_000.0,
         )?;
+        if let Some(d) = self.deadline_ms {
+            check_ms("deadline_ms", d, 0.001, 3_600_000.0)?;
+        }
         let m = self.retry.backoff.multiplier;
         if !(m.is_finite() && (1.0..=10.0).contains(&m)) {
             return Err((
@@ -358,6 +412,7 @@ const TAG_TIMEOUT: u64 = 1;
 const TAG_BACKOFF: u64 = 2;
 const TAG_THINK: u64 = 3;
 const TAG_BREAKER: u64 = 4;
+const TAG_DEADLINE: u64 = 5;
 
 fn tag(kind: u64, id: u64) -> u64 {
     (id << 3) | kind
@@ -375,6 +430,7 @@ struct Logical {
     // The breaker's permit for the attempt in flight, and when that attempt started.
     permit: Option<Permit>,
     attempt_start_us: u64,
+    deadline: Option<TimerId>,
 }
 
 /// The client node.
@@ -464,8 +520,15 @@ impl Client {
             user,
             permit: None,
             attempt_start_us: 0,
+            deadline: None,
         };
         self.logical.insert(trace_id, l);
+        if let Some(d) = self.cfg.deadline_ms {
+            let t = ctx.set_timer(ms_to_us(d), tag(TAG_DEADLINE, trace_id));
+            if let Some(l) = self.logical.get_mut(&trace_id) {
+                l.deadline = Some(t);
+            }
+        }
         self.attempt(ctx, trace_id);
     }
 
@@ -489,7 +552,7 @@ impl Client {
                     // decides as for any failed attempt.
                     ctx.count("rejected", 1);
                     self.breaker_news(ctx);
-                    self.failed_attempt(ctx, trace_id, true);
+                    self.failed_attempt(ctx, trace_id, Some(RetryOn::BreakerOpen));
                     return;
                 }
             }
@@ -553,7 +616,8 @@ impl Client {
     }
 
     /// The attempt `req_id` ended without success; retry or give up.
-    fn failed_attempt(&mut self, ctx: &mut Ctx<'_>, trace_id: u64, retryable: bool) {
+    fn failed_attempt(&mut self, ctx: &mut Ctx<'_>, trace_id: u64, outcome: Option<RetryOn>) {
+        let retryable = outcome.is_some_and(|o| self.cfg.retry.retry_on.contains(&o));
         let Some(l) = self.logical.get(&trace_id) else {
             return;
         };
@@ -584,6 +648,9 @@ impl Client {
         let Some(l) = self.logical.remove(&trace_id) else {
             return;
         };
+        if let Some(t) = l.deadline {
+            ctx.cancel_timer(t);
+        }
         if ok {
             self.successes += 1;
         } else {
@@ -653,8 +720,14 @@ impl Client {
         } else {
             // As stripe-node does: retry server errors, throttling and 409 conflicts (the first
             // request with this idempotency key is still running), unless told not to.
-            let retryable = !r.no_retry && (r.status >= 500 || r.status == 429 || r.status == 409);
-            self.failed_attempt(ctx, trace_id, retryable);
+            let outcome = match r.status {
+                _ if r.no_retry => None,
+                500.. => Some(RetryOn::ServerError),
+                429 => Some(RetryOn::TooManyRequests),
+                409 => Some(RetryOn::Conflict),
+                _ => None,
+            };
+            self.failed_attempt(ctx, trace_id, outcome);
         }
     }
 }
@@ -707,9 +780,25 @@ impl Node for Client {
                     l.timeout = None;
                 }
                 self.breaker_result(ctx, trace_id, true);
-                self.failed_attempt(ctx, trace_id, true);
+                self.failed_attempt(ctx, trace_id, Some(RetryOn::Timeout));
             }
             TAG_BACKOFF => self.attempt(ctx, id),
+            TAG_DEADLINE => {
+                // The deadline passed: whatever is in flight or waiting is abandoned, and the
+                // request fails. A late answer is then counted as late and ignored.
+                let Some(l) = self.logical.get_mut(&id) else {
+                    return;
+                };
+                l.deadline = None;
+                if let Some(t) = l.timeout.take() {
+                    ctx.cancel_timer(t);
+                }
+                let current = l.current_req;
+                l.permit = None;
+                self.req_to_trace.remove(&current);
+                ctx.count("deadline_exceeded", 1);
+                self.finish(ctx, id, false);
+            }
             TAG_BREAKER => {
                 if let Some(b) = &mut self.breaker {
                     b.tick(ctx.now_us());

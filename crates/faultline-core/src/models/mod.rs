@@ -16,7 +16,7 @@ use crate::node::{Node, NodeId};
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ModelSpec {
     /// A load generator: users sending requests with timeouts and retries.
-    Client(client::ClientConfig),
+    Client(Box<client::ClientConfig>),
     /// A service with a latency distribution, a concurrency limit and a queue.
     Service(service::ServiceConfig),
     /// A payment service with an idempotency store (Stripe's semantics) and a ledger.
@@ -34,7 +34,7 @@ impl ModelSpec {
         lookup: &dyn Fn(&str) -> Option<NodeId>,
     ) -> Result<Box<dyn Node>, ConfigError> {
         match self {
-            ModelSpec::Client(c) => Ok(Box::new(client::Client::new(c.clone(), me, lookup)?)),
+            ModelSpec::Client(c) => Ok(Box::new(client::Client::new((**c).clone(), me, lookup)?)),
             ModelSpec::Service(c) => Ok(Box::new(service::Service::new(c.clone())?)),
             ModelSpec::Payment(c) => Ok(Box::new(payment::Payment::new(c.clone())?)),
         }
