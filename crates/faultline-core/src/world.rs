@@ -12,7 +12,9 @@ use std::collections::BinaryHeap;
 use crate::idhash::IdSet;
 
 use crate::dist::Dist;
-use crate::limits::{MAX_EVENTS_PER_RUN, MAX_IN_FLIGHT, MAX_TIMERS_PER_NODE};
+use crate::limits::{
+    MAX_EVENTS_PER_INSTANT, MAX_EVENTS_PER_RUN, MAX_IN_FLIGHT, MAX_TIMERS_PER_NODE,
+};
 use crate::metrics::NodeMetrics;
 use crate::msg::{MsgId, Payload};
 use crate::node::{Ctx, Node, NodeId, TimerId};
@@ -259,6 +261,8 @@ pub(crate) struct Core {
     pub(crate) metrics: Vec<NodeMetrics>,
     actions: Vec<(u64, Action)>,
     events: u64,
+    /// Events handled so far at `now_us`, to catch loops in which time stands still.
+    events_at_now: u64,
     halted: Option<String>,
     overload_noticed: bool,
     counts: Counts,
@@ -628,6 +632,7 @@ impl World {
             metrics: (0..n).map(|_| NodeMetrics::new(p.bucket_us)).collect(),
             actions: p.actions,
             events: 0,
+            events_at_now: 0,
             halted: None,
             overload_noticed: false,
             counts: Counts::default(),
@@ -784,6 +789,22 @@ impl World {
         }
         let ev = self.core.queue.pop()?;
         debug_assert!(ev.time_us >= self.core.now_us, "time went backwards");
+        if ev.time_us == self.core.now_us {
+            self.core.events_at_now += 1;
+            if self.core.events_at_now > MAX_EVENTS_PER_INSTANT {
+                // Put the event back: the queue stays exactly as it was when the run stopped.
+                self.core.queue.push(ev);
+                self.core.halt(format!(
+                    "time stood still: more than {MAX_EVENTS_PER_INSTANT} events at {:.6} s. \
+                     Something loops without any delay, e.g. closed-loop users with think time 0 \
+                     whose requests fail at once over a link with no latency",
+                    self.core.now_us as f64 / 1e6
+                ));
+                return None;
+            }
+        } else {
+            self.core.events_at_now = 1;
+        }
         self.core.now_us = ev.time_us;
         self.core.events += 1;
         match ev.kind {
