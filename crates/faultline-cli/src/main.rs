@@ -81,7 +81,18 @@ enum Bench {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        /// `station`: one node holds the queue, as the SimPy model does (the engine, like for
+        /// like). `services`: a client and a service over a link, the models the playground runs.
+        #[arg(long, value_enum, default_value_t = Mm1Model::Station)]
+        model: Mm1Model,
     },
+}
+
+/// How the M/M/1 benchmark is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Mm1Model {
+    Station,
+    Services,
 }
 
 /// Parses `500ms`, `60s`, `2m`, `1500us` (a bare number is milliseconds) into microseconds.
@@ -305,12 +316,35 @@ fn check(paths: &[PathBuf]) -> u8 {
     u8::from(bad > 0)
 }
 
-fn bench_mm1(customers: u64, rho: f64, seed: u64, json: bool) -> Result<(), (u8, String)> {
-    let scenario =
-        faultline_core::bench::mm1_scenario(customers, rho, seed).map_err(|e| (BAD_INPUT, e))?;
-    let start = Instant::now();
-    let out = faultline_core::bench::run_mm1(&scenario).map_err(|e| (HALTED, e))?;
-    let seconds = start.elapsed().as_secs_f64();
+fn bench_mm1(
+    customers: u64,
+    rho: f64,
+    seed: u64,
+    json: bool,
+    model: Mm1Model,
+) -> Result<(), (u8, String)> {
+    let (out, seconds) = match model {
+        Mm1Model::Station => {
+            // Parameters are checked before the clock starts.
+            faultline_core::bench::mm1_scenario(customers, rho, seed)
+                .map_err(|e| (BAD_INPUT, e))?;
+            let start = Instant::now();
+            let out = faultline_core::bench::run_mm1_station(customers, rho, seed)
+                .map_err(|e| (HALTED, e))?;
+            (out, start.elapsed().as_secs_f64())
+        }
+        Mm1Model::Services => {
+            let scenario = faultline_core::bench::mm1_scenario(customers, rho, seed)
+                .map_err(|e| (BAD_INPUT, e))?;
+            let start = Instant::now();
+            let out = faultline_core::bench::run_mm1(&scenario).map_err(|e| (HALTED, e))?;
+            (out, start.elapsed().as_secs_f64())
+        }
+    };
+    let model_name = match model {
+        Mm1Model::Station => "station",
+        Mm1Model::Services => "services",
+    };
     let per_s = out.customers as f64 / seconds;
     if json {
         let v = serde_json::json!({
@@ -323,11 +357,12 @@ fn bench_mm1(customers: u64, rho: f64, seed: u64, json: bool) -> Result<(), (u8,
             "theoretical_mean_response_ms": out.theoretical_mean_response_ms,
             "rho": rho,
             "seed": seed,
+            "model": model_name,
         });
         println!("{v}");
     } else {
         println!(
-            "M/M/1 at rho {rho}: {} customers, {} events in {seconds:.3} s: {per_s:.0} customers/s, {:.0} events/s",
+            "M/M/1 ({model_name}) at rho {rho}: {} customers, {} events in {seconds:.3} s: {per_s:.0} customers/s, {:.0} events/s",
             out.customers,
             out.events,
             out.events as f64 / seconds
@@ -366,8 +401,9 @@ fn main() -> ExitCode {
                     rho,
                     seed,
                     json,
+                    model,
                 },
-        } => bench_mm1(*customers, *rho, *seed, *json),
+        } => bench_mm1(*customers, *rho, *seed, *json, *model),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

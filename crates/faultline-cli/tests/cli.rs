@@ -256,6 +256,26 @@ fn bench_mm1_matches_theory_and_reports_its_fields() {
         / v["theoretical_mean_response_ms"].as_f64().unwrap()
         - 1.0;
     assert!(err.abs() < 0.05, "{v}");
+    assert_eq!(v["model"], "station");
+    // The same queue through the client and service models agrees with theory too.
+    let o = faultline(&[
+        "bench",
+        "mm1",
+        "--customers",
+        "100000",
+        "--rho",
+        "0.5",
+        "--model",
+        "services",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["model"], "services");
+    let err = v["measured_mean_response_ms"].as_f64().unwrap()
+        / v["theoretical_mean_response_ms"].as_f64().unwrap()
+        - 1.0;
+    assert!(err.abs() < 0.05, "{v}");
     let o = faultline(&["bench", "mm1", "--rho", "1.5"]);
     assert_eq!(o.status.code(), Some(2));
 }

@@ -1,16 +1,23 @@
-//! The M/M/1 benchmark: the textbook queue, built from the real models.
+//! The M/M/1 benchmark: the textbook queue, two ways.
 //!
-//! Poisson arrivals (a `client` with an open workload) at rate lambda reach one worker (a
-//! `service` with concurrency 1 and exponential service times at rate mu) over a zero-latency
-//! link. Queueing theory gives the mean time in the system, 1 / (mu - lambda) (see
-//! `semantics.md`, Queueing), so the benchmark doubles as a correctness check of the engine, the
-//! RNG and both models. The core never reads a clock: callers time [`run_mm1`] themselves.
+//! - [`run_mm1_station`]: one node holds the queue and the server, as the SimPy model in
+//!   `bench/mm1_simpy.py` does: arrivals and service completions are timers on the engine's one
+//!   event queue. This measures the engine itself, against SimPy's engine, like for like.
+//! - [`run_mm1`]: Poisson arrivals (a `client` with an open workload) reach one worker (a
+//!   `service` with concurrency 1) over a zero-latency link: the models the playground runs, with
+//!   their per-request bookkeeping, messages and metrics.
+//!
+//! Queueing theory gives the mean time in the system, 1 / (mu - lambda) (see `semantics.md`,
+//! Queueing), so both double as correctness checks of the engine, the RNG and the models. The core
+//! never reads a clock: callers time the runs themselves.
 
 use crate::models::ModelSpec;
 use crate::models::client::{ClientConfig, Workload};
 use crate::models::service::ServiceConfig;
+use crate::msg::Payload;
+use crate::node::{Ctx, Node, TimerId};
 use crate::scenario::{LinkSpec, NodeSpec, Scenario};
-use crate::world::RunStatus;
+use crate::world::{Parts, RunStatus, World};
 use crate::{NodeId, dist::Dist, limits};
 
 /// Mean service time, in milliseconds (mu = 10 000 per second). Short, so that ten million
@@ -30,15 +37,8 @@ pub struct Mm1Outcome {
     pub theoretical_mean_response_ms: f64,
 }
 
-/// The largest customer count that fits in one simulated hour at utilisation `rho`, with a
-/// margin for the randomness of arrivals.
-pub fn max_customers(rho: f64) -> u64 {
-    let lambda_per_ms = rho / SERVICE_MEAN_MS;
-    (limits::MAX_DURATION_US as f64 / 1000.0 * lambda_per_ms * 0.9) as u64
-}
-
-/// The M/M/1 scenario with `customers` arrivals at utilisation `rho` (0 < rho < 1).
-pub fn mm1_scenario(customers: u64, rho: f64, seed: u64) -> Result<Scenario, String> {
+/// Checks the benchmark's parameters, so a bad command line gets a message, not a panic.
+fn check_params(customers: u64, rho: f64) -> Result<(), String> {
     if !(rho > 0.0 && rho < 1.0) {
         return Err(format!(
             "utilisation must be above 0 and below 1, got {rho}"
@@ -50,6 +50,117 @@ pub fn mm1_scenario(customers: u64, rho: f64, seed: u64) -> Result<Scenario, Str
             max_customers(rho)
         ));
     }
+    Ok(())
+}
+
+/// Timer tags of the station.
+const ARRIVAL: u64 = 0;
+const DEPARTURE: u64 = 1;
+
+/// An M/M/1 queue as one node: Poisson arrivals, a FIFO line, one server.
+#[derive(Clone, Debug)]
+struct Station {
+    interarrival: Dist,
+    service: Dist,
+    /// Arrivals still to come.
+    left: u64,
+    /// Arrival times of the customers in the system; the front one is in service.
+    line: std::collections::VecDeque<u64>,
+}
+
+impl Station {
+    fn serve_next(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.line.is_empty() {
+            let t = self.service.sample_us(ctx.rng());
+            ctx.set_timer(t, DEPARTURE);
+        }
+    }
+    fn next_arrival(&mut self, ctx: &mut Ctx<'_>) {
+        if self.left > 0 {
+            self.left -= 1;
+            let t = self.interarrival.sample_us(ctx.rng());
+            ctx.set_timer(t, ARRIVAL);
+        }
+    }
+}
+
+impl Node for Station {
+    fn kind(&self) -> &'static str {
+        "mm1-station"
+    }
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        self.next_arrival(ctx);
+    }
+    fn on_message(&mut self, _: &mut Ctx<'_>, _: NodeId, _: Payload) {}
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, _: TimerId, tag: u64) {
+        let now = ctx.now_us();
+        if tag == ARRIVAL {
+            self.line.push_back(now);
+            if self.line.len() == 1 {
+                self.serve_next(ctx);
+            }
+            self.next_arrival(ctx);
+        } else if let Some(arrived) = self.line.pop_front() {
+            ctx.record_request(true, now - arrived);
+            self.serve_next(ctx);
+        }
+    }
+    fn on_restart(&mut self) {}
+    fn set_param(&mut self, param: &str, _: &serde_json::Value) -> Result<String, String> {
+        Err(format!("the benchmark station has no setting {param}"))
+    }
+    fn clone_box(&self) -> Box<dyn Node> {
+        Box::new(self.clone())
+    }
+}
+
+/// Runs `customers` through a one-node M/M/1 station at utilisation `rho`, with the trace off.
+pub fn run_mm1_station(customers: u64, rho: f64, seed: u64) -> Result<Mm1Outcome, String> {
+    check_params(customers, rho)?;
+    let mu = 1.0 / SERVICE_MEAN_MS;
+    let lambda = rho * mu;
+    let station = Station {
+        interarrival: Dist::Exponential {
+            mean_ms: 1.0 / lambda,
+        },
+        service: Dist::Exponential {
+            mean_ms: SERVICE_MEAN_MS,
+        },
+        left: customers,
+        line: Default::default(),
+    };
+    let mut world = World::from_parts(Parts {
+        seed,
+        names: vec!["station".into()],
+        nodes: vec![Box::new(station)],
+        links: Vec::new(),
+        actions: Vec::new(),
+        bucket_us: 60_000_000,
+        trace_capacity: 0,
+    });
+    world.trace_mut().disable();
+    if let RunStatus::Halted(why) = world.run_until(limits::MAX_DURATION_US, u64::MAX) {
+        return Err(why);
+    }
+    let m = world.metrics(NodeId(0));
+    Ok(Mm1Outcome {
+        customers: m.latency.count(),
+        events: world.events(),
+        measured_mean_response_ms: m.latency.mean_us().unwrap_or(0.0) / 1000.0,
+        theoretical_mean_response_ms: 1.0 / (mu - lambda),
+    })
+}
+
+/// The largest customer count that fits in one simulated hour at utilisation `rho`, with a
+/// margin for the randomness of arrivals.
+pub fn max_customers(rho: f64) -> u64 {
+    let lambda_per_ms = rho / SERVICE_MEAN_MS;
+    (limits::MAX_DURATION_US as f64 / 1000.0 * lambda_per_ms * 0.9) as u64
+}
+
+/// The M/M/1 scenario with `customers` arrivals at utilisation `rho` (0 < rho < 1).
+pub fn mm1_scenario(customers: u64, rho: f64, seed: u64) -> Result<Scenario, String> {
+    check_params(customers, rho)?;
     let lambda_per_s = rho * 1000.0 / SERVICE_MEAN_MS;
     let client = ClientConfig {
         target: "queue".into(),
