@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
+use faultline_core::lesson::Lesson;
 use faultline_core::limits::{MAX_DURATION_US, MAX_SCENARIO_BYTES};
 use faultline_core::report::Report;
 use faultline_core::scenario::Scenario;
@@ -52,7 +53,9 @@ enum Command {
         #[arg(long)]
         trace: Option<PathBuf>,
     },
-    /// Validate scenario files (directories are searched for *.json).
+    /// Validate scenario files and lessons (directories are searched for *.json and *.md):
+    /// each lesson step with a goal is run as it opens (the goal must fail) and with its
+    /// solution (the goal must hold).
     Check {
         /// Files or directories.
         #[arg(required = true)]
@@ -262,7 +265,9 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
             .collect();
         entries.sort();
         for p in entries {
-            if p.is_dir() || p.extension().is_some_and(|x| x == "json") {
+            let lesson = p.extension().is_some_and(|x| x == "md")
+                && p.file_name().is_some_and(|n| n != "README.md");
+            if p.is_dir() || lesson || p.extension().is_some_and(|x| x == "json") {
                 collect(&p, out)?;
             }
         }
@@ -270,6 +275,42 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
         out.push(path.to_path_buf());
     }
     Ok(())
+}
+
+/// Parses a lesson and runs every step with a goal as it opens and with its solution.
+fn check_lesson(f: &Path) -> bool {
+    let text = match read_text(f) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return false;
+        }
+    };
+    let lesson = match Lesson::parse(&text) {
+        Ok(l) => l,
+        Err(e) => {
+            match e.line {
+                Some(l) => eprintln!("{}:{l}: {}", f.display(), e.message),
+                None => eprintln!("{}: {}", f.display(), e.message),
+            }
+            return false;
+        }
+    };
+    match lesson.verify() {
+        Ok(()) => {
+            let goals = lesson.steps.iter().filter(|s| s.goal.is_some()).count();
+            println!(
+                "ok {} ({} steps; {goals} goals fail as the step opens and hold with the solution)",
+                f.display(),
+                lesson.steps.len()
+            );
+            true
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", f.display());
+            false
+        }
+    }
 }
 
 fn check(paths: &[PathBuf]) -> u8 {
@@ -283,8 +324,9 @@ fn check(paths: &[PathBuf]) -> u8 {
     }
     for f in &files {
         if f.extension().is_some_and(|x| x == "md") {
-            eprintln!("{}: lesson files are not supported yet", f.display());
-            bad += 1;
+            if !check_lesson(f) {
+                bad += 1;
+            }
             continue;
         }
         match read_text(f) {

@@ -206,6 +206,66 @@ fn check_names_the_line_and_the_field() {
 }
 
 #[test]
+fn check_runs_every_lesson_and_names_a_broken_one() {
+    let o = faultline(&["check", "lessons"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lessons = std::fs::read_dir(root().join("lessons"))
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "md") && !p.ends_with("README.md"))
+        .count();
+    assert!(lessons >= 3);
+    assert_eq!(
+        stdout(&o)
+            .lines()
+            .filter(|l| l.starts_with("ok lessons/"))
+            .count(),
+        lessons,
+        "{}",
+        stdout(&o)
+    );
+    // A solution that no longer solves (an author changed the scenario) fails the check.
+    let good = std::fs::read_to_string(root().join("lessons/07-idempotency.md")).unwrap();
+    let unsolved = temp(
+        "unsolved.md",
+        &good.replacen(
+            "[{\"node\": \"checkout\", \"param\": \"idempotency_keys\", \"value\": true}]",
+            "[{\"node\": \"checkout\", \"param\": \"timeout_ms\", \"value\": 301}]",
+            1,
+        ),
+    );
+    let o = faultline(&["check", unsolved.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("step 1 (Charged twice): the solution does not meet the goal"),
+        "{}",
+        stderr(&o)
+    );
+    // A misspelt setting names its line.
+    let typo = temp(
+        "typo.md",
+        &good.replacen(
+            "\"retry.max_attempts\", \"value\": 1",
+            "\"retry.max_atempts\", \"value\": 1",
+            1,
+        ),
+    );
+    let o = faultline(&["check", typo.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let line = good
+        .lines()
+        .position(|l| l.contains("\"retry.max_attempts\", \"value\": 1"))
+        .unwrap()
+        + 1;
+    assert!(
+        stderr(&o).contains(&format!("typo.md:{line}: step 2"))
+            && stderr(&o).contains("unknown setting 'retry.max_atempts'"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn malformed_input_exits_with_a_message_not_a_panic() {
     for (name, text) in [
         ("empty.json", ""),

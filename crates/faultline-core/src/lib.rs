@@ -28,6 +28,7 @@ pub mod bench;
 pub mod dist;
 pub mod idhash;
 mod jsonpos;
+pub mod lesson;
 pub mod limits;
 pub mod metrics;
 pub mod models;
