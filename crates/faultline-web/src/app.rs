@@ -1,6 +1,8 @@
 //! The page: toolbar, time line, canvas, inspector and numbers, around one [`Session`].
 
 use faultline_core::NodeId;
+use faultline_core::lesson::Lesson;
+use faultline_core::report::Report;
 use faultline_core::scenario::{Intervention, Scenario};
 use faultline_core::trace::{Fault, TraceKind};
 use faultline_core::world::{Action, Liveness};
@@ -11,6 +13,7 @@ use yew::prelude::*;
 use crate::canvas::{self, CanvasView, HEIGHT, WIDTH};
 use crate::charts::{self, Chart};
 use crate::controls::{self, Kind};
+use crate::lessons::{self, Progress};
 use crate::session::{SPEEDS, Session};
 
 /// The scenario the page opens with.
@@ -71,6 +74,31 @@ pub enum Msg {
     LogNode(Option<NodeId>),
     /// Reduce motion on or off.
     Still(bool),
+    /// Show or hide the list of lessons.
+    LessonList(bool),
+    /// Open a lesson (index in the catalog) at a step.
+    OpenStep(usize, usize),
+    /// Leave the lesson for the playground.
+    LeaveLesson,
+    /// Show the next hint.
+    Hint,
+    /// Show the solution.
+    ShowSolution,
+    /// Start the step again with its solution applied.
+    ApplySolution,
+    /// Answer the prediction question.
+    Predict(usize),
+    /// Run from zero with the learner's settings in force from the start.
+    RunWithSettings,
+}
+
+/// The lesson step on screen and what the learner has revealed in it.
+struct OpenLesson {
+    lesson: usize,
+    step: usize,
+    hints: usize,
+    solution: bool,
+    predicted: Option<usize>,
 }
 
 /// Kinds of lines in the event log.
@@ -152,6 +180,37 @@ fn query() -> String {
         .unwrap_or_default()
 }
 
+/// One parameter of the page's query string (`?lesson=04-retries&step=2`), undecoded: lesson
+/// ids are plain words.
+fn query_param(q: &str, key: &str) -> Option<String> {
+    q.trim_start_matches('?')
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.chars().take(80).collect())
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The saved lesson progress, and the sentence to show when it was corrupt and was reset.
+fn load_progress() -> (Progress, Option<String>) {
+    let Some(text) = storage().and_then(|s| s.get_item(lessons::PROGRESS_KEY).ok().flatten())
+    else {
+        return (Progress::default(), None);
+    };
+    match Progress::parse(&text) {
+        Ok(p) => (p, None),
+        Err(e) => {
+            if let Some(s) = storage() {
+                let _ = s.remove_item(lessons::PROGRESS_KEY);
+            }
+            (Progress::default(), Some(e))
+        }
+    }
+}
+
 struct Drag {
     node: NodeId,
     from: (f64, f64),
@@ -176,6 +235,11 @@ pub struct App {
     log_node: Option<NodeId>,
     log: Vec<(u64, LogKind, String)>,
     still: bool,
+    /// Parsed once and kept for the page's life (leaked on purpose: it is the page's data).
+    catalog: &'static [(&'static str, Result<Lesson, String>)],
+    progress: Progress,
+    lesson: Option<OpenLesson>,
+    lesson_list: bool,
     // Kept alive on purpose: dropping the handle cancels the next frame.
     frame: Option<AnimationFrame>,
 }
@@ -208,6 +272,224 @@ fn narrate(kind: &TraceKind, names: &[String]) -> Option<String> {
 }
 
 impl App {
+    /// Replaces the scenario on screen (a lesson step, a solution): a fresh run, paused at zero
+    /// so the learner can read and set things up first.
+    fn load(&mut self, scenario: Scenario) {
+        match Session::new(scenario) {
+            Ok(mut s) => {
+                s.playing = false;
+                if let Ok(old) = &self.session {
+                    s.set_speed(old.speed); // the learner's chosen speed carries over
+                }
+                self.pos = canvas::positions(&s.scenario);
+                self.session = Ok(s);
+                self.selected = None;
+                self.seen_seq = 0;
+                self.log.clear();
+                self.error = None;
+            }
+            // Lessons are checked by the tests, so this is a bug; say so and keep the current run.
+            Err(e) => self.error = Some(format!("This step could not be opened: {e}")),
+        }
+    }
+
+    fn open_step(&mut self, lesson: usize, step: usize, solved: bool) {
+        let Some((_, Ok(l))) = self.catalog.get(lesson) else {
+            return;
+        };
+        let Some(st) = l.steps.get(step) else { return };
+        let scenario = if solved { st.solved(l) } else { st.scenario(l) };
+        match scenario {
+            Ok(sc) => {
+                self.load(sc);
+                let keep = self
+                    .lesson
+                    .as_ref()
+                    .filter(|o| solved && o.lesson == lesson && o.step == step);
+                let (hints, predicted) = keep.map_or((0, None), |o| (o.hints, o.predicted));
+                self.lesson = Some(OpenLesson {
+                    lesson,
+                    step,
+                    hints,
+                    solution: solved,
+                    predicted,
+                });
+                self.lesson_list = false;
+                self.announce = format!("Lesson {}, step {}: {}.", l.title, step + 1, st.title);
+            }
+            Err(e) => self.error = Some(format!("This step could not be opened: {e}")),
+        }
+    }
+
+    /// At the end of a run, judges the step's goal and saves the progress when it is met.
+    fn judge_goal(&mut self) {
+        let (Some(o), Ok(s)) = (&self.lesson, &self.session) else {
+            return;
+        };
+        let (id, Ok(l)) = &self.catalog[o.lesson] else {
+            return;
+        };
+        let Some(goal) = l.steps.get(o.step).and_then(|st| st.goal.as_ref()) else {
+            return;
+        };
+        if s.world.now_us() < s.end_us() || self.progress.done(id, o.step) {
+            return;
+        }
+        if goal.judge(&Report::of(&s.world)).met && self.progress.mark(id, o.step) {
+            self.announce = "Goal met. Well done.".into();
+            if let Some(st) = storage() {
+                // Progress that cannot be saved (private mode, a full store) still counts now.
+                let _ = st.set_item(lessons::PROGRESS_KEY, &self.progress.to_text());
+            }
+        }
+    }
+
+    fn lesson_list_view(&self, ctx: &Context<Self>) -> Html {
+        let items = self.catalog.iter().enumerate().map(|(i, (id, l))| match l {
+            Ok(l) => {
+                let done = self.progress.count(id);
+                let goals = l.steps.iter().filter(|s| s.goal.is_some()).count();
+                let onclick = ctx.link().callback(move |_| Msg::OpenStep(i, 0));
+                html! {
+                    <li>
+                        <button class="lesson-open" data-lesson={*id} {onclick}>{ &l.title }</button>
+                        <p class="hint">{ format!("{} · {} min · ", l.summary, l.minutes) }
+                            <span class="progress">{ format!("{done} of {goals} goals met") }</span></p>
+                    </li>
+                }
+            }
+            Err(e) => html! { <li><p class="error-text">{ format!("{id}: {e}") }</p></li> },
+        });
+        let close = ctx.link().callback(|_| Msg::LessonList(false));
+        html! {
+            <section id="lesson-list" class="lesson-list" aria-labelledby="lesson-list-title">
+                <h2 id="lesson-list-title">{"Lessons"}</h2>
+                <ol>{ for items }</ol>
+                <button onclick={close}>{"Close"}</button>
+            </section>
+        }
+    }
+
+    fn lesson_panel(&self, o: &OpenLesson, s: &Session, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let (id, Ok(l)) = &self.catalog[o.lesson] else {
+            return html! {};
+        };
+        let Some(st) = l.steps.get(o.step) else {
+            return html! {};
+        };
+        let n = l.steps.len();
+        let md = |text: &str| Html::from_html_unchecked(AttrValue::from(lessons::html(text)));
+        let (lesson, step) = (o.lesson, o.step);
+        let predict = st.predict.as_ref().map(|p| {
+            let choices = p.choices.iter().enumerate().map(|(i, c)| {
+                let onclick = link.callback(move |_| Msg::Predict(i));
+                let class = match o.predicted {
+                    Some(_) if i == p.answer => "choice right",
+                    Some(k) if k == i => "choice wrong",
+                    _ => "choice",
+                };
+                html! { <li><button {class} aria-pressed={(o.predicted == Some(i)).to_string()} {onclick}>{ c }</button></li> }
+            });
+            html! {
+                <section class="predict" aria-label="Predict">
+                    <h4>{"Predict first"}</h4>
+                    <p>{ &p.question }</p>
+                    <ol class="choices">{ for choices }</ol>
+                    if let Some(k) = o.predicted {
+                        <p class="explain" role="status">
+                            <strong>{ if k == p.answer { "Right. " } else { "Not quite. " } }</strong>{ &p.explain }
+                        </p>
+                    }
+                </section>
+            }
+        });
+        let at_end = s.world.now_us() >= s.end_us();
+        let goal = st.goal.as_ref().map(|g| {
+            let v = g.judge(&Report::of(&s.world));
+            let done = self.progress.done(id, step);
+            let status = if at_end && v.met {
+                "Goal met ✓".to_string()
+            } else if at_end {
+                "Not met yet: change something, then run from the start.".to_string()
+            } else {
+                format!(
+                    "Checked at the end of the run ({}).",
+                    faultline_core::fmt_time(s.end_us())
+                )
+            };
+            html! {
+                <section class="goal" aria-label="Goal">
+                    <h4>{"Goal"}
+                        if done { <span class="done">{" (met before)"}</span> }
+                    </h4>
+                    <ul>
+                        { for v.checks.iter().map(|c| html! {
+                            <li class={if c.met { "met" } else { "unmet" }}>
+                                <span aria-hidden="true">{ if c.met { "● " } else { "○ " } }</span>
+                                { &c.wants }<span class="got">{ format!(" (now: {})", c.got) }</span>
+                            </li>
+                        }) }
+                    </ul>
+                    <p id="goal-status" data-met={(at_end && v.met).to_string()} role="status">{ status }</p>
+                </section>
+            }
+        });
+        let hints = st
+            .hints
+            .iter()
+            .take(o.hints)
+            .map(|h| html! { <li>{ md(h) }</li> });
+        let more_hints = o.hints < st.hints.len();
+        let prev = (step > 0).then(|| link.callback(move |_| Msg::OpenStep(lesson, step - 1)));
+        let next = (step + 1 < n).then(|| link.callback(move |_| Msg::OpenStep(lesson, step + 1)));
+        html! {
+            <aside class="lesson-panel" aria-labelledby="lesson-title">
+                <p class="crumbs">
+                    <button class="link-button" onclick={link.callback(|_| Msg::LessonList(true))}>{"All lessons"}</button>
+                    <button class="link-button" id="leave-lesson" onclick={link.callback(|_| Msg::LeaveLesson)}>{"Playground"}</button>
+                </p>
+                <h2 id="lesson-title">{ &l.title }</h2>
+                if step == 0 && !l.intro.is_empty() {
+                    <div class="lesson-intro">{ md(&l.intro) }</div>
+                }
+                <h3 id="step-title">{ format!("Step {} of {n}: {}", step + 1, st.title) }</h3>
+                <div class="step-text">{ md(&st.text) }</div>
+                { for predict }
+                if let Some(t) = &st.task {
+                    <div class="task"><strong>{"Try: "}</strong>{ md(t) }</div>
+                }
+                { for goal }
+                if !st.hints.is_empty() {
+                    <ol class="hints">{ for hints }</ol>
+                }
+                <div class="lesson-actions">
+                    if more_hints {
+                        <button id="hint" onclick={link.callback(|_| Msg::Hint)}>{ if o.hints == 0 { "Hint" } else { "Another hint" } }</button>
+                    }
+                    <button id="run-settings" onclick={link.callback(|_| Msg::RunWithSettings)}
+                            title="Start again from zero with the settings you changed in force from the start">{"Run from the start"}</button>
+                    <button id="reset-step" onclick={link.callback(move |_| Msg::OpenStep(lesson, step))}>{"Reset step"}</button>
+                    if !st.solution.is_empty() && !o.solution {
+                        <button id="show-solution" onclick={link.callback(|_| Msg::ShowSolution)}>{"Show solution"}</button>
+                    }
+                </div>
+                if o.solution {
+                    <section class="solution" aria-label="Solution">
+                        <h4>{"Solution"}</h4>
+                        <ul>{ for st.solution.iter().map(|c| html! { <li>{ lessons::describe(c) }</li> }) }</ul>
+                        <button id="apply-solution" onclick={link.callback(|_| Msg::ApplySolution)}>{"Apply it and run"}</button>
+                    </section>
+                }
+                <nav class="step-nav" aria-label="Steps">
+                    <button id="prev-step" disabled={prev.is_none()} onclick={prev.unwrap_or_default()}>{"Previous"}</button>
+                    <span>{ format!("{} / {n}", step + 1) }</span>
+                    <button id="next-step" disabled={next.is_none()} onclick={next.unwrap_or_default()}>{"Next"}</button>
+                </nav>
+            </aside>
+        }
+    }
+
     fn request_frame(&mut self, ctx: &Context<Self>) {
         let link = ctx.link().clone();
         self.frame = Some(request_animation_frame(move |ts| {
@@ -461,6 +743,29 @@ impl App {
                     });
                     html! { <input id={input_id.clone()} type="checkbox" checked={value.as_bool().unwrap_or(false)} {onchange} /> }
                 }
+                Kind::Preset(presets) => {
+                    let onchange = ctx.link().batch_callback(move |e: Event| {
+                        let el: HtmlSelectElement = e.target_unchecked_into();
+                        let v = match el.value().parse::<usize>() {
+                            Ok(i) => serde_json::from_str(presets.get(i)?.1).ok()?,
+                            Err(_) if el.value() == "off" => serde_json::Value::Null,
+                            Err(_) => return None, // "custom": nothing to set
+                        };
+                        Some(Msg::Set(id, path, v))
+                    });
+                    let cur = controls::preset_of(presets, &value);
+                    html! {
+                        <select id={input_id.clone()} {onchange}>
+                            <option value="off" selected={cur == Some(None)}>{"off"}</option>
+                            { for presets.iter().enumerate().map(|(i, (label, _))| html! {
+                                <option value={i.to_string()} selected={cur == Some(Some(i))}>{ *label }</option>
+                            }) }
+                            if cur.is_none() {
+                                <option value="custom" selected=true>{"custom (from the scenario)"}</option>
+                            }
+                        </select>
+                    }
+                }
                 Kind::Choice(choices) => {
                     let onchange = ctx.link().callback(move |e: Event| {
                         let el: HtmlSelectElement = e.target_unchecked_into();
@@ -532,8 +837,35 @@ impl Component for App {
             log_node: None,
             log: Vec::new(),
             still: prefers_reduced_motion(),
+            catalog: Box::leak(lessons::catalog().into_boxed_slice()),
+            progress: Progress::default(),
+            lesson: None,
+            lesson_list: false,
             frame: None,
         };
+        let (progress, corrupt) = load_progress();
+        app.progress = progress;
+        app.error = corrupt;
+        let q = query();
+        if app.bench.is_none()
+            && let Some(id) = query_param(&q, "lesson")
+        {
+            match app.catalog.iter().position(|(l, _)| *l == id) {
+                Some(i) => {
+                    // `step` counts from 1 in links, as people count.
+                    let n = app.catalog[i].1.as_ref().map_or(1, |l| l.steps.len());
+                    let step = query_param(&q, "step")
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .map_or(0, |v| v.clamp(1, n) - 1);
+                    app.open_step(i, step, false);
+                }
+                None => {
+                    app.error = Some(format!(
+                        "There is no lesson '{id}'. Here is the playground; the list of lessons is under Lessons."
+                    ))
+                }
+            }
+        }
         app.request_frame(ctx);
         app
     }
@@ -560,10 +892,13 @@ impl Component for App {
                 self.last_frame_ms = Some(ts);
                 self.request_frame(ctx);
                 if playing {
+                    self.judge_goal();
                     self.catch_up_narration();
                     // Charts are costly to draw: a few times a second is plenty.
                     self.frames += 1;
-                    if self.frames % 30 == 1 {
+                    // ... and once more in the frame the run stops, so they show its end.
+                    let stopped = self.session.as_ref().is_ok_and(|s| !s.playing);
+                    if self.frames % 30 == 1 || stopped {
                         self.refresh_charts();
                         self.refresh_log();
                     }
@@ -674,7 +1009,44 @@ impl Component for App {
                 self.pos[id.index()] = ((x + dx).clamp(0.0, WIDTH), (y + dy).clamp(0.0, HEIGHT));
                 self.save_position(id);
             }
+            Msg::LessonList(on) => self.lesson_list = on,
+            Msg::OpenStep(l, st) => self.open_step(l, st, false),
+            Msg::LeaveLesson => {
+                if let Ok(sc) = Scenario::parse(DEFAULT_SCENARIO) {
+                    self.load(sc);
+                }
+                self.lesson = None;
+                self.announce = "Back to the playground.".into();
+            }
+            Msg::Hint => {
+                if let Some(o) = &mut self.lesson {
+                    o.hints += 1;
+                }
+            }
+            Msg::ShowSolution => {
+                if let Some(o) = &mut self.lesson {
+                    o.solution = true;
+                }
+            }
+            Msg::ApplySolution => {
+                if let Some((l, st)) = self.lesson.as_ref().map(|o| (o.lesson, o.step)) {
+                    self.open_step(l, st, true);
+                    if let Ok(s) = &mut self.session {
+                        s.playing = true;
+                    }
+                }
+            }
+            Msg::Predict(i) => {
+                if let Some(o) = &mut self.lesson {
+                    o.predicted = Some(i);
+                }
+            }
+            Msg::RunWithSettings => {
+                s.restart_with_settings();
+                self.announce = "Started again from zero with your settings.".into();
+            }
         }
+        self.judge_goal();
         self.catch_up_narration();
         self.refresh_charts();
         self.refresh_log();
@@ -753,17 +1125,28 @@ impl Component for App {
             Msg::Seed(el.value())
         });
         let speed = s.speed;
+        let panel = self.lesson.as_ref().map(|o| self.lesson_panel(o, s, ctx));
+        let list_open = self.lesson_list;
         html! {
-            <div class="app">
+            <div class={classes!("app", panel.is_some().then_some("lesson-mode"))}>
                 <header>
                     <h1>{"Faultline"}</h1>
                     <p class="tagline">{"Learn distributed systems by breaking them."}</p>
+                    <button id="lessons-button" aria-expanded={list_open.to_string()} aria-controls="lesson-list"
+                            onclick={link.callback(move |_| Msg::LessonList(!list_open))}>{"Lessons"}</button>
                 </header>
+                if list_open {
+                    { self.lesson_list_view(ctx) }
+                }
+                <div class="layout">
+                { for panel }
                 <main>
-                    <section class="scenario" aria-labelledby="scenario-title">
-                        <h2 id="scenario-title">{ &s.scenario.title }</h2>
-                        <p>{ &s.scenario.description }</p>
-                    </section>
+                    if self.lesson.is_none() {
+                        <section class="scenario" aria-labelledby="scenario-title">
+                            <h2 id="scenario-title">{ &s.scenario.title }</h2>
+                            <p>{ &s.scenario.description }</p>
+                        </section>
+                    }
                     <div class="toolbar" role="toolbar" aria-label="Time controls">
                         <button id="play-pause" aria-pressed={s.playing.to_string()} onclick={link.callback(|_| Msg::Toggle)}>
                             { if s.playing { "Pause" } else { "Play" } }
@@ -840,6 +1223,7 @@ impl Component for App {
                         <tbody>{ for rows }</tbody>
                     </table>
                 </main>
+                </div>
             </div>
         }
     }

@@ -15,6 +15,8 @@ pub enum Kind {
     Bool,
     /// One of a few words.
     Choice(&'static [&'static str]),
+    /// Off (`null`) or one of a few complete settings, given as (label, JSON text).
+    Preset(&'static [(&'static str, &'static str)]),
 }
 
 /// One setting.
@@ -65,6 +67,27 @@ const BACKOFFS: &[&str] = &[
     "grpc",
 ];
 
+/// Retry budgets as the references define them (docs/scenario-format.md).
+const BUDGETS: &[(&str, &str)] = &[
+    (
+        "10 % of requests (SRE book)",
+        r#"{"type": "ratio", "ratio": 0.1, "window_ms": 10000}"#,
+    ),
+    (
+        "token bucket (gRPC)",
+        r#"{"type": "token_bucket", "max_tokens": 10, "token_ratio": 0.1}"#,
+    ),
+];
+
+/// Breakers: the lessons' teaching one (quick to open and to probe) and Resilience4j's defaults.
+const BREAKERS: &[(&str, &str)] = &[
+    (
+        "last 20 calls, open 2 s",
+        r#"{"preset": "resilience4j", "minimum_calls": 10, "window": {"type": "count", "size": 20}, "wait_in_open_ms": 2000, "permitted_calls_in_half_open": 2}"#,
+    ),
+    ("Resilience4j defaults", r#"{"preset": "resilience4j"}"#),
+];
+
 const CLIENT: &[Param] = &[
     Param {
         kind: Kind::Optional,
@@ -106,8 +129,16 @@ const CLIENT: &[Param] = &[
         100.0,
     ),
     Param {
+        kind: Kind::Preset(BUDGETS),
+        ..num("retry.budget", "Retry budget", "", 0.0, 0.0, 0.0)
+    },
+    Param {
         kind: Kind::Bool,
         ..num("idempotency_keys", "Idempotency keys", "", 0.0, 0.0, 0.0)
+    },
+    Param {
+        kind: Kind::Preset(BREAKERS),
+        ..num("breaker", "Circuit breaker", "", 0.0, 0.0, 0.0)
     },
     num(
         "workload.rate_per_s",
@@ -157,6 +188,40 @@ pub fn number(p: &Param, v: f64) -> serde_json::Value {
     }
 }
 
+/// Which preset a setting's value is: `Some(None)` for off, `Some(Some(i))` for preset `i`
+/// (every field the preset names has the preset's value), `None` for something else.
+pub fn preset_of(presets: &[(&str, &str)], value: &serde_json::Value) -> Option<Option<usize>> {
+    if value.is_null() {
+        return Some(None);
+    }
+    let cur = value.as_object()?;
+    presets
+        .iter()
+        .position(|(_, text)| {
+            serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|p| p.as_object().cloned())
+                .is_some_and(|p| {
+                    p.iter()
+                        .all(|(k, v)| cur.get(k).is_some_and(|c| covers(v, c)))
+                })
+        })
+        .map(Some)
+}
+
+/// Whether `have` has every field `want` names, with the same value; numbers compare as numbers
+/// (`10000` and `10000.0` are one setting).
+fn covers(want: &serde_json::Value, have: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (want, have) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::Object(a), Value::Object(b)) => a
+            .iter()
+            .all(|(k, v)| b.get(k).is_some_and(|h| covers(v, h))),
+        _ => want == have,
+    }
+}
+
 /// Reads a dotted path in a JSON value.
 pub fn get<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     path.split('.').try_fold(v, |v, k| v.get(k))
@@ -190,6 +255,12 @@ mod tests {
                     Kind::Number | Kind::Optional => vec![number(p, p.min), number(p, p.max)],
                     Kind::Bool => vec![true.into(), false.into()],
                     Kind::Choice(c) => c.iter().map(|w| (*w).into()).collect(),
+                    Kind::Preset(ps) => std::iter::once(serde_json::Value::Null)
+                        .chain(
+                            ps.iter()
+                                .map(|(_, t)| serde_json::from_str(t).expect("JSON")),
+                        )
+                        .collect(),
                 };
                 if p.path.starts_with("workload.")
                     && get(&cfg, "workload.type").and_then(|t| t.as_str()) != Some("open")
@@ -201,6 +272,24 @@ mod tests {
                     probe
                         .set_param(p.path, &v)
                         .unwrap_or_else(|e| panic!("{} {} = {v}: {e}", node.kind(), p.path));
+                    if let Kind::Preset(ps) = p.kind {
+                        // The control shows the preset it just set, once the core has filled in
+                        // the defaults.
+                        let set =
+                            faultline_core::scenario::set_config_field(&spec.model, p.path, &v)
+                                .expect("accepted above");
+                        let want = ps.iter().position(|(_, t)| {
+                            serde_json::from_str::<serde_json::Value>(t).unwrap() == v
+                        });
+                        let shown = serde_json::to_value(&set).unwrap();
+                        assert_eq!(
+                            preset_of(ps, get(&shown, p.path).unwrap()),
+                            Some(want),
+                            "{} {}",
+                            node.kind(),
+                            p.path
+                        );
+                    }
                 }
             }
         }

@@ -9,6 +9,7 @@ mod canvas;
 mod charts;
 mod controls;
 mod framebench;
+mod lessons;
 mod session;
 
 fn main() {

@@ -225,6 +225,20 @@ impl Session {
         self.playing = true;
     }
 
+    /// Starts again from zero with the learner's setting changes in force from the start (their
+    /// faults keep their times): "what if it had been set like this all along?", which is how a
+    /// lesson's goal is met.
+    pub fn restart_with_settings(&mut self) {
+        for (at, a) in &mut self.user {
+            if matches!(a, Action::Set { .. } | Action::SetLink { .. }) {
+                *at = 0;
+            }
+        }
+        // Stable: settings made at zero keep the order they were made in.
+        self.user.sort_by_key(|(at, _)| *at);
+        self.reset(true);
+    }
+
     /// Rebuilds the run with another seed (the learner's interventions are kept).
     pub fn set_seed(&mut self, seed: u64) {
         self.scenario.seed = seed;
@@ -282,6 +296,32 @@ mod tests {
         p.toggle();
         p.advance(16.0);
         assert!(p.world.now_us() > t1);
+    }
+
+    #[test]
+    fn restarting_with_settings_moves_them_to_time_zero_and_keeps_faults_in_place() {
+        let mut p = session();
+        p.set_speed(100.0);
+        for _ in 0..20 {
+            p.advance(100.0);
+        }
+        let t = p.world.now_us();
+        assert!(t > 0);
+        p.intervene(Action::Crash(NodeId(1)));
+        p.intervene(Action::Set {
+            node: NodeId(0),
+            param: "timeout_ms".into(),
+            value: serde_json::json!(123),
+        });
+        p.restart_with_settings();
+        assert_eq!(p.world.now_us(), 0);
+        let times: Vec<u64> = p.user.iter().map(|(at, _)| *at).collect();
+        assert_eq!(times, vec![0, t]);
+        assert!(matches!(p.user[0].1, Action::Set { .. }));
+        // The setting is in force from the first event on: the run records it at time zero.
+        let rec = p.recorded();
+        assert!(rec.interventions.iter().any(|i| matches!(i,
+            Intervention::Set { at_ms, param, .. } if *at_ms == 0.0 && param == "timeout_ms")));
     }
 
     #[test]

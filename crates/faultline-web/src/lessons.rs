@@ -1,0 +1,180 @@
+//! The lessons the page carries, the learner's progress, and the words for a lesson's parts.
+//!
+//! Plain Rust with no browser types (the page reads and writes the progress text), so the rules
+//! are unit-tested natively.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use faultline_core::lesson::{Change, Lesson};
+use faultline_core::scenario::Intervention;
+
+include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
+
+/// The key the progress is saved under in `localStorage`.
+pub const PROGRESS_KEY: &str = "faultline.progress.v1";
+/// The largest progress text read; anything larger is treated as corrupt.
+pub const MAX_PROGRESS_BYTES: usize = 64 * 1024;
+
+/// The lessons, parsed. A lesson that does not parse cannot ship (the tests parse every one),
+/// but the page still lists it with its error rather than failing whole.
+pub fn catalog() -> Vec<(&'static str, Result<Lesson, String>)> {
+    LESSONS
+        .iter()
+        .map(|(id, text)| (*id, Lesson::parse(text).map_err(|e| e.to_string())))
+        .collect()
+}
+
+/// Steps met, by lesson id (step indexes from 0).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Progress(pub BTreeMap<String, BTreeSet<usize>>);
+
+impl Progress {
+    /// Reads saved progress. `Err` carries the sentence to show when the text is corrupt; the
+    /// caller starts from empty progress then (and overwrites the bad text on the next save).
+    pub fn parse(text: &str) -> Result<Progress, String> {
+        let bad =
+            || "Your saved lesson progress could not be read, so it starts afresh.".to_string();
+        if text.len() > MAX_PROGRESS_BYTES {
+            return Err(bad());
+        }
+        let map: BTreeMap<String, Vec<usize>> = serde_json::from_str(text).map_err(|_| bad())?;
+        Ok(Progress(
+            map.into_iter()
+                .filter(|(id, _)| LESSONS.iter().any(|(l, _)| l == id))
+                .map(|(id, steps)| {
+                    (
+                        id,
+                        steps
+                            .into_iter()
+                            .filter(|s| *s < faultline_core::lesson::MAX_STEPS)
+                            .collect(),
+                    )
+                })
+                .collect(),
+        ))
+    }
+
+    /// The text to save.
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(&self.0).expect("a map of lists serialises")
+    }
+
+    /// Marks a step met; returns whether it is new.
+    pub fn mark(&mut self, lesson: &str, step: usize) -> bool {
+        self.0.entry(lesson.to_string()).or_default().insert(step)
+    }
+
+    /// Whether a step was met.
+    pub fn done(&self, lesson: &str, step: usize) -> bool {
+        self.0.get(lesson).is_some_and(|s| s.contains(&step))
+    }
+
+    /// How many of a lesson's steps were met.
+    pub fn count(&self, lesson: &str) -> usize {
+        self.0.get(lesson).map_or(0, BTreeSet::len)
+    }
+}
+
+/// Markdown to HTML, for lesson text (which ships with the page: it is trusted).
+pub fn html(markdown: &str) -> String {
+    let mut out = String::new();
+    pulldown_cmark::html::push_html(&mut out, pulldown_cmark::Parser::new(markdown));
+    out
+}
+
+fn value_words(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "off".into(),
+        serde_json::Value::Bool(true) => "on".into(),
+        serde_json::Value::Bool(false) => "off".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A change in words, as the "show solution" box says it.
+pub fn describe(change: &Change) -> String {
+    match change {
+        Change::Node { node, param, value } => {
+            format!("Set {node}'s {param} to {}.", value_words(value))
+        }
+        Change::Link { a, b, param, value } => {
+            format!("Set the link {a}–{b}'s {param} to {}.", value_words(value))
+        }
+        Change::Do(i) => {
+            let at = faultline_core::fmt_time(faultline_core::dist::ms_to_us(i.at_ms()));
+            match i {
+                Intervention::Crash { node, .. } => format!("Crash {node} at {at}."),
+                Intervention::Restart { node, .. } => format!("Restart {node} at {at}."),
+                Intervention::Cut { a, b, .. } => format!("Cut the link {a}–{b} at {at}."),
+                Intervention::Heal { a, b, .. } => format!("Heal the link {a}–{b} at {at}."),
+                Intervention::Set {
+                    node, param, value, ..
+                } => format!("At {at}, set {node}'s {param} to {}.", value_words(value)),
+                other => format!(
+                    "At {at}: {}.",
+                    serde_json::to_value(other)
+                        .ok()
+                        .and_then(|v| v.get("do").and_then(|d| d.as_str()).map(str::to_string))
+                        .unwrap_or_default()
+                        .replace('_', " ")
+                ),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_lesson_parses() {
+        let c = catalog();
+        assert!(c.len() >= 3);
+        for (id, l) in c {
+            assert!(l.is_ok(), "{id}: {l:?}");
+        }
+    }
+
+    #[test]
+    fn progress_round_trips_and_a_corrupt_store_starts_afresh() {
+        let mut p = Progress::default();
+        let id = LESSONS[0].0;
+        assert!(p.mark(id, 1));
+        assert!(!p.mark(id, 1));
+        let back = Progress::parse(&p.to_text()).unwrap();
+        assert_eq!(back, p);
+        assert!(back.done(id, 1) && !back.done(id, 0));
+        assert_eq!(back.count(id), 1);
+        for bad in [
+            "",
+            "{",
+            "[1,2]",
+            "{\"x\": \"y\"}",
+            &"9".repeat(MAX_PROGRESS_BYTES + 1),
+        ] {
+            let e = Progress::parse(bad).unwrap_err();
+            assert!(e.contains("starts afresh"), "{bad:.20}");
+        }
+        // Lessons that no longer exist and absurd step numbers are dropped, not kept forever.
+        let p = Progress::parse(&format!("{{\"gone\": [1], \"{id}\": [0, 999999]}}")).unwrap();
+        assert_eq!(p.0.len(), 1);
+        assert!(p.done(id, 0) && !p.done(id, 999_999));
+    }
+
+    #[test]
+    fn solutions_read_as_sentences() {
+        let c = catalog();
+        let l = c
+            .iter()
+            .find(|(id, _)| id.ends_with("idempotency"))
+            .unwrap()
+            .1
+            .as_ref()
+            .unwrap();
+        let words: Vec<String> = l.steps[0].solution.iter().map(describe).collect();
+        assert_eq!(words, vec!["Set checkout's idempotency_keys to on."]);
+        assert!(html("Text *here*.").contains("<em>here</em>"));
+    }
+}

@@ -1,0 +1,93 @@
+// A lesson, end to end, as a learner takes it: open it from the list, answer the prediction,
+// turn the knob the step asks for through the inspector, run, see the goal met, and find the
+// progress still there after a reload. Plus: a corrupt progress store and a bad lesson link.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { start, openPage } from './browser.mjs';
+
+let env;
+before(async () => { env = await start(); });
+after(async () => { await env?.close(); });
+
+const wide = { viewport: { width: 1300, height: 950 } };
+
+test('complete the first step of the idempotency lesson through the page', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, wide);
+  await page.click('#lessons-button');
+  await page.click('button.lesson-open[data-lesson="07-idempotency"]');
+  assert.equal(await page.textContent('#lesson-title'), 'The duplicated order');
+  assert.match(await page.textContent('#step-title'), /Step 1 of 2: Charged twice/);
+  // A lesson opens paused at zero, so the learner can read and set up first.
+  assert.equal(await page.getAttribute('#sim-time', 'data-time-us'), '0');
+  assert.match(await page.textContent('#goal-status'), /Checked at the end of the run/);
+
+  // Predict: a wrong answer is marked and explained.
+  await page.click('.predict .choices li:nth-child(1) button');
+  assert.match(await page.textContent('.predict .explain'), /Not quite\..*idempotency|Not quite\./s);
+
+  // Run it unchanged first: duplicates happen and the goal is not met.
+  await page.selectOption('#speed', '100');
+  await page.click('#play-pause');
+  await page.waitForFunction(() => document.querySelector('#goal-status').textContent.includes('Not met'), null, { timeout: 20_000 });
+  assert.equal(await page.getAttribute('#goal-status', 'data-met'), 'false');
+
+  // A hint, then the fix through the inspector, then run from the start with it.
+  await page.click('#hint');
+  assert.match(await page.textContent('.hints'), /idempotency_keys/);
+  await page.click('#canvas g.node[data-node="checkout"]');
+  await page.check('#param-idempotency_keys');
+  await page.click('#run-settings');
+  await page.waitForFunction(() => document.querySelector('#goal-status')?.dataset.met === 'true', null, { timeout: 20_000 });
+  assert.match(await page.textContent('.goal'), /nobody is charged twice.*duplicate_charges = 0/s);
+
+  // Progress survives a reload, and shows in the list.
+  const saved = await page.evaluate(() => localStorage.getItem('faultline.progress.v1'));
+  assert.deepEqual(JSON.parse(saved), { '07-idempotency': [0] });
+  await page.reload();
+  await page.waitForSelector('body[data-ready="1"]');
+  await page.click('#lessons-button');
+  assert.match(await page.textContent('.lesson-list'), /1 of 2 goals met/);
+
+  // Next step, by the step links.
+  await page.click('button.lesson-open[data-lesson="07-idempotency"]');
+  await page.click('#next-step');
+  assert.match(await page.textContent('#step-title'), /Step 2 of 2: Why not just stop retrying\?/);
+  assert.deepEqual(errors, []);
+});
+
+test('show the solution and apply it', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}?lesson=08-circuit-breakers&step=2`, wide);
+  assert.match(await page.textContent('#step-title'), /Step 2 of 2: A dependency that hangs/);
+  await page.click('#show-solution');
+  assert.match(await page.textContent('.solution'), /Set checkout's breaker to/);
+  await page.selectOption('#speed', '100');
+  await page.click('#apply-solution');
+  await page.waitForFunction(() => document.querySelector('#goal-status')?.dataset.met === 'true', null, { timeout: 20_000 });
+  // The inspector shows the breaker the solution set, as a named preset.
+  await page.click('#canvas g.node[data-node="checkout"]');
+  assert.equal(await page.$eval('#param-breaker', (el) => el.selectedOptions[0].textContent), 'last 20 calls, open 2 s');
+  assert.deepEqual(errors, []);
+});
+
+test('a corrupt progress store is reset with a notice; a bad lesson link says so', async () => {
+  const { page, errors } = await openPage(env.browser, env.url);
+  await page.evaluate(() => localStorage.setItem('faultline.progress.v1', '{not json'));
+  await page.reload();
+  await page.waitForSelector('body[data-ready="1"]');
+  assert.match(await page.textContent('[role="alert"]'), /could not be read, so it starts afresh/);
+  assert.equal(await page.evaluate(() => localStorage.getItem('faultline.progress.v1')), null);
+  await page.goto(`${env.url}?lesson=no-such-lesson`);
+  await page.waitForSelector('body[data-ready="1"]');
+  assert.match(await page.textContent('[role="alert"]'), /There is no lesson 'no-such-lesson'/);
+  assert.ok(await page.isVisible('#canvas'), 'the playground still works');
+  assert.deepEqual(errors, []);
+});
+
+test('on a phone the lesson text stacks above the canvas', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}?lesson=04-retries`, { viewport: { width: 375, height: 800 }, hasTouch: true, isMobile: true });
+  const panel = await page.locator('.lesson-panel').boundingBox();
+  const canvas = await page.locator('#canvas').boundingBox();
+  assert.ok(panel.y + panel.height <= canvas.y + 1, 'the text is above the canvas');
+  assert.ok(panel.width <= 375, 'no sideways scrolling');
+  assert.deepEqual(errors, []);
+});
