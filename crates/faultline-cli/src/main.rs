@@ -299,10 +299,16 @@ fn check_lesson(f: &Path) -> bool {
     match lesson.verify() {
         Ok(()) => {
             let goals = lesson.steps.iter().filter(|s| s.goal.is_some()).count();
+            let n = lesson.steps.len();
+            let plural =
+                |k: usize, word: &str| format!("{k} {word}{}", if k == 1 { "" } else { "s" });
             println!(
-                "ok {} ({} steps; {goals} goals fail as the step opens and hold with the solution)",
+                "ok {} ({}; {} {} as the step opens and {} with the solution)",
                 f.display(),
-                lesson.steps.len()
+                plural(n, "step"),
+                plural(goals, "goal"),
+                if goals == 1 { "fails" } else { "fail" },
+                if goals == 1 { "holds" } else { "hold" },
             );
             true
         }
