@@ -91,3 +91,14 @@ test('on a phone the lesson text stacks above the canvas', async () => {
   assert.ok(panel.width <= 375, 'no sideways scrolling');
   assert.deepEqual(errors, []);
 });
+
+test('the sandbox starts from a template, and leaving a lesson returns to it', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}?lesson=03-timeouts`, wide);
+  await page.click('#leave-lesson');
+  assert.equal(await page.textContent('#scenario-title'), 'A client and a server');
+  assert.equal(await page.locator('.lesson-panel').count(), 0);
+  await page.selectOption('#template', { label: 'A retry storm' });
+  assert.equal(await page.textContent('#scenario-title'), 'A retry storm');
+  assert.equal(await page.locator('#canvas g.node').count(), 2);
+  assert.deepEqual(errors, []);
+});

@@ -19,6 +19,27 @@ use crate::session::{SPEEDS, Session};
 /// The scenario the page opens with.
 pub const DEFAULT_SCENARIO: &str = include_str!("../../../tests/scenarios/client-server.json");
 
+/// Scenarios the sandbox can start from (the samples the test suites run), the default first.
+pub const TEMPLATES: &[&str] = &[
+    DEFAULT_SCENARIO,
+    include_str!("../../../tests/scenarios/retry-storm.json"),
+    include_str!("../../../tests/scenarios/breaker.json"),
+    include_str!("../../../tests/scenarios/idempotent-checkout.json"),
+    include_str!("../../../tests/scenarios/mm1.json"),
+    include_str!("../../../tests/scenarios/faults.json"),
+];
+
+/// The templates' titles, read once (the view runs every frame).
+fn template_titles() -> &'static [String] {
+    static TITLES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    TITLES.get_or_init(|| {
+        TEMPLATES
+            .iter()
+            .map(|t| Scenario::parse(t).map(|s| s.title).unwrap_or_default())
+            .collect()
+    })
+}
+
 /// What a learner can do to a node.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum NodeAct {
@@ -90,6 +111,8 @@ pub enum Msg {
     Predict(usize),
     /// Run from zero with the learner's settings in force from the start.
     RunWithSettings,
+    /// Start the sandbox from a template.
+    Template(usize),
 }
 
 /// The lesson step on screen and what the learner has revealed in it.
@@ -1041,6 +1064,15 @@ impl Component for App {
                     o.predicted = Some(i);
                 }
             }
+            Msg::Template(i) => {
+                if let Some(Ok(sc)) = TEMPLATES.get(i).map(|t| Scenario::parse(t)) {
+                    self.load(sc);
+                    if let Ok(s) = &mut self.session {
+                        s.playing = true;
+                    }
+                    self.announce = "Template loaded.".into();
+                }
+            }
             Msg::RunWithSettings => {
                 s.restart_with_settings();
                 self.announce = "Started again from zero with your settings.".into();
@@ -1145,6 +1177,17 @@ impl Component for App {
                         <section class="scenario" aria-labelledby="scenario-title">
                             <h2 id="scenario-title">{ &s.scenario.title }</h2>
                             <p>{ &s.scenario.description }</p>
+                            <label class="template">{"Start from "}
+                                <select id="template" onchange={link.batch_callback(|e: Event| {
+                                    let el: HtmlSelectElement = e.target_unchecked_into();
+                                    el.value().parse::<usize>().ok().map(Msg::Template)
+                                })}>
+                                    <option value="" selected=true disabled=true>{"a template…"}</option>
+                                    { for template_titles().iter().enumerate().map(|(i, title)| html! {
+                                        <option value={i.to_string()}>{ title }</option>
+                                    }) }
+                                </select>
+                            </label>
                         </section>
                     }
                     <div class="toolbar" role="toolbar" aria-label="Time controls">

@@ -236,11 +236,15 @@ mod tests {
     /// so no slider can produce a value the core refuses.
     #[test]
     fn every_slider_value_is_accepted_by_the_core() {
-        for text in [
-            crate::app::DEFAULT_SCENARIO,
-            include_str!("../../../tests/scenarios/breaker.json"),
-        ] {
+        for text in crate::app::TEMPLATES {
             sliders_accepted(text);
+        }
+        // And every lesson step, where the learner turns the knobs the lesson asks for.
+        for (id, l) in crate::lessons::catalog() {
+            let l = l.unwrap_or_else(|e| panic!("{id}: {e}"));
+            for st in &l.steps {
+                sliders_accepted(&st.scenario(&l).unwrap().to_json());
+            }
         }
     }
 
