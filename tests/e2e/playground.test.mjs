@@ -116,8 +116,11 @@ test('scrub back and fork a new future', async () => {
 
 test('operate a scenario by keyboard alone', async () => {
   const { page, errors } = await openPage(env.browser, env.url);
-  await page.keyboard.press('Tab'); // the play/pause button is the first control
-  assert.equal(await page.evaluate(() => document.activeElement.id), 'play-pause');
+  // The first controls: the lesson list, the template, then play/pause.
+  for (const id of ['lessons-button', 'template', 'play-pause']) {
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), id);
+  }
   await page.keyboard.press('Space');
   assert.equal(await page.getAttribute('#play-pause', 'aria-pressed'), 'false');
   // Tab on to the link, cut it with Enter.
