@@ -37,6 +37,7 @@ pub mod node;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod share;
 pub mod stable_hash;
 pub mod trace;
 pub mod world;

@@ -428,3 +428,62 @@ fn a_loop_in_which_time_stands_still_halts_with_a_message() {
     // The halt is in the trace too, as a notice the page shows.
     assert!(world.trace().events().iter().any(|e| matches!(&e.kind, faultline_core::trace::TraceKind::Notice { text } if text.starts_with("time stood still"))));
 }
+
+/// Share links: round trips, and a decoder that never panics on damaged or hostile text.
+/// The million-input run the note reports: `PROPTEST_CASES=1000000 cargo test --release -p
+/// faultline-core --test properties share_` (about a minute).
+mod share_links {
+    use super::build;
+    use faultline_core::share::{LessonAt, Link, LinkView};
+    use proptest::prelude::*;
+
+    fn link(seed: u64, at: f64, step: Option<usize>) -> Link {
+        let scenario = build(seed);
+        Link {
+            at_ms: (scenario.duration_ms * at).floor(),
+            scenario,
+            lesson: step.map(|step| LessonAt {
+                id: "04-retries".into(),
+                step,
+            }),
+            view: LinkView {
+                still: seed % 2 == 0,
+                hide: if seed % 3 == 0 {
+                    vec!["seed".into()]
+                } else {
+                    vec![]
+                },
+            },
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn share_encode_then_decode_is_the_identity(seed in any::<u64>(), at in 0.0f64..1.0, step in proptest::option::of(0usize..8)) {
+            let l = link(seed, at, step);
+            prop_assert_eq!(Link::decode(&l.encode()), Ok(l));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Damage a real link the ways copying does (cut short, a character changed, text
+        /// inserted) and send arbitrary text: always an answer, never a panic.
+        #[test]
+        fn share_decode_never_panics(seed in 0u64..64, cut in 0.0f64..1.0, at in 0.0f64..1.0, ch in any::<char>(), junk in ".{0,40}", mode in 0u8..4) {
+            let good = link(seed, 0.5, None).encode();
+            let i = ((good.len() as f64) * at) as usize;
+            let i = (0..=i).rev().find(|k| good.is_char_boundary(*k)).unwrap_or(0);
+            let text = match mode {
+                0 => good[..((good.len() as f64 * cut) as usize).min(good.len())].to_string(),
+                1 => { let mut s = good.clone(); s.insert(i, ch); s }
+                2 => { let mut s = good.clone(); s.replace_range(i..(i + 1).min(s.len()), &ch.to_string()); s }
+                _ => junk,
+            };
+            let _ = Link::decode(&text);
+        }
+    }
+}
