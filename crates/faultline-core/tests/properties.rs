@@ -447,8 +447,8 @@ mod share_links {
                 step,
             }),
             view: LinkView {
-                still: seed % 2 == 0,
-                hide: if seed % 3 == 0 {
+                still: seed.is_multiple_of(2),
+                hide: if seed.is_multiple_of(3) {
                     vec!["seed".into()]
                 } else {
                     vec![]
