@@ -4,6 +4,7 @@ use faultline_core::NodeId;
 use faultline_core::lesson::Lesson;
 use faultline_core::report::Report;
 use faultline_core::scenario::{Intervention, Scenario};
+use faultline_core::share::{LessonAt, Link, LinkView};
 use faultline_core::trace::{Fault, TraceKind};
 use faultline_core::world::{Action, Liveness};
 use gloo_render::{AnimationFrame, request_animation_frame};
@@ -113,7 +114,24 @@ pub enum Msg {
     RunWithSettings,
     /// Start the sandbox from a template.
     Template(usize),
+    /// Copy the link to this moment.
+    CopyLink,
+    /// Hide or show a part of the page in links made from now on (a classroom link).
+    Hide(&'static str, bool),
 }
+
+/// Parts of the page a teacher can hide in a classroom link: (name in the link, label).
+pub const HIDEABLE: &[(&str, &str)] = &[
+    ("lessons", "the lesson list"),
+    ("templates", "the template picker"),
+    ("seed", "the seed"),
+    ("settings", "node settings"),
+    ("actions", "crash, pause and isolate buttons"),
+    ("charts", "charts"),
+    ("log", "the event log"),
+    ("numbers", "the table of numbers"),
+    ("solution", "the lesson's solution"),
+];
 
 /// The lesson step on screen and what the learner has revealed in it.
 struct OpenLesson {
@@ -263,6 +281,12 @@ pub struct App {
     progress: Progress,
     lesson: Option<OpenLesson>,
     lesson_list: bool,
+    /// Parts hidden by a classroom link (or chosen for the next one).
+    hidden: Vec<String>,
+    /// `?embed=1`: the minimal page for an iframe.
+    embed: bool,
+    /// What "Copy link" last did, for people.
+    copied: Option<String>,
     // Kept alive on purpose: dropping the handle cancels the next frame.
     frame: Option<AnimationFrame>,
 }
@@ -341,6 +365,118 @@ impl App {
                 self.announce = format!("Lesson {}, step {}: {}.", l.title, step + 1, st.title);
             }
             Err(e) => self.error = Some(format!("This step could not be opened: {e}")),
+        }
+    }
+
+    /// Restores a shared run: the lesson step (when there is one), the scenario with the
+    /// learner's interventions, the moment, the view.
+    fn open_link(&mut self, link: Link) {
+        if let Some(LessonAt { id, step }) = &link.lesson {
+            match self.catalog.iter().position(|(l, _)| l == id) {
+                Some(i) => self.open_step(i, *step, false),
+                None => {
+                    self.error = Some(format!(
+                        "This link was made in a lesson this page does not have ('{id}'); its run opens in the sandbox."
+                    ))
+                }
+            }
+        }
+        let at_us = faultline_core::dist::ms_to_us(link.at_ms);
+        self.load(link.scenario);
+        if let Ok(s) = &mut self.session {
+            s.seek(at_us);
+            s.playing = false;
+        }
+        self.still = link.view.still;
+        self.hidden = link
+            .view
+            .hide
+            .into_iter()
+            .filter(|h| HIDEABLE.iter().any(|(n, _)| n == h))
+            .collect();
+        self.announce = "The shared run is open, paused at its moment.".into();
+    }
+
+    fn hides(&self, part: &str) -> bool {
+        self.hidden.iter().any(|h| h == part)
+    }
+
+    /// This moment as a link text.
+    fn link_text(&self) -> Option<String> {
+        let s = self.session.as_ref().ok()?;
+        Some(
+            Link {
+                scenario: s.recorded(),
+                at_ms: s.world.now_us() as f64 / 1000.0,
+                lesson: self.lesson.as_ref().map(|o| LessonAt {
+                    id: self.catalog[o.lesson].0.to_string(),
+                    step: o.step,
+                }),
+                view: LinkView {
+                    still: self.still,
+                    hide: self.hidden.clone(),
+                },
+            }
+            .encode(),
+        )
+    }
+
+    /// The whole URL of this moment (the page's address without its query, plus the link).
+    fn share_url(&self) -> Option<String> {
+        let loc = web_sys::window()?.location();
+        let embed = if self.embed { "?embed=1" } else { "" };
+        Some(format!(
+            "{}{}{embed}#{}",
+            loc.origin().ok()?,
+            loc.pathname().ok()?,
+            self.link_text()?
+        ))
+    }
+
+    /// Keeps the address bar's fragment on the current state, so a reload or a copied address
+    /// brings it back. Replaces the history entry: Back leaves the page, as people expect.
+    fn sync_fragment(&self) {
+        if self.bench.is_some() {
+            return;
+        }
+        if let (Some(text), Some(h)) = (
+            self.link_text(),
+            web_sys::window().and_then(|w| w.history().ok()),
+        ) {
+            let _ = h.replace_state_with_url(
+                &wasm_bindgen::JsValue::NULL,
+                "",
+                Some(&format!("#{text}")),
+            );
+        }
+    }
+
+    fn share_view(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let boxes = HIDEABLE.iter().map(|(name, label)| {
+            let name: &'static str = name;
+            let onchange = link.callback(move |e: Event| {
+                Msg::Hide(name, e.target_unchecked_into::<HtmlInputElement>().checked())
+            });
+            html! {
+                <label><input type="checkbox" class="hide-part" data-part={name} checked={self.hides(name)} {onchange} />{ format!(" {label}") }</label>
+            }
+        });
+        html! {
+            <section class="share" aria-label="Share">
+                <button id="copy-link" onclick={link.callback(|_| Msg::CopyLink)}
+                        title="A link to this run at this moment: the scenario, the seed, your changes">{"Copy link"}</button>
+                if let Some(url) = &self.copied {
+                    <input id="share-link" type="text" readonly=true value={url.clone()} aria-label="The link to this moment"
+                           onfocus={Callback::from(|e: FocusEvent| e.target_unchecked_into::<HtmlInputElement>().select())} />
+                    <span class="hint" role="status">{"Copied. Whoever opens it sees this run, paused at this moment."}</span>
+                }
+                <details id="classroom">
+                    <summary>{"Classroom link: hide parts of the page"}</summary>
+                    <p class="hint">{"Tick what your class should not see, then copy the link."}</p>
+                    <div class="hide-parts">{ for boxes }</div>
+                </details>
+            </section>
         }
     }
 
@@ -493,7 +629,7 @@ impl App {
                     <button id="run-settings" onclick={link.callback(|_| Msg::RunWithSettings)}
                             title="Start again from zero with the settings you changed in force from the start">{"Run from the start"}</button>
                     <button id="reset-step" onclick={link.callback(move |_| Msg::OpenStep(lesson, step))}>{"Reset step"}</button>
-                    if !st.solution.is_empty() && !o.solution {
+                    if !st.solution.is_empty() && !o.solution && !self.hides("solution") {
                         <button id="show-solution" onclick={link.callback(|_| Msg::ShowSolution)}>{"Show solution"}</button>
                     }
                 </div>
@@ -813,7 +949,7 @@ impl App {
             <section class="inspector" aria-label={format!("Inspector: {name}")}>
                 <h3>{ name }<span class="kind">{ node.kind() }</span><button class="close" aria-label="Close the inspector" onclick={close}>{"×"}</button></h3>
                 <p class="state">{ canvas::node_state(world, id) }</p>
-                <div class="actions">
+                <div class="actions" hidden={self.hides("actions")}>
                     { act("Crash", NodeAct::Crash, live != Liveness::Crashed) }
                     { act("Restart", NodeAct::Restart, live == Liveness::Crashed) }
                     { act("Pause", NodeAct::Pause, live == Liveness::Up) }
@@ -822,7 +958,7 @@ impl App {
                     { act("Rejoin", NodeAct::Rejoin, has_cut) }
                 </div>
                 <dl>{ for rows }</dl>
-                <div class="params">{ for params }</div>
+                <div class="params" hidden={self.hides("settings")}>{ for params }</div>
             </section>
         }
     }
@@ -864,6 +1000,9 @@ impl Component for App {
             progress: Progress::default(),
             lesson: None,
             lesson_list: false,
+            hidden: Vec::new(),
+            embed: false,
+            copied: None,
             frame: None,
         };
         let (progress, corrupt) = load_progress();
@@ -887,6 +1026,16 @@ impl Component for App {
                         "There is no lesson '{id}'. Here is the playground; the list of lessons is under Lessons."
                     ))
                 }
+            }
+        }
+        app.embed = query_param(&q, "embed").as_deref() == Some("1");
+        let hash = web_sys::window()
+            .and_then(|w| w.location().hash().ok())
+            .unwrap_or_default();
+        if app.bench.is_none() && hash.len() > 1 {
+            match Link::decode(&hash) {
+                Ok(link) => app.open_link(link),
+                Err(e) => app.error = Some(format!("{e} The default sandbox is open instead.")),
             }
         }
         app.request_frame(ctx);
@@ -921,6 +1070,9 @@ impl Component for App {
                     self.frames += 1;
                     // ... and once more in the frame the run stops, so they show its end.
                     let stopped = self.session.as_ref().is_ok_and(|s| !s.playing);
+                    if stopped {
+                        self.sync_fragment();
+                    }
                     if self.frames % 30 == 1 || stopped {
                         self.refresh_charts();
                         self.refresh_log();
@@ -1073,12 +1225,34 @@ impl Component for App {
                     self.announce = "Template loaded.".into();
                 }
             }
+            Msg::CopyLink => {
+                if let Some(url) = self.share_url() {
+                    if let Some(w) = web_sys::window() {
+                        let p = w.navigator().clipboard().write_text(&url);
+                        // A refused clipboard (no permission, no focus) is not an error: the link
+                        // is also shown, selected, for copying by hand.
+                        wasm_bindgen_futures::spawn_local(async move {
+                            let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+                        });
+                    }
+                    self.copied = Some(url);
+                    self.announce = "Link copied.".into();
+                }
+            }
+            Msg::Hide(part, on) => {
+                self.hidden.retain(|h| h != part);
+                if on {
+                    self.hidden.push(part.to_string());
+                }
+                self.copied = None; // the old link no longer says what the teacher chose
+            }
             Msg::RunWithSettings => {
                 s.restart_with_settings();
                 self.announce = "Started again from zero with your settings.".into();
             }
         }
         self.judge_goal();
+        self.sync_fragment();
         self.catch_up_narration();
         self.refresh_charts();
         self.refresh_log();
@@ -1160,13 +1334,17 @@ impl Component for App {
         let panel = self.lesson.as_ref().map(|o| self.lesson_panel(o, s, ctx));
         let list_open = self.lesson_list;
         html! {
-            <div class={classes!("app", panel.is_some().then_some("lesson-mode"))}>
-                <header>
-                    <h1>{"Faultline"}</h1>
-                    <p class="tagline">{"Learn distributed systems by breaking them."}</p>
-                    <button id="lessons-button" aria-expanded={list_open.to_string()} aria-controls="lesson-list"
-                            onclick={link.callback(move |_| Msg::LessonList(!list_open))}>{"Lessons"}</button>
-                </header>
+            <div class={classes!("app", panel.is_some().then_some("lesson-mode"), self.embed.then_some("embed"))}>
+                if !self.embed {
+                    <header>
+                        <h1>{"Faultline"}</h1>
+                        <p class="tagline">{"Learn distributed systems by breaking them."}</p>
+                        if !self.hides("lessons") {
+                            <button id="lessons-button" aria-expanded={list_open.to_string()} aria-controls="lesson-list"
+                                    onclick={link.callback(move |_| Msg::LessonList(!list_open))}>{"Lessons"}</button>
+                        }
+                    </header>
+                }
                 if list_open {
                     { self.lesson_list_view(ctx) }
                 }
@@ -1177,7 +1355,7 @@ impl Component for App {
                         <section class="scenario" aria-labelledby="scenario-title">
                             <h2 id="scenario-title">{ &s.scenario.title }</h2>
                             <p>{ &s.scenario.description }</p>
-                            <label class="template">{"Start from "}
+                            <label class="template" hidden={self.hides("templates") || self.embed}>{"Start from "}
                                 <select id="template" onchange={link.batch_callback(|e: Event| {
                                     let el: HtmlSelectElement = e.target_unchecked_into();
                                     el.value().parse::<usize>().ok().map(Msg::Template)
@@ -1206,14 +1384,14 @@ impl Component for App {
                                    onchange={link.callback(|e: Event| Msg::Still(e.target_unchecked_into::<HtmlInputElement>().checked()))} />
                             {" Reduce motion"}
                         </label>
-                        <label class="seed">{"Seed "}
+                        <label class="seed" hidden={self.hides("seed")}>{"Seed "}
                             <input id="seed" type="text" inputmode="numeric" size="8" value={s.scenario.seed.to_string()} onchange={on_seed} />
                         </label>
                     </div>
                     <div class="timeline">
                         <input id="timeline" type="range" min="0" max={end_ms.to_string()} step="10" value={(now / 1000).to_string()}
                                aria-label="Time line" aria-valuetext={faultline_core::fmt_time(now)} oninput={on_seek} />
-                        <output id="sim-time" data-time-us={now.to_string()} aria-label="Simulated time">
+                        <output id="sim-time" data-time-us={now.to_string()} data-trace-hash={format!("{:016x}", world.trace().hash())} aria-label="Simulated time">
                             { format!("t = {}", faultline_core::fmt_time(now)) }
                         </output>
                         <span class="in-flight">{ format!("{} in flight", world.in_flight_count()) }</span>
@@ -1241,7 +1419,10 @@ impl Component for App {
                         </p>
                     }
                     <p id="announce" class="visually-hidden" aria-live="polite">{ &self.announce }</p>
-                    <details class="export">
+                    if !self.embed {
+                        { self.share_view(ctx) }
+                    }
+                    <details class="export" hidden={self.embed}>
                         <summary>{"This run as a scenario (JSON for the faultline command)"}</summary>
                         // Serialised only while paused: not sixty times a second for nobody.
                         if s.playing {
@@ -1251,7 +1432,7 @@ impl Component for App {
                                       value={s.recorded().to_json()} />
                         }
                     </details>
-                    <section class="charts" aria-label="Charts">
+                    <section class="charts" aria-label="Charts" hidden={self.hides("charts")}>
                         { for self.charts.iter().map(|c| html! {
                             <figure class="chart">
                                 <figcaption>{ &c.title }</figcaption>
@@ -1259,8 +1440,10 @@ impl Component for App {
                             </figure>
                         }) }
                     </section>
-                    { self.event_log(s, ctx) }
-                    <table class="stats">
+                    if !self.hides("log") && !self.embed {
+                        { self.event_log(s, ctx) }
+                    }
+                    <table class="stats" hidden={self.hides("numbers")}>
                         <caption>{"Requests completed, by node"}</caption>
                         <thead><tr><th scope="col">{"node"}</th><th scope="col">{"model"}</th><th scope="col">{"ok"}</th><th scope="col">{"failed"}</th><th scope="col">{"p50"}</th><th scope="col">{"p99"}</th></tr></thead>
                         <tbody>{ for rows }</tbody>

@@ -1,0 +1,90 @@
+// Share links end to end: make a run in the page, copy its link, open it in a fresh page and get
+// the same moment of the same run (the same trace hash); hostile links change nothing but a
+// message; a classroom link hides what the teacher chose; embed=1 is the minimal page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { start, openPage } from './browser.mjs';
+
+let env;
+before(async () => { env = await start(); });
+after(async () => { await env?.close(); });
+
+async function setRange(page, selector, value) {
+  await page.$eval(selector, (el, v) => {
+    el.value = String(v);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, value);
+}
+
+const state = async (page) => ({
+  time: await page.getAttribute('#sim-time', 'data-time-us'),
+  hash: await page.getAttribute('#sim-time', 'data-trace-hash'),
+  linkClass: await page.getAttribute('#canvas g.link[data-link="0"]', 'class'),
+});
+
+test('a copied link opens the same run at the same moment', async () => {
+  const { page, errors } = await openPage(env.browser, env.url);
+  await page.selectOption('#template', { label: 'A circuit breaker opens, probes and closes' });
+  await page.selectOption('#speed', '10');
+  await page.waitForFunction(() => Number(document.querySelector('#sim-time').dataset.timeUs) > 3_000_000);
+  await page.click('#play-pause'); // pause
+  // Change a setting and crash a node, so the link must carry the learner's interventions.
+  await page.click('#canvas g.node[data-node="payments"]');
+  await page.click('button.act[data-act="crash"]');
+  await setRange(page, '#param-error_rate', 0.3);
+  await setRange(page, '#timeline', 2500); // back before the crash: the link keeps the future
+  const here = await state(page);
+  await page.click('#copy-link');
+  const url = await page.inputValue('#share-link');
+  assert.match(url, /#1\.[A-Za-z0-9_-]+$/);
+  // The address bar follows the state too, so a reload keeps it.
+  assert.equal(new URL(page.url()).hash, new URL(url).hash);
+
+  const other = await openPage(env.browser, url);
+  assert.deepEqual(await state(other.page), here, 'same moment, same trace');
+  assert.equal(await other.page.textContent('#scenario-title'), 'A circuit breaker opens, probes and closes');
+  // And on into the same future: the crash the learner made comes at its time.
+  for (const p of [page, other.page]) await setRange(p, '#timeline', 4000);
+  assert.deepEqual(await state(other.page), await state(page));
+  assert.match(await other.page.getAttribute('#canvas g.node[data-node="payments"]', 'class'), /crashed/);
+  assert.deepEqual([...errors, ...other.errors], []);
+});
+
+test('malformed and hostile links show a message and open the default sandbox', async () => {
+  const { page, errors } = await openPage(env.browser, env.url);
+  await page.click('#copy-link');
+  const good = new URL(await page.inputValue('#share-link')).hash;
+  const cases = [
+    ['#1.<script>alert(1)</script>', /damaged/],
+    ['#2.AAAA', /newer Faultline/],
+    [`#1.${'A'.repeat(150_000)}`, /characters long/],
+    [good.slice(0, Math.floor(good.length / 2)), /damaged/],
+    ['#hello', /damaged/],
+  ];
+  for (const [hash, want] of cases) {
+    const p = await openPage(env.browser, `${env.url}${hash}`);
+    assert.match(await p.page.textContent('[role="alert"]'), want, hash.slice(0, 30));
+    assert.equal(await p.page.textContent('#scenario-title'), 'A client and a server');
+    assert.equal(await p.page.evaluate(() => window.__pwned ?? null), null);
+    assert.deepEqual(p.errors, [], hash.slice(0, 30));
+    await p.page.close();
+  }
+  assert.deepEqual(errors, []);
+});
+
+test('a classroom link hides what the teacher ticked; embed=1 is the minimal page', async () => {
+  const { page, errors } = await openPage(env.browser, env.url);
+  await page.click('#classroom summary');
+  await page.check('input.hide-part[data-part="seed"]');
+  await page.check('input.hide-part[data-part="charts"]');
+  await page.click('#copy-link');
+  const url = await page.inputValue('#share-link');
+  const student = await openPage(env.browser, url);
+  assert.equal(await student.page.isVisible('#seed'), false);
+  assert.equal(await student.page.isVisible('section.charts'), false);
+  assert.equal(await student.page.isVisible('#play-pause'), true);
+  const embed = await openPage(env.browser, `${env.url}?embed=1`);
+  assert.equal(await embed.page.locator('header').count(), 0);
+  assert.equal(await embed.page.isVisible('#canvas'), true);
+  assert.deepEqual([...errors, ...student.errors, ...embed.errors], []);
+});
