@@ -88,3 +88,39 @@ test('a classroom link hides what the teacher ticked; embed=1 is the minimal pag
   assert.equal(await embed.page.isVisible('#canvas'), true);
   assert.deepEqual([...errors, ...student.errors, ...embed.errors], []);
 });
+
+test('download the scenario and traces; open a scenario file; a corrupt file changes nothing', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, { acceptDownloads: true });
+  await page.selectOption('#speed', '10');
+  await page.waitForFunction(() => Number(document.querySelector('#sim-time').dataset.timeUs) > 2_000_000);
+  await page.click('#play-pause');
+  await page.click('details.export summary');
+  const grab = async (button) => {
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+    const path = await dl.path();
+    return { name: dl.suggestedFilename(), text: (await import('node:fs')).readFileSync(path, 'utf8') };
+  };
+  const scenario = await grab('#export-scenario');
+  assert.equal(scenario.name, 'a-client-and-a-server.json');
+  const parsed = JSON.parse(scenario.text);
+  assert.equal(parsed.version, 1);
+  const jsonl = await grab('#export-jsonl');
+  const lines = jsonl.text.trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.length > 10);
+  assert.deepEqual(lines.map((e) => e.seq).slice(0, 3), [0, 1, 2]);
+  assert.ok(lines.at(-1).time_us <= Number(await page.getAttribute('#sim-time', 'data-time-us')));
+  const chrome = JSON.parse((await grab('#export-chrome')).text);
+  assert.ok(chrome.traceEvents.some((e) => e.ph === 'X'));
+
+  // A corrupt file: a message with the line, and the run on screen is untouched.
+  const before = await page.getAttribute('#sim-time', 'data-trace-hash');
+  await page.setInputFiles('#import-scenario', { name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"version": 1, "nodes": [}') });
+  await page.waitForSelector('[role="alert"]');
+  assert.match(await page.textContent('[role="alert"]'), /not a scenario Faultline can open.*line 1/);
+  assert.equal(await page.getAttribute('#sim-time', 'data-trace-hash'), before);
+  // The downloaded file, renamed, opens.
+  parsed.title = 'My own scenario';
+  await page.setInputFiles('#import-scenario', { name: 'mine.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(parsed)) });
+  await page.waitForFunction(() => document.querySelector('#scenario-title').textContent === 'My own scenario');
+  assert.deepEqual(errors, []);
+});

@@ -26,6 +26,7 @@
 
 pub mod bench;
 pub mod dist;
+pub mod export;
 pub mod idhash;
 mod jsonpos;
 pub mod lesson;

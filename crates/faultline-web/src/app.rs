@@ -118,6 +118,65 @@ pub enum Msg {
     CopyLink,
     /// Hide or show a part of the page in links made from now on (a classroom link).
     Hide(&'static str, bool),
+    /// Download the run in a format.
+    Export(ExportKind),
+    /// A scenario file's text arrived (or why it could not be read).
+    Imported(Result<String, String>),
+}
+
+/// What can be downloaded.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ExportKind {
+    /// The scenario with the learner's changes (the CLI's format).
+    Scenario,
+    /// The trace as JSON Lines.
+    TraceJsonl,
+    /// The trace in Chrome's trace-event format, for Perfetto.
+    TraceChrome,
+}
+
+/// Offers `text` as a file download.
+fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
+    let fail = |e: wasm_bindgen::JsValue| format!("The download could not start: {e:?}");
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).map_err(fail)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement =
+        wasm_bindgen::JsCast::unchecked_into(doc.create_element("a").map_err(fail)?);
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+/// A file name from a title: letters, digits and dashes.
+fn file_stem(title: &str) -> String {
+    let s: String = title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if s.is_empty() {
+        "faultline".into()
+    } else {
+        s.chars().take(60).collect()
+    }
 }
 
 /// Parts of the page a teacher can hide in a classroom link: (name in the link, label).
@@ -395,6 +454,16 @@ impl App {
             .filter(|h| HIDEABLE.iter().any(|(n, _)| n == h))
             .collect();
         self.announce = "The shared run is open, paused at its moment.".into();
+    }
+
+    /// Says whether an export was cut at its size limit.
+    fn export_note(&mut self, cut: bool) {
+        self.error = cut.then(|| {
+            format!(
+                "The run's trace is longer than {} MB: the file holds its beginning.",
+                faultline_core::export::MAX_EXPORT_BYTES >> 20
+            )
+        });
     }
 
     fn hides(&self, part: &str) -> bool {
@@ -964,6 +1033,39 @@ impl App {
     }
 }
 
+/// Reads the chosen file (within the scenario size limit) and sends its text to the page.
+fn import_file(link: &html::Scope<App>) -> Callback<Event> {
+    let link = link.clone();
+    Callback::from(move |e: Event| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        input.set_value(""); // choosing the same file again is a new import
+        let limit = faultline_core::limits::MAX_SCENARIO_BYTES;
+        if file.size() > limit as f64 {
+            link.send_message(Msg::Imported(Err(format!(
+                "{} is {} bytes; a scenario is at most {limit}. Nothing changed.",
+                file.name(),
+                file.size()
+            ))));
+            return;
+        }
+        let link = link.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
+            link.send_message(Msg::Imported(
+                text.ok().and_then(|t| t.as_string()).ok_or_else(|| {
+                    format!(
+                        "{} could not be read as text. Nothing changed.",
+                        file.name()
+                    )
+                }),
+            ));
+        });
+    })
+}
+
 impl Component for App {
     type Message = Msg;
     type Properties = ();
@@ -1246,6 +1348,45 @@ impl Component for App {
                 }
                 self.copied = None; // the old link no longer says what the teacher chose
             }
+            Msg::Export(kind) => {
+                let rec = s.recorded();
+                let now = s.world.now_us();
+                let stem = file_stem(&rec.title);
+                let result = match kind {
+                    ExportKind::Scenario => {
+                        download(&format!("{stem}.json"), "application/json", &rec.to_json())
+                    }
+                    ExportKind::TraceJsonl => faultline_core::export::trace_jsonl(&rec, now)
+                        .and_then(|(t, cut)| {
+                            download(&format!("{stem}.trace.jsonl"), "application/x-ndjson", &t)
+                                .map(|_| cut)
+                        })
+                        .map(|cut| self.export_note(cut)),
+                    ExportKind::TraceChrome => faultline_core::export::chrome_trace(&rec, now)
+                        .and_then(|(t, cut)| {
+                            download(&format!("{stem}.perfetto.json"), "application/json", &t)
+                                .map(|_| cut)
+                        })
+                        .map(|cut| self.export_note(cut)),
+                };
+                if let Err(e) = result {
+                    self.error = Some(e);
+                }
+            }
+            Msg::Imported(r) => match r.and_then(|text| {
+                Scenario::parse(&text).map_err(|e| {
+                    format!(
+                        "This file is not a scenario Faultline can open, so nothing changed. {e}"
+                    )
+                })
+            }) {
+                Ok(sc) => {
+                    self.lesson = None;
+                    self.load(sc);
+                    self.announce = "Scenario opened.".into();
+                }
+                Err(e) => self.error = Some(e),
+            },
             Msg::RunWithSettings => {
                 s.restart_with_settings();
                 self.announce = "Started again from zero with your settings.".into();
@@ -1423,7 +1564,18 @@ impl Component for App {
                         { self.share_view(ctx) }
                     }
                     <details class="export" hidden={self.embed}>
-                        <summary>{"This run as a scenario (JSON for the faultline command)"}</summary>
+                        <summary>{"Save, open and export"}</summary>
+                        <div class="export-actions">
+                            <button id="export-scenario" onclick={link.callback(|_| Msg::Export(ExportKind::Scenario))}>{"Download scenario (JSON)"}</button>
+                            <label class="upload">{"Open a scenario file "}
+                                <input id="import-scenario" type="file" accept=".json,application/json" onchange={import_file(link)} />
+                            </label>
+                            <button id="export-jsonl" onclick={link.callback(|_| Msg::Export(ExportKind::TraceJsonl))}
+                                    title="Every event up to now, one JSON object per line, as the faultline command writes">{"Trace (JSON Lines)"}</button>
+                            <button id="export-chrome" onclick={link.callback(|_| Msg::Export(ExportKind::TraceChrome))}
+                                    title="Opens in ui.perfetto.dev or chrome://tracing: one track per node">{"Trace for Perfetto"}</button>
+                        </div>
+                        <p class="hint">{"The scenario with your changes, as the faultline command reads it:"}</p>
                         // Serialised only while paused: not sixty times a second for nobody.
                         if s.playing {
                             <p class="hint">{"Pause to see the scenario with your changes."}</p>
