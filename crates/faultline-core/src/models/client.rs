@@ -885,6 +885,9 @@ impl Node for Client {
             ("attempts", self.attempts as i64),
             ("retries", self.retries as i64),
             ("late_responses", self.late_responses as i64),
+            // Requests still waiting for an answer: without a timeout, a lost message leaves
+            // one waiting forever, and only this number shows it.
+            ("in_progress", self.logical.len() as i64),
             (
                 "rejected",
                 self.breaker.as_ref().map_or(0, |b| b.rejected as i64),
