@@ -111,6 +111,9 @@ test('download the scenario and traces; open a scenario file; a corrupt file cha
   assert.ok(lines.at(-1).time_us <= Number(await page.getAttribute('#sim-time', 'data-time-us')));
   const chrome = JSON.parse((await grab('#export-chrome')).text);
   assert.ok(chrome.traceEvents.some((e) => e.ph === 'X'));
+  const chart = await grab('figure.chart:first-of-type .save-chart');
+  assert.match(chart.name, /\.svg$/);
+  assert.match(chart.text, /^<svg/);
 
   // A corrupt file: a message with the line, and the run on screen is untouched.
   const before = await page.getAttribute('#sim-time', 'data-trace-hash');

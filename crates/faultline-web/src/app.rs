@@ -1585,12 +1585,19 @@ impl Component for App {
                         }
                     </details>
                     <section class="charts" aria-label="Charts" hidden={self.hides("charts")}>
-                        { for self.charts.iter().map(|c| html! {
+                        { for self.charts.iter().map(|c| {
+                            let (name, svg) = (format!("{}.svg", file_stem(&c.title)), c.svg.clone());
+                            let save = Callback::from(move |_: MouseEvent| {
+                                // A failed download leaves the chart on the page: nothing to undo.
+                                let _ = download(&name, "image/svg+xml", &svg);
+                            });
+                            html! {
                             <figure class="chart">
-                                <figcaption>{ &c.title }</figcaption>
+                                <figcaption>{ &c.title }<button class="save-chart link-button" onclick={save}
+                                    aria-label={format!("Save the chart {} as SVG", c.title)}>{"SVG"}</button></figcaption>
                                 { Html::from_html_unchecked(AttrValue::from(c.svg.clone())) }
                             </figure>
-                        }) }
+                        }}) }
                     </section>
                     if !self.hides("log") && !self.embed {
                         { self.event_log(s, ctx) }
