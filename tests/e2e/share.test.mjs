@@ -111,6 +111,9 @@ test('download the scenario and traces; open a scenario file; a corrupt file cha
   assert.ok(lines.at(-1).time_us <= Number(await page.getAttribute('#sim-time', 'data-time-us')));
   const chrome = JSON.parse((await grab('#export-chrome')).text);
   assert.ok(chrome.traceEvents.some((e) => e.ph === 'X'));
+  const spans = JSON.parse((await grab('#export-spans')).text);
+  const serverSpans = spans.resourceSpans.find((r) => r.resource.attributes[0].value.stringValue === 'server');
+  assert.ok(serverSpans.scopeSpans[0].spans.every((sp) => sp.kind === 2 && sp.parentSpanId));
   const chart = await grab('figure.chart:first-of-type .save-chart');
   assert.match(chart.name, /\.svg$/);
   assert.match(chart.text, /^<svg/);

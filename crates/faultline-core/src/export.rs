@@ -1,5 +1,6 @@
-//! Exports of a whole run: the trace as JSON Lines (the CLI's `--trace` format) and as Chrome
-//! trace-event JSON, which Perfetto (ui.perfetto.dev) and `chrome://tracing` open.
+//! Exports of a whole run: the trace as JSON Lines (the CLI's `--trace` format), as Chrome
+//! trace-event JSON, which Perfetto (ui.perfetto.dev) and `chrome://tracing` open, and the
+//! requests as OpenTelemetry spans in the OTLP/JSON shape.
 //!
 //! The page keeps only the newest trace events (a bounded ring), so an export runs the recorded
 //! scenario again from zero, draining events as it goes; same scenario, same trace.
@@ -12,6 +13,8 @@ use crate::world::RunStatus;
 
 /// The most bytes an export produces; a longer run is cut there, and says so.
 pub const MAX_EXPORT_BYTES: usize = 64 << 20;
+/// The most spans an OpenTelemetry export holds.
+pub const MAX_EXPORT_SPANS: usize = 500_000;
 
 /// Runs `s` from zero to `until_us` and hands every trace event to `each`, in order, until it
 /// returns `false`. Returns whether the run was cut short by `each`.
@@ -105,6 +108,179 @@ pub fn chrome_trace(s: &Scenario, until_us: u64) -> Result<(String, bool), Strin
     Ok((doc.to_string(), cut))
 }
 
+/// One span being built.
+struct Span {
+    node: usize,
+    trace: u64,
+    id: u64,
+    parent: Option<u64>,
+    name: String,
+    kind: u8,
+    start_us: u64,
+    end_us: Option<u64>,
+    error: Option<String>,
+}
+
+/// A span id from its parts (FNV-1a: stable, and never zero).
+fn span_id(parts: &[u64]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.to_le_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    h.max(1)
+}
+
+/// The run's requests as OpenTelemetry spans, in the OTLP/JSON shape: per logical request a root
+/// span on the client, a CLIENT span per attempt, and a SERVER span for each attempt a service
+/// received, its child. Times are virtual, counted from the Unix epoch (a run starts in 1970).
+/// An attempt that got no answer by `until_us` ends there, with an error status.
+pub fn otel_spans(s: &Scenario, until_us: u64) -> Result<(String, bool), String> {
+    use crate::msg::Payload;
+    use std::collections::HashMap;
+    let names: Vec<String> = s.nodes.iter().map(|n| n.id.clone()).collect();
+    let mut spans: Vec<Span> = Vec::new();
+    let mut in_flight: HashMap<u64, Payload> = HashMap::new();
+    let mut attempt_of: HashMap<(usize, u64), usize> = HashMap::new(); // (client, req) -> span
+    let mut served: HashMap<(usize, u64), usize> = HashMap::new(); // (server, req) -> span
+    let mut root_of: HashMap<(usize, u64), usize> = HashMap::new(); // (client, trace) -> span
+    let cut = for_each_event(s, until_us, |e| {
+        match &e.kind {
+            TraceKind::Sent {
+                id,
+                from,
+                to,
+                payload,
+                ..
+            } => {
+                let (from, to) = (from.index(), to.index());
+                match payload {
+                    Payload::Request(r) => {
+                        let trace = span_id(&[from as u64, r.trace_id]);
+                        let root = *root_of.entry((from, r.trace_id)).or_insert_with(|| {
+                            spans.push(Span {
+                                node: from,
+                                trace,
+                                id: span_id(&[from as u64, r.trace_id, 0]),
+                                parent: None,
+                                name: format!("request to {}", names[to]),
+                                kind: 1,
+                                start_us: e.time_us,
+                                end_us: None,
+                                error: None,
+                            });
+                            spans.len() - 1
+                        });
+                        spans.push(Span {
+                            node: from,
+                            trace,
+                            id: span_id(&[from as u64, r.req_id, 1]),
+                            parent: Some(spans[root].id),
+                            name: format!("attempt {}", r.attempt),
+                            kind: 3,
+                            start_us: e.time_us,
+                            end_us: None,
+                            error: None,
+                        });
+                        attempt_of.insert((from, r.req_id), spans.len() - 1);
+                    }
+                    Payload::Response(r) => {
+                        if let Some(&i) = served.get(&(from, r.req_id)) {
+                            spans[i].end_us.get_or_insert(e.time_us);
+                            if !r.is_ok() {
+                                spans[i].error.get_or_insert(format!("status {}", r.status));
+                            }
+                        }
+                    }
+                }
+                in_flight.insert(id.0, payload.clone());
+            }
+            TraceKind::Delivered { id, to, from, .. } => {
+                let (to, from) = (to.index(), from.index());
+                match in_flight.remove(&id.0) {
+                    Some(Payload::Request(r)) => {
+                        if let Some(&a) = attempt_of.get(&(from, r.req_id)) {
+                            let (trace, parent) = (spans[a].trace, spans[a].id);
+                            spans.push(Span {
+                                node: to,
+                                trace,
+                                id: span_id(&[to as u64, id.0, 2]),
+                                parent: Some(parent),
+                                name: format!(
+                                    "handle {}",
+                                    match r.op {
+                                        crate::msg::Op::Call => "call",
+                                        crate::msg::Op::Charge { .. } => "charge",
+                                    }
+                                ),
+                                kind: 2,
+                                start_us: e.time_us,
+                                end_us: None,
+                                error: None,
+                            });
+                            served.insert((to, r.req_id), spans.len() - 1);
+                        }
+                    }
+                    Some(Payload::Response(r)) => {
+                        if let Some(&a) = attempt_of.get(&(to, r.req_id)) {
+                            spans[a].end_us.get_or_insert(e.time_us);
+                            if !r.is_ok() {
+                                spans[a].error.get_or_insert(format!("status {}", r.status));
+                            }
+                            if let Some(&root) = root_of.get(&(to, r.trace_id)) {
+                                spans[root].end_us = Some(e.time_us);
+                                spans[root].error =
+                                    (!r.is_ok()).then(|| format!("status {}", r.status));
+                            }
+                        }
+                    }
+                    None => {}
+                }
+            }
+            TraceKind::Dropped { id, .. } => {
+                in_flight.remove(&id.0);
+            }
+            _ => {}
+        }
+        spans.len() < MAX_EXPORT_SPANS
+    })?;
+    let mut by_node: Vec<Vec<serde_json::Value>> = vec![Vec::new(); names.len()];
+    for sp in &spans {
+        let end = sp.end_us.unwrap_or(until_us).max(sp.start_us);
+        let error = sp
+            .error
+            .clone()
+            .or_else(|| sp.end_us.is_none().then(|| "no answer".to_string()));
+        let mut v = json!({
+            "traceId": format!("{:016x}{:016x}", sp.trace, span_id(&[sp.trace])),
+            "spanId": format!("{:016x}", sp.id),
+            "name": sp.name,
+            "kind": sp.kind,
+            "startTimeUnixNano": (sp.start_us * 1000).to_string(),
+            "endTimeUnixNano": (end * 1000).to_string(),
+            "status": match &error {
+                Some(m) => json!({"code": 2, "message": m}),
+                None => json!({"code": 1}),
+            },
+        });
+        if let Some(p) = sp.parent {
+            v["parentSpanId"] = json!(format!("{p:016x}"));
+        }
+        by_node[sp.node].push(v);
+    }
+    let resource_spans: Vec<serde_json::Value> = by_node
+        .into_iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(i, spans)| json!({
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": names[i]}}]},
+            "scopeSpans": [{"scope": {"name": "faultline"}, "spans": spans}],
+        }))
+        .collect();
+    Ok((json!({"resourceSpans": resource_spans}).to_string(), cut))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +310,43 @@ mod tests {
         // Half the run: a prefix of the same trace.
         let (half, _) = trace_jsonl(&s, s.duration_us() / 2).unwrap();
         assert!(text.starts_with(&half));
+    }
+
+    #[test]
+    fn the_otel_export_nests_attempts_under_requests_and_server_spans_under_attempts() {
+        let mut s = scenario();
+        s.interventions.clear();
+        let (text, _) = otel_spans(&s, s.duration_us()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let rs = v["resourceSpans"].as_array().unwrap();
+        let service = |n: &str| {
+            rs.iter()
+                .find(|r| r["resource"]["attributes"][0]["value"]["stringValue"] == n)
+                .unwrap()["scopeSpans"][0]["spans"]
+                .as_array()
+                .unwrap()
+                .clone()
+        };
+        let (client, server) = (service("c"), service("s"));
+        let roots: Vec<_> = client
+            .iter()
+            .filter(|s| s.get("parentSpanId").is_none())
+            .collect();
+        let attempts: Vec<_> = client.iter().filter(|s| s["kind"] == 3).collect();
+        assert!(!roots.is_empty() && attempts.len() >= roots.len());
+        // Every server span's parent is a client attempt of the same trace.
+        for sp in &server {
+            let parent = attempts
+                .iter()
+                .find(|a| a["spanId"] == sp["parentSpanId"])
+                .expect("a parent attempt");
+            assert_eq!(parent["traceId"], sp["traceId"]);
+            let t = |x: &serde_json::Value, k: &str| x[k].as_str().unwrap().parse::<u64>().unwrap();
+            assert!(t(sp, "startTimeUnixNano") >= t(parent, "startTimeUnixNano"));
+        }
+        // With 20 % loss some attempts got no answer: they end in an error.
+        assert!(attempts.iter().any(|a| a["status"]["code"] == 2));
+        assert!(attempts.iter().any(|a| a["status"]["code"] == 1));
     }
 
     #[test]

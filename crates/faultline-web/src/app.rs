@@ -133,6 +133,8 @@ pub enum ExportKind {
     TraceJsonl,
     /// The trace in Chrome's trace-event format, for Perfetto.
     TraceChrome,
+    /// Requests as OpenTelemetry spans (OTLP/JSON).
+    Spans,
 }
 
 /// Offers `text` as a file download.
@@ -1368,6 +1370,12 @@ impl Component for App {
                                 .map(|_| cut)
                         })
                         .map(|cut| self.export_note(cut)),
+                    ExportKind::Spans => faultline_core::export::otel_spans(&rec, now)
+                        .and_then(|(t, cut)| {
+                            download(&format!("{stem}.otlp.json"), "application/json", &t)
+                                .map(|_| cut)
+                        })
+                        .map(|cut| self.export_note(cut)),
                 };
                 if let Err(e) = result {
                     self.error = Some(e);
@@ -1574,6 +1582,8 @@ impl Component for App {
                                     title="Every event up to now, one JSON object per line, as the faultline command writes">{"Trace (JSON Lines)"}</button>
                             <button id="export-chrome" onclick={link.callback(|_| Msg::Export(ExportKind::TraceChrome))}
                                     title="Opens in ui.perfetto.dev or chrome://tracing: one track per node">{"Trace for Perfetto"}</button>
+                            <button id="export-spans" onclick={link.callback(|_| Msg::Export(ExportKind::Spans))}
+                                    title="Each request, its attempts and the server's work as spans, in OpenTelemetry's OTLP/JSON shape">{"Spans (OpenTelemetry)"}</button>
                         </div>
                         <p class="hint">{"The scenario with your changes, as the faultline command reads it:"}</p>
                         // Serialised only while paused: not sixty times a second for nobody.
