@@ -117,6 +117,11 @@ test('download the scenario and traces; open a scenario file; a corrupt file cha
   const chart = await grab('figure.chart:first-of-type .save-chart');
   assert.match(chart.name, /\.svg$/);
   assert.match(chart.text, /^<svg/);
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('figure.chart:first-of-type .save-png')]);
+  assert.match(png.suggestedFilename(), /\.png$/);
+  const bytes = (await import('node:fs')).readFileSync(await png.path());
+  assert.deepEqual([...bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG file');
+  assert.ok(bytes.length > 2000, 'with a picture in it');
 
   // A corrupt file: a message with the line, and the run on screen is untouched.
   const before = await page.getAttribute('#sim-time', 'data-trace-hash');

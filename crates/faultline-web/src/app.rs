@@ -157,6 +157,60 @@ fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Saves an SVG chart as a PNG at twice its size: the browser draws the SVG onto a canvas,
+/// on white (a chart's background is transparent), and the canvas gives the PNG.
+fn save_png(name: String, svg: &str) {
+    use wasm_bindgen::JsCast;
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Ok(img) = web_sys::HtmlImageElement::new() else {
+        return;
+    };
+    let src = format!(
+        "data:image/svg+xml;charset=utf-8,{}",
+        String::from(js_sys::encode_uri_component(svg))
+    );
+    let loaded = img.clone();
+    let onload = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let (w, h) = (loaded.natural_width() * 2, loaded.natural_height() * 2);
+        let Some(canvas) = doc
+            .create_element("canvas")
+            .ok()
+            .and_then(|c| c.dyn_into::<web_sys::HtmlCanvasElement>().ok())
+        else {
+            return;
+        };
+        canvas.set_width(w.max(1));
+        canvas.set_height(h.max(1));
+        let Some(ctx) = canvas
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+        else {
+            return;
+        };
+        ctx.set_fill_style_str("white");
+        ctx.fill_rect(0.0, 0.0, f64::from(w), f64::from(h));
+        let _ = ctx.draw_image_with_html_image_element_and_dw_and_dh(
+            &loaded,
+            0.0,
+            0.0,
+            f64::from(w),
+            f64::from(h),
+        );
+        if let (Ok(url), Ok(a)) = (canvas.to_data_url(), doc.create_element("a")) {
+            let a: web_sys::HtmlAnchorElement = a.unchecked_into();
+            a.set_href(&url);
+            a.set_download(&name);
+            a.click();
+        }
+    });
+    img.set_onload(Some(onload.unchecked_ref()));
+    img.set_src(&src);
+}
+
 /// A file name from a title: letters, digits and dashes.
 fn file_stem(title: &str) -> String {
     let s: String = title
@@ -1596,15 +1650,18 @@ impl Component for App {
                     </details>
                     <section class="charts" aria-label="Charts" hidden={self.hides("charts")}>
                         { for self.charts.iter().map(|c| {
-                            let (name, svg) = (format!("{}.svg", file_stem(&c.title)), c.svg.clone());
+                            let (name, svg) = (file_stem(&c.title), c.svg.clone());
+                            let (png_name, png_svg) = (format!("{name}.png"), svg.clone());
                             let save = Callback::from(move |_: MouseEvent| {
                                 // A failed download leaves the chart on the page: nothing to undo.
-                                let _ = download(&name, "image/svg+xml", &svg);
+                                let _ = download(&format!("{name}.svg"), "image/svg+xml", &svg);
                             });
+                            let save_as_png = Callback::from(move |_: MouseEvent| save_png(png_name.clone(), &png_svg));
                             html! {
                             <figure class="chart">
                                 <figcaption>{ &c.title }<button class="save-chart link-button" onclick={save}
-                                    aria-label={format!("Save the chart {} as SVG", c.title)}>{"SVG"}</button></figcaption>
+                                    aria-label={format!("Save the chart {} as SVG", c.title)}>{"SVG"}</button><button class="save-png link-button" onclick={save_as_png}
+                                    aria-label={format!("Save the chart {} as PNG", c.title)}>{"PNG"}</button></figcaption>
                                 { Html::from_html_unchecked(AttrValue::from(c.svg.clone())) }
                             </figure>
                         }}) }
