@@ -163,6 +163,72 @@ pub enum Goal {
         /// How the page says it, e.g. "nobody is charged twice".
         says: Option<String>,
     },
+    /// A node reported a change of state whose text contains `state` (e.g. `-> OPEN`, as a
+    /// breaker says "breaker CLOSED -> OPEN: ..."), within a window of the run.
+    Event {
+        /// The node id.
+        node: String,
+        /// Text the state change contains.
+        state: String,
+        /// The window's start, inclusive (default: the run's start).
+        from_ms: Option<f64>,
+        /// The window's end, inclusive (default: the run's end).
+        to_ms: Option<f64>,
+        /// How the page says it.
+        says: Option<String>,
+    },
+}
+
+/// The most state changes a run's outcome keeps (the first ones).
+pub const MAX_STATES: usize = 10_000;
+
+/// A state change a node reported.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateSeen {
+    /// The node id.
+    pub node: String,
+    /// When.
+    pub time_us: u64,
+    /// What the model said.
+    pub text: String,
+}
+
+/// What a goal is judged on: the report at the end, and the state changes along the way.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// The report.
+    pub report: Report,
+    /// The state changes, in order (at most [`MAX_STATES`]).
+    pub states: Vec<StateSeen>,
+}
+
+impl Outcome {
+    /// The outcome so far of a world being played. The page's world keeps only recent trace
+    /// events, so this is for the live view; the verdict comes from [`run`], which sees all.
+    pub fn of_world(world: &crate::world::World) -> Outcome {
+        let names = world.names();
+        Outcome {
+            report: Report::of(world),
+            states: world
+                .trace()
+                .events()
+                .iter()
+                .filter_map(|e| state_seen(e, names))
+                .take(MAX_STATES)
+                .collect(),
+        }
+    }
+}
+
+fn state_seen(e: &crate::trace::TraceEvent, names: &[String]) -> Option<StateSeen> {
+    match &e.kind {
+        crate::trace::TraceKind::State { node, text } => Some(StateSeen {
+            node: names.get(node.index()).cloned().unwrap_or_default(),
+            time_us: e.time_us,
+            text: text.clone(),
+        }),
+        _ => None,
+    }
 }
 
 /// The goal JSON as written; converted to [`Goal`] after its shape is checked.
@@ -177,6 +243,9 @@ struct GoalSpec {
     at_least: Option<f64>,
     at_most: Option<f64>,
     says: Option<String>,
+    state: Option<String>,
+    from_ms: Option<f64>,
+    to_ms: Option<f64>,
 }
 
 /// The figures a goal can read besides a model's counters.
@@ -210,12 +279,14 @@ impl GoalSpec {
             self.all.is_some(),
             self.any.is_some(),
             self.not.is_some(),
-            self.node.is_some() || self.value.is_some(),
+            self.value.is_some() || (self.node.is_some() && self.state.is_none()),
+            self.state.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             return Err(
-                "a goal is exactly one of {\"all\": [..]}, {\"any\": [..]}, {\"not\": ..} or \
-                 {\"node\", \"value\", \"at_least\"/\"at_most\"}"
+                "a goal is exactly one of {\"all\": [..]}, {\"any\": [..]}, {\"not\": ..}, \
+                 {\"node\", \"value\", \"at_least\"/\"at_most\"} or {\"node\", \"state\", \
+                 \"from_ms\"/\"to_ms\"}"
                     .into(),
             );
         }
@@ -227,7 +298,11 @@ impl GoalSpec {
                 .map(|g| g.into_goal(depth + 1, terms))
                 .collect()
         };
-        let compound = self.at_least.is_some() || self.at_most.is_some() || self.says.is_some();
+        let compound = self.at_least.is_some()
+            || self.at_most.is_some()
+            || self.says.is_some()
+            || self.from_ms.is_some()
+            || self.to_ms.is_some();
         if let Some(v) = self.all {
             if compound {
                 return Err("\"at_least\", \"at_most\" and \"says\" belong with \"node\"".into());
@@ -245,6 +320,32 @@ impl GoalSpec {
                 return Err("\"at_least\", \"at_most\" and \"says\" belong with \"node\"".into());
             }
             return Ok(Goal::Not(Box::new(g.into_goal(depth + 1, terms)?)));
+        }
+        if let Some(state) = self.state {
+            let node = self.node.ok_or("a state goal needs a \"node\"")?;
+            if self.at_least.is_some() || self.at_most.is_some() {
+                return Err("a state goal takes \"from_ms\"/\"to_ms\", not bounds".into());
+            }
+            if state.is_empty() || state.chars().count() > 200 {
+                return Err("\"state\" is the text to look for: 1 to 200 characters".into());
+            }
+            for b in [self.from_ms, self.to_ms].into_iter().flatten() {
+                if !(b.is_finite() && b >= 0.0) {
+                    return Err(format!("the time {b} is not a time of the run"));
+                }
+            }
+            if let (Some(a), Some(b)) = (self.from_ms, self.to_ms)
+                && a > b
+            {
+                return Err(format!("from_ms {a} is after to_ms {b}"));
+            }
+            return Ok(Goal::Event {
+                node,
+                state,
+                from_ms: self.from_ms,
+                to_ms: self.to_ms,
+                says: self.says,
+            });
         }
         let (Some(node), Some(value)) = (self.node, self.value) else {
             return Err("a measure needs both \"node\" and \"value\"".into());
@@ -339,6 +440,14 @@ impl Goal {
         match self {
             Goal::All(v) | Goal::Any(v) => v.iter().try_for_each(|g| g.check_names(report)),
             Goal::Not(g) => g.check_names(report),
+            Goal::Event { node, .. } => report
+                .nodes
+                .iter()
+                .any(|n| &n.id == node)
+                .then_some(())
+                .ok_or_else(|| {
+                    format!("the goal names node '{node}', which is not in the scenario")
+                }),
             Goal::Measure { node, value, .. } => {
                 let n = report.nodes.iter().find(|n| &n.id == node).ok_or_else(|| {
                     let ids: Vec<&str> = report.nodes.iter().map(|n| n.id.as_str()).collect();
@@ -363,24 +472,70 @@ impl Goal {
     }
 
     /// Judges a run's report.
-    pub fn judge(&self, report: &Report) -> Verdict {
+    pub fn judge(&self, outcome: &Outcome) -> Verdict {
         let mut checks = Vec::new();
-        let met = self.eval(report, &mut checks, false);
+        let met = self.eval(outcome, &mut checks, false);
         Verdict { met, checks }
     }
 
-    fn eval(&self, report: &Report, checks: &mut Vec<Check>, negated: bool) -> bool {
+    fn eval(&self, outcome: &Outcome, checks: &mut Vec<Check>, negated: bool) -> bool {
+        let report = &outcome.report;
         match self {
             // Every branch is evaluated (no short cut) so the page can list every condition.
             Goal::All(v) => v
                 .iter()
-                .map(|g| g.eval(report, checks, negated))
+                .map(|g| g.eval(outcome, checks, negated))
                 .fold(true, |a, b| a & b),
             Goal::Any(v) => v
                 .iter()
-                .map(|g| g.eval(report, checks, negated))
+                .map(|g| g.eval(outcome, checks, negated))
                 .fold(false, |a, b| a | b),
-            Goal::Not(g) => !g.eval(report, checks, !negated),
+            Goal::Not(g) => !g.eval(outcome, checks, !negated),
+            Goal::Event {
+                node,
+                state,
+                from_ms,
+                to_ms,
+                says,
+            } => {
+                let lo = from_ms.map_or(0, crate::dist::ms_to_us);
+                let hi = to_ms.map_or(u64::MAX, crate::dist::ms_to_us);
+                let seen = outcome.states.iter().find(|e| {
+                    &e.node == node
+                        && e.text.contains(state.as_str())
+                        && (lo..=hi).contains(&e.time_us)
+                });
+                let window = match (from_ms, to_ms) {
+                    (Some(a), Some(b)) => format!(
+                        " between {} and {}",
+                        crate::fmt_time(crate::dist::ms_to_us(*a)),
+                        crate::fmt_time(crate::dist::ms_to_us(*b))
+                    ),
+                    (Some(a), None) => {
+                        format!(" after {}", crate::fmt_time(crate::dist::ms_to_us(*a)))
+                    }
+                    (None, Some(b)) => {
+                        format!(" before {}", crate::fmt_time(crate::dist::ms_to_us(*b)))
+                    }
+                    (None, None) => String::new(),
+                };
+                let plain = format!("{node} reports '{state}'{window}");
+                let wants = match (says, negated) {
+                    (Some(s), _) => s.clone(),
+                    (None, false) => plain,
+                    (None, true) => format!("not: {plain}"),
+                };
+                let inside = seen.is_some();
+                checks.push(Check {
+                    wants,
+                    got: match seen {
+                        Some(e) => format!("{node}: {} at {}", e.text, crate::fmt_time(e.time_us)),
+                        None => format!("{node}: not seen"),
+                    },
+                    met: inside != negated,
+                });
+                inside
+            }
             Goal::Measure {
                 node,
                 value,
@@ -520,11 +675,29 @@ pub fn apply_all(base: &Scenario, changes: &[Change]) -> Result<Scenario, String
     Ok(s)
 }
 
-/// Runs a scenario to its end and returns the report.
-pub fn run(s: &Scenario) -> Result<Report, String> {
+/// Runs a scenario to its end and returns what goals are judged on: every state change is
+/// collected as the run goes (the trace itself keeps only the newest events).
+pub fn run(s: &Scenario) -> Result<Outcome, String> {
     let mut world = s.build(None).map_err(|e| e.to_string())?;
-    world.run_until(s.duration_us(), u64::MAX);
-    Ok(Report::of(&world))
+    let mut states = Vec::new();
+    loop {
+        let status = world.run_until(s.duration_us(), 50_000);
+        let names = world.names().to_vec();
+        for e in world.trace_mut().drain() {
+            if states.len() < MAX_STATES
+                && let Some(st) = state_seen(&e, &names)
+            {
+                states.push(st);
+            }
+        }
+        if !matches!(status, crate::world::RunStatus::Budget) {
+            break;
+        }
+    }
+    Ok(Outcome {
+        report: Report::of(&world),
+        states,
+    })
 }
 
 impl Step {
@@ -866,7 +1039,7 @@ impl Lesson {
             let Some(goal) = &step.goal else { continue };
             let name = format!("step {} ({})", i + 1, step.title);
             let before = run(&step.scenario(self)?)?;
-            if let Some(h) = &before.halted {
+            if let Some(h) = &before.report.halted {
                 return Err(format!("{name}: the run halted: {h}"));
             }
             if goal.judge(&before).met {
@@ -1034,6 +1207,41 @@ mod tests {
         let e = Lesson::parse(&broken).unwrap_err();
         assert!(e.message.starts_with("scenario: duration_ms"), "{e}");
         assert_eq!(e.line, Some(10));
+    }
+
+    #[test]
+    fn a_state_goal_looks_for_a_state_change_within_its_window() {
+        let s = Scenario::parse(include_str!("../../../tests/scenarios/breaker.json")).unwrap();
+        let out = run(&s).unwrap();
+        let opened = |from: f64, to: f64| {
+            Goal::parse(&format!(
+                r#"{{"node": "checkout", "state": "-> OPEN", "from_ms": {from}, "to_ms": {to}}}"#
+            ))
+            .unwrap()
+            .judge(&out)
+        };
+        // The payments service fails from 10 s: the breaker opens soon after, not before.
+        let v = opened(10_000.0, 15_000.0);
+        assert!(v.met, "{v:?}");
+        assert!(
+            v.checks[0].got.contains("CLOSED -> OPEN"),
+            "{}",
+            v.checks[0].got
+        );
+        assert_eq!(
+            v.checks[0].wants,
+            "checkout reports '-> OPEN' between 10.000 s and 15.000 s"
+        );
+        assert!(!opened(0.0, 9_999.0).met);
+        for bad in [
+            r#"{"state": "x"}"#,
+            r#"{"node": "c", "state": "x", "at_least": 1}"#,
+            r#"{"node": "c", "state": "x", "from_ms": 5, "to_ms": 1}"#,
+            r#"{"node": "c", "state": "", "from_ms": 1}"#,
+            r#"{"node": "c", "state": "x", "value": "y", "at_most": 1}"#,
+        ] {
+            assert!(Goal::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! The page: toolbar, time line, canvas, inspector and numbers, around one [`Session`].
 
 use faultline_core::NodeId;
-use faultline_core::lesson::Lesson;
-use faultline_core::report::Report;
+use faultline_core::lesson::{Lesson, Outcome};
 use faultline_core::scenario::{Intervention, Scenario};
 use faultline_core::share::{LessonAt, Link, LinkView};
 use faultline_core::trace::{Fault, TraceKind};
@@ -398,6 +397,8 @@ pub struct App {
     lesson_list: bool,
     /// Parts hidden by a classroom link (or chosen for the next one).
     hidden: Vec<String>,
+    /// The goal's verdict at the end of the run, keyed by the run's trace hash and time.
+    end_verdict: Option<((u64, u64), faultline_core::lesson::Verdict)>,
     /// `?embed=1`: the minimal page for an iframe.
     embed: bool,
     /// What "Copy link" last did, for people.
@@ -616,10 +617,20 @@ impl App {
         let Some(goal) = l.steps.get(o.step).and_then(|st| st.goal.as_ref()) else {
             return;
         };
-        if s.world.now_us() < s.end_us() || self.progress.done(id, o.step) {
+        let key = (s.world.trace().hash(), s.world.now_us());
+        if s.world.now_us() < s.end_us()
+            || self.end_verdict.as_ref().is_some_and(|(k, _)| *k == key)
+        {
             return;
         }
-        if goal.judge(&Report::of(&s.world)).met && self.progress.mark(id, o.step) {
+        // Judged on a fresh run of the recorded scenario, which sees every event; the page's own
+        // world keeps only the newest (the same run: the recorded scenario replays exactly).
+        let Ok(v) = faultline_core::lesson::run(&s.recorded()).map(|out| goal.judge(&out)) else {
+            return;
+        };
+        let met = v.met;
+        self.end_verdict = Some((key, v));
+        if met && self.progress.mark(id, o.step) {
             self.announce = "Goal met. Well done.".into();
             if let Some(st) = storage() {
                 // Progress that cannot be saved (private mode, a full store) still counts now.
@@ -690,7 +701,11 @@ impl App {
         });
         let at_end = s.world.now_us() >= s.end_us();
         let goal = st.goal.as_ref().map(|g| {
-            let v = g.judge(&Report::of(&s.world));
+            let key = (s.world.trace().hash(), s.world.now_us());
+            let v = match &self.end_verdict {
+                Some((k, v)) if at_end && *k == key => v.clone(),
+                _ => g.judge(&Outcome::of_world(&s.world)),
+            };
             let done = self.progress.done(id, step);
             let status = if at_end && v.met {
                 "Goal met ✓".to_string()
@@ -1159,6 +1174,7 @@ impl Component for App {
             lesson: None,
             lesson_list: false,
             hidden: Vec::new(),
+            end_verdict: None,
             embed: false,
             copied: None,
             frame: None,
