@@ -102,3 +102,30 @@ test('the sandbox starts from a template, and leaving a lesson returns to it', a
   assert.equal(await page.locator('#canvas g.node').count(), 2);
   assert.deepEqual(errors, []);
 });
+
+test('the sandbox adds and removes nodes and links, and refuses an edit that would break the run', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, wide);
+  await page.click('#add-service');
+  assert.equal(await page.locator('#canvas g.node[data-node="service1"]').count(), 1);
+  assert.match(await page.textContent('.inspector h3'), /service1/, 'the new node is selected');
+  await page.selectOption('#link-to', 'client');
+  assert.equal(await page.locator('#canvas g.link').count(), 2);
+  await page.selectOption('#unlink', 'client');
+  assert.equal(await page.locator('#canvas g.link').count(), 1);
+  // A new client calls the first service over a new link, and its requests succeed.
+  await page.click('#add-client');
+  await page.selectOption('#speed', '10');
+  await page.waitForFunction(() => {
+    const row = [...document.querySelectorAll('table.stats tbody tr')].find((r) => r.querySelector('th').textContent === 'client1');
+    return row && Number(row.querySelector('td:nth-child(3)').textContent) > 3;
+  }, null, { timeout: 10_000 });
+  // The server has callers: removing it is refused, and nothing changes.
+  await page.click('#canvas g.node[data-node="server"]');
+  await page.click('#remove-node');
+  assert.match(await page.textContent('[role="alert"]'), /sends its requests to server/);
+  assert.equal(await page.locator('#canvas g.node').count(), 4);
+  await page.click('#canvas g.node[data-node="service1"]');
+  await page.click('#remove-node');
+  assert.equal(await page.locator('#canvas g.node[data-node="service1"]').count(), 0);
+  assert.deepEqual(errors, []);
+});

@@ -116,8 +116,8 @@ test('scrub back and fork a new future', async () => {
 
 test('operate a scenario by keyboard alone', async () => {
   const { page, errors } = await openPage(env.browser, env.url);
-  // The first controls: the lesson list, the template, then play/pause.
-  for (const id of ['lessons-button', 'template', 'play-pause']) {
+  // The first controls: the lesson list, the template, adding nodes, then play/pause.
+  for (const id of ['lessons-button', 'template', 'add-client', 'add-service', 'add-payment', 'play-pause']) {
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement.id), id);
   }

@@ -121,6 +121,14 @@ pub enum Msg {
     Export(ExportKind),
     /// A scenario file's text arrived (or why it could not be read).
     Imported(Result<String, String>),
+    /// Sandbox: add a node of this kind.
+    AddNode(&'static str),
+    /// Sandbox: remove a node.
+    RemoveNode(NodeId),
+    /// Sandbox: link a node to another (by id).
+    AddLink(NodeId, String),
+    /// Sandbox: remove the link between a node and another (by id).
+    RemoveLink(NodeId, String),
 }
 
 /// What can be downloaded.
@@ -513,6 +521,15 @@ impl App {
         self.announce = "The shared run is open, paused at its moment.".into();
     }
 
+    /// Replaces the sandbox's scenario after an edit and plays it from zero.
+    fn edit(&mut self, next: Scenario, said: String) {
+        self.load(next);
+        if let Ok(s) = &mut self.session {
+            s.playing = true;
+        }
+        self.announce = said;
+    }
+
     /// Says whether an export was cut at its size limit.
     fn export_note(&mut self, cut: bool) {
         self.error = cut.then(|| {
@@ -574,6 +591,47 @@ impl App {
                 "",
                 Some(&format!("#{text}")),
             );
+        }
+    }
+
+    /// Sandbox controls for the selected node: link it, unlink it, remove it.
+    fn build_controls(&self, s: &Session, id: NodeId, ctx: &Context<Self>) -> Html {
+        let names = s.world.names();
+        let me = &names[id.index()];
+        let linked_to = |other: &str| {
+            s.scenario
+                .links
+                .iter()
+                .any(|l| (&l.a == me && l.b == other) || (l.a == other && &l.b == me))
+        };
+        let others: Vec<&String> = names.iter().filter(|n| *n != me).collect();
+        let can_link: Vec<&String> = others.iter().copied().filter(|n| !linked_to(n)).collect();
+        let can_unlink: Vec<&String> = others.iter().copied().filter(|n| linked_to(n)).collect();
+        let pick = |label: &'static str,
+                    sel_id: &'static str,
+                    list: Vec<&String>,
+                    make: fn(NodeId, String) -> Msg| {
+            let onchange = ctx.link().batch_callback(move |e: Event| {
+                let el: HtmlSelectElement = e.target_unchecked_into();
+                let v = el.value();
+                (!v.is_empty()).then(|| make(id, v))
+            });
+            html! {
+                <label class="build-pick">{ label }
+                    <select id={sel_id} disabled={list.is_empty()} {onchange}>
+                        <option value="" selected=true>{"…"}</option>
+                        { for list.iter().map(|n| html! { <option value={(*n).clone()}>{ (*n).clone() }</option> }) }
+                    </select>
+                </label>
+            }
+        };
+        let remove = ctx.link().callback(move |_| Msg::RemoveNode(id));
+        html! {
+            <div class="build" aria-label="Change the system">
+                { pick("Link to ", "link-to", can_link, Msg::AddLink) }
+                { pick("Unlink ", "unlink", can_unlink, Msg::RemoveLink) }
+                <button id="remove-node" class="act" onclick={remove}>{ format!("Remove {me}") }</button>
+            </div>
         }
     }
 
@@ -1099,6 +1157,9 @@ impl App {
                 </div>
                 <dl>{ for rows }</dl>
                 <div class="params" hidden={self.hides("settings")}>{ for params }</div>
+                if self.lesson.is_none() && !self.embed {
+                    { self.build_controls(s, id, ctx) }
+                }
             </section>
         }
     }
@@ -1465,6 +1526,65 @@ impl Component for App {
                 }
                 Err(e) => self.error = Some(e),
             },
+            Msg::AddNode(kind) => {
+                let base = s.recorded();
+                let n = base.nodes.len() as f64;
+                let at = [
+                    (WIDTH / 2.0 + 40.0 * (n % 5.0) - 80.0).round(),
+                    (HEIGHT / 2.0 + 50.0 * ((n / 5.0).floor() % 3.0) - 50.0).round(),
+                ];
+                match crate::sandbox::add_node(&base, kind, at) {
+                    Ok((next, id)) => {
+                        self.edit(next, format!("Added {id}; the run starts again from zero."));
+                        self.selected = self
+                            .session
+                            .as_ref()
+                            .ok()
+                            .and_then(|s| s.world.names().iter().position(|n| *n == id))
+                            .map(|i| NodeId(i as u16));
+                    }
+                    Err(e) => self.error = Some(e),
+                }
+            }
+            Msg::RemoveNode(id) => {
+                let base = s.recorded();
+                let name = base.nodes[id.index()].id.clone();
+                match crate::sandbox::remove_node(&base, &name) {
+                    Ok(next) => self.edit(
+                        next,
+                        format!("Removed {name}; the run starts again from zero."),
+                    ),
+                    Err(e) => self.error = Some(e),
+                }
+            }
+            Msg::AddLink(id, other) => {
+                let base = s.recorded();
+                let name = base.nodes[id.index()].id.clone();
+                match crate::sandbox::add_link(&base, &name, &other) {
+                    Ok(next) => {
+                        self.edit(
+                            next,
+                            format!("Linked {name} and {other}; the run starts again from zero."),
+                        );
+                        self.selected = Some(id);
+                    }
+                    Err(e) => self.error = Some(e),
+                }
+            }
+            Msg::RemoveLink(id, other) => {
+                let base = s.recorded();
+                let name = base.nodes[id.index()].id.clone();
+                match crate::sandbox::remove_link(&base, &name, &other) {
+                    Ok(next) => {
+                        self.edit(
+                            next,
+                            format!("Unlinked {name} and {other}; the run starts again from zero."),
+                        );
+                        self.selected = Some(id);
+                    }
+                    Err(e) => self.error = Some(e),
+                }
+            }
             Msg::RunWithSettings => {
                 s.restart_with_settings();
                 self.announce = "Started again from zero with your settings.".into();
@@ -1585,6 +1705,12 @@ impl Component for App {
                                     }) }
                                 </select>
                             </label>
+                            <span class="add-nodes" hidden={self.embed}>
+                                { for crate::sandbox::KINDS.iter().map(|k| {
+                                    let k: &'static str = k;
+                                    html! { <button id={format!("add-{k}")} class="act" onclick={link.callback(move |_| Msg::AddNode(k))}>{ format!("+ {k}") }</button> }
+                                }) }
+                            </span>
                         </section>
                     }
                     <div class="toolbar" role="toolbar" aria-label="Time controls">

@@ -10,6 +10,7 @@ mod charts;
 mod controls;
 mod framebench;
 mod lessons;
+mod sandbox;
 mod session;
 
 fn main() {
