@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::scenario::Scenario;
 use crate::trace::{TraceEvent, TraceKind};
-use crate::world::RunStatus;
+use crate::world::{RunStatus, World};
 
 /// The most bytes an export produces; a longer run is cut there, and says so.
 pub const MAX_EXPORT_BYTES: usize = 64 << 20;
@@ -17,24 +17,35 @@ pub const MAX_EXPORT_BYTES: usize = 64 << 20;
 pub const MAX_EXPORT_SPANS: usize = 500_000;
 
 /// Runs `s` from zero to `until_us` and hands every trace event to `each`, in order, until it
-/// returns `false`. Returns whether the run was cut short by `each`.
-fn for_each_event(
+/// returns `false`. Returns the world where it stopped, and whether `each` cut the run short.
+/// The trace keeps only the newest events, so whoever needs all of them drains them here (the
+/// exports, and the lessons' judge).
+pub(crate) fn replay(
     s: &Scenario,
     until_us: u64,
     mut each: impl FnMut(&TraceEvent) -> bool,
-) -> Result<bool, String> {
+) -> Result<(World, bool), String> {
     let mut world = s.build(None).map_err(|e| e.to_string())?;
     loop {
         let status = world.run_until(until_us, 20_000);
         for e in world.trace_mut().drain() {
             if !each(&e) {
-                return Ok(true);
+                return Ok((world, true));
             }
         }
         if !matches!(status, RunStatus::Budget) {
-            return Ok(false);
+            return Ok((world, false));
         }
     }
+}
+
+/// [`replay`] for exports, which need only whether the run was cut.
+fn for_each_event(
+    s: &Scenario,
+    until_us: u64,
+    each: impl FnMut(&TraceEvent) -> bool,
+) -> Result<bool, String> {
+    replay(s, until_us, each).map(|(_, cut)| cut)
 }
 
 /// The trace up to `until_us` as JSON Lines, and whether it was cut at [`MAX_EXPORT_BYTES`].

@@ -303,22 +303,17 @@ impl GoalSpec {
             || self.says.is_some()
             || self.from_ms.is_some()
             || self.to_ms.is_some();
+        let combines = self.all.is_some() || self.any.is_some() || self.not.is_some();
+        if combines && compound {
+            return Err("\"at_least\", \"at_most\" and \"says\" belong with \"node\"".into());
+        }
         if let Some(v) = self.all {
-            if compound {
-                return Err("\"at_least\", \"at_most\" and \"says\" belong with \"node\"".into());
-            }
             return Ok(Goal::All(list(v, terms)?));
         }
         if let Some(v) = self.any {
-            if compound {
-                return Err("\"at_least\", \"at_most\" and \"says\" belong with \"node\"".into());
-            }
             return Ok(Goal::Any(list(v, terms)?));
         }
         if let Some(g) = self.not {
-            if compound {
-                return Err("\"at_least\", \"at_most\" and \"says\" belong with \"node\"".into());
-            }
             return Ok(Goal::Not(Box::new(g.into_goal(depth + 1, terms)?)));
         }
         if let Some(state) = self.state {
@@ -678,22 +673,16 @@ pub fn apply_all(base: &Scenario, changes: &[Change]) -> Result<Scenario, String
 /// Runs a scenario to its end and returns what goals are judged on: every state change is
 /// collected as the run goes (the trace itself keeps only the newest events).
 pub fn run(s: &Scenario) -> Result<Outcome, String> {
-    let mut world = s.build(None).map_err(|e| e.to_string())?;
+    let names: Vec<String> = s.nodes.iter().map(|n| n.id.clone()).collect();
     let mut states = Vec::new();
-    loop {
-        let status = world.run_until(s.duration_us(), 50_000);
-        let names = world.names().to_vec();
-        for e in world.trace_mut().drain() {
-            if states.len() < MAX_STATES
-                && let Some(st) = state_seen(&e, &names)
-            {
-                states.push(st);
-            }
+    let (world, _) = crate::export::replay(s, s.duration_us(), |e| {
+        if states.len() < MAX_STATES
+            && let Some(st) = state_seen(e, &names)
+        {
+            states.push(st);
         }
-        if !matches!(status, crate::world::RunStatus::Budget) {
-            break;
-        }
-    }
+        true
+    })?;
     Ok(Outcome {
         report: Report::of(&world),
         states,
