@@ -152,15 +152,21 @@ fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
     opts.set_type(mime);
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).map_err(fail)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
+    let clicked = click_download(&url, name).map_err(fail);
+    let _ = web_sys::Url::revoke_object_url(&url);
+    clicked
+}
+
+/// Starts the browser's download of `href` as a file called `name`.
+fn click_download(href: &str, name: &str) -> Result<(), wasm_bindgen::JsValue> {
     let doc = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document")?;
     let a: web_sys::HtmlAnchorElement =
-        wasm_bindgen::JsCast::unchecked_into(doc.create_element("a").map_err(fail)?);
-    a.set_href(&url);
+        wasm_bindgen::JsCast::unchecked_into(doc.create_element("a")?);
+    a.set_href(href);
     a.set_download(name);
     a.click();
-    let _ = web_sys::Url::revoke_object_url(&url);
     Ok(())
 }
 
@@ -207,11 +213,8 @@ fn save_png(name: String, svg: &str) {
             f64::from(w),
             f64::from(h),
         );
-        if let (Ok(url), Ok(a)) = (canvas.to_data_url(), doc.create_element("a")) {
-            let a: web_sys::HtmlAnchorElement = a.unchecked_into();
-            a.set_href(&url);
-            a.set_download(&name);
-            a.click();
+        if let Ok(url) = canvas.to_data_url() {
+            let _ = click_download(&url, &name);
         }
     });
     img.set_onload(Some(onload.unchecked_ref()));
@@ -528,6 +531,18 @@ impl App {
             s.playing = true;
         }
         self.announce = said;
+    }
+
+    /// Applies a sandbox edit, or shows why it was refused (and changes nothing). `select` is the
+    /// node to keep selected; the edited scenario keeps node order, so its id stays valid.
+    fn sandbox_edit(&mut self, r: Result<Scenario, String>, done: String, select: Option<NodeId>) {
+        match r {
+            Ok(next) => {
+                self.edit(next, format!("{done}; the run starts again from zero."));
+                self.selected = select;
+            }
+            Err(e) => self.error = Some(e),
+        }
     }
 
     /// Says whether an export was cut at its size limit.
@@ -1453,11 +1468,7 @@ impl Component for App {
             }
             Msg::Template(i) => {
                 if let Some(Ok(sc)) = TEMPLATES.get(i).map(|t| Scenario::parse(t)) {
-                    self.load(sc);
-                    if let Ok(s) = &mut self.session {
-                        s.playing = true;
-                    }
-                    self.announce = "Template loaded.".into();
+                    self.edit(sc, "Template loaded.".into());
                 }
             }
             Msg::CopyLink => {
@@ -1484,32 +1495,34 @@ impl Component for App {
             Msg::Export(kind) => {
                 let rec = s.recorded();
                 let now = s.world.now_us();
-                let stem = file_stem(&rec.title);
-                let result = match kind {
-                    ExportKind::Scenario => {
-                        download(&format!("{stem}.json"), "application/json", &rec.to_json())
-                    }
-                    ExportKind::TraceJsonl => faultline_core::export::trace_jsonl(&rec, now)
-                        .and_then(|(t, cut)| {
-                            download(&format!("{stem}.trace.jsonl"), "application/x-ndjson", &t)
-                                .map(|_| cut)
-                        })
-                        .map(|cut| self.export_note(cut)),
-                    ExportKind::TraceChrome => faultline_core::export::chrome_trace(&rec, now)
-                        .and_then(|(t, cut)| {
-                            download(&format!("{stem}.perfetto.json"), "application/json", &t)
-                                .map(|_| cut)
-                        })
-                        .map(|cut| self.export_note(cut)),
-                    ExportKind::Spans => faultline_core::export::otel_spans(&rec, now)
-                        .and_then(|(t, cut)| {
-                            download(&format!("{stem}.otlp.json"), "application/json", &t)
-                                .map(|_| cut)
-                        })
-                        .map(|cut| self.export_note(cut)),
+                use faultline_core::export as x;
+                // A trace export says whether it was cut at its size limit; a scenario is whole.
+                let traced = |r: Result<(String, bool), String>| r.map(|(t, cut)| (t, Some(cut)));
+                let (suffix, mime, made) = match kind {
+                    ExportKind::Scenario => ("json", "application/json", Ok((rec.to_json(), None))),
+                    ExportKind::TraceJsonl => (
+                        "trace.jsonl",
+                        "application/x-ndjson",
+                        traced(x::trace_jsonl(&rec, now)),
+                    ),
+                    ExportKind::TraceChrome => (
+                        "perfetto.json",
+                        "application/json",
+                        traced(x::chrome_trace(&rec, now)),
+                    ),
+                    ExportKind::Spans => (
+                        "otlp.json",
+                        "application/json",
+                        traced(x::otel_spans(&rec, now)),
+                    ),
                 };
-                if let Err(e) = result {
-                    self.error = Some(e);
+                let stem = file_stem(&rec.title);
+                match made.and_then(|(text, cut)| {
+                    download(&format!("{stem}.{suffix}"), mime, &text).map(|_| cut)
+                }) {
+                    Ok(Some(cut)) => self.export_note(cut),
+                    Ok(None) => {}
+                    Err(e) => self.error = Some(e),
                 }
             }
             Msg::Imported(r) => match r.and_then(|text| {
@@ -1547,43 +1560,19 @@ impl Component for App {
                 }
             }
             Msg::RemoveNode(id) => {
-                let base = s.recorded();
-                let name = base.nodes[id.index()].id.clone();
-                match crate::sandbox::remove_node(&base, &name) {
-                    Ok(next) => self.edit(
-                        next,
-                        format!("Removed {name}; the run starts again from zero."),
-                    ),
-                    Err(e) => self.error = Some(e),
-                }
+                let name = s.scenario.nodes[id.index()].id.clone();
+                let r = crate::sandbox::remove_node(&s.recorded(), &name);
+                self.sandbox_edit(r, format!("Removed {name}"), None);
             }
             Msg::AddLink(id, other) => {
-                let base = s.recorded();
-                let name = base.nodes[id.index()].id.clone();
-                match crate::sandbox::add_link(&base, &name, &other) {
-                    Ok(next) => {
-                        self.edit(
-                            next,
-                            format!("Linked {name} and {other}; the run starts again from zero."),
-                        );
-                        self.selected = Some(id);
-                    }
-                    Err(e) => self.error = Some(e),
-                }
+                let name = s.scenario.nodes[id.index()].id.clone();
+                let r = crate::sandbox::add_link(&s.recorded(), &name, &other);
+                self.sandbox_edit(r, format!("Linked {name} and {other}"), Some(id));
             }
             Msg::RemoveLink(id, other) => {
-                let base = s.recorded();
-                let name = base.nodes[id.index()].id.clone();
-                match crate::sandbox::remove_link(&base, &name, &other) {
-                    Ok(next) => {
-                        self.edit(
-                            next,
-                            format!("Unlinked {name} and {other}; the run starts again from zero."),
-                        );
-                        self.selected = Some(id);
-                    }
-                    Err(e) => self.error = Some(e),
-                }
+                let name = s.scenario.nodes[id.index()].id.clone();
+                let r = crate::sandbox::remove_link(&s.recorded(), &name, &other);
+                self.sandbox_edit(r, format!("Unlinked {name} and {other}"), Some(id));
             }
             Msg::RunWithSettings => {
                 s.restart_with_settings();
