@@ -374,8 +374,7 @@ fn bench_mm1(
     let (out, seconds) = match model {
         Mm1Model::Station => {
             // Parameters are checked before the clock starts.
-            faultline_core::bench::mm1_scenario(customers, rho, seed)
-                .map_err(|e| (BAD_INPUT, e))?;
+            faultline_core::bench::check_params(customers, rho).map_err(|e| (BAD_INPUT, e))?;
             let start = Instant::now();
             let out = faultline_core::bench::run_mm1_station(customers, rho, seed)
                 .map_err(|e| (HALTED, e))?;

@@ -38,7 +38,7 @@ pub struct Mm1Outcome {
 }
 
 /// Checks the benchmark's parameters, so a bad command line gets a message, not a panic.
-fn check_params(customers: u64, rho: f64) -> Result<(), String> {
+pub fn check_params(customers: u64, rho: f64) -> Result<(), String> {
     if !(rho > 0.0 && rho < 1.0) {
         return Err(format!(
             "utilisation must be above 0 and below 1, got {rho}"
