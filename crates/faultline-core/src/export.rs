@@ -103,9 +103,11 @@ pub fn chrome_trace(s: &Scenario, until_us: u64) -> Result<(String, bool), Strin
             TraceKind::State { node, text } => Some(json!({
                 "name": text, "ph": "i", "s": "t", "pid": 1, "tid": node.index(), "ts": e.time_us,
             })),
-            TraceKind::Fault { .. } | TraceKind::Notice { .. } => Some(json!({
-                "name": e.describe(&names), "ph": "i", "s": "g", "pid": 1, "tid": 0, "ts": e.time_us,
-            })),
+            TraceKind::Fault { .. } | TraceKind::Notice { .. } | TraceKind::Verdict { .. } => {
+                Some(json!({
+                    "name": e.describe(&names), "ph": "i", "s": "g", "pid": 1, "tid": 0, "ts": e.time_us,
+                }))
+            }
             _ => None,
         };
         if let Some(v) = v {

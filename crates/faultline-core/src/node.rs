@@ -158,4 +158,23 @@ impl Ctx<'_> {
         let now = self.core.now_us;
         self.core.trace.push(now, kind);
     }
+
+    /// Records a verdict on a named property: an invariant checked live ("one leader per
+    /// term") or a checker's answer ("linearizable"). `holds: None` means unknown. Emit one when
+    /// the answer changes or is first known, not on every event, so the trace stays readable.
+    pub fn verdict(
+        &mut self,
+        name: impl Into<String>,
+        holds: Option<bool>,
+        detail: impl Into<String>,
+    ) {
+        let kind = crate::trace::TraceKind::Verdict {
+            node: self.me,
+            name: name.into(),
+            holds,
+            detail: detail.into(),
+        };
+        let now = self.core.now_us;
+        self.core.trace.push(now, kind);
+    }
 }

@@ -142,6 +142,20 @@ pub enum TraceKind {
         /// The value.
         value: i64,
     },
+    /// A named invariant or checker verdict, as a model judged it at this moment ("one leader
+    /// per term", "linearizable"). The page lists the latest verdict per node and name; a click
+    /// jumps to the moment it changed.
+    Verdict {
+        /// The node that judged (for cluster-wide properties, the node whose event decided it).
+        node: NodeId,
+        /// The property, for people: "one leader per term".
+        name: String,
+        /// `Some(true)` holds, `Some(false)` is violated, `None` is unknown (a checker's budget ran
+        /// out).
+        holds: Option<bool>,
+        /// Why, for people: "stale read of x by client-2 at 4.2 s".
+        detail: String,
+    },
     /// The simulator itself has something to say (a limit was reached).
     Notice {
         /// The message, for people.
@@ -296,6 +310,23 @@ impl TraceEvent {
                 value,
             } => {
                 write!(f, "{} {metric} = {value}", name(*node))
+            }
+            TraceKind::Verdict {
+                node,
+                name: what,
+                holds,
+                detail,
+            } => {
+                let v = match holds {
+                    Some(true) => "holds",
+                    Some(false) => "VIOLATED",
+                    None => "unknown",
+                };
+                write!(f, "{} {what}: {v}", name(*node))?;
+                if !detail.is_empty() {
+                    write!(f, " ({detail})")?;
+                }
+                Ok(())
             }
             TraceKind::Notice { text } => write!(f, "notice: {text}"),
         }

@@ -297,7 +297,8 @@ impl LogKind {
             TraceKind::TimerFired { node, .. }
             | TraceKind::State { node, .. }
             | TraceKind::Param { node, .. }
-            | TraceKind::Metric { node, .. } => *node == n,
+            | TraceKind::Metric { node, .. }
+            | TraceKind::Verdict { node, .. } => *node == n,
             TraceKind::Fault { fault } => match fault {
                 Fault::Cut { from, to } | Fault::Heal { from, to } => *from == n || *to == n,
                 Fault::Crash { node }
@@ -441,6 +442,12 @@ fn narrate(kind: &TraceKind, names: &[String]) -> Option<String> {
         },
         TraceKind::State { node, text } => format!("{}: {text}.", n(node)),
         TraceKind::Notice { text } => text.clone(),
+        TraceKind::Verdict {
+            node,
+            name,
+            holds: Some(false),
+            detail,
+        } => format!("{}: {name} violated. {detail}", n(node)),
         _ => return None,
     })
 }
