@@ -227,6 +227,30 @@ fn state_seen(e: &crate::trace::TraceEvent, names: &[String]) -> Option<StateSee
             time_us: e.time_us,
             text: text.clone(),
         }),
+        // A verdict reads as the event log shows it, "linearizable: VIOLATED (stale read ...)",
+        // so a `state` goal can ask that an invariant broke or held without a second syntax.
+        crate::trace::TraceKind::Verdict {
+            node,
+            name,
+            holds,
+            detail,
+        } => Some(StateSeen {
+            node: names.get(node.index()).cloned().unwrap_or_default(),
+            time_us: e.time_us,
+            text: format!(
+                "{name}: {}{}",
+                match holds {
+                    Some(true) => "holds",
+                    Some(false) => "VIOLATED",
+                    None => "unknown",
+                },
+                if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({detail})")
+                }
+            ),
+        }),
         _ => None,
     }
 }
@@ -1101,6 +1125,45 @@ fn split_front_matter(text: &str) -> Result<(&str, &str, usize), LessonError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_goal_reads_verdicts_as_the_log_shows_them() {
+        use crate::trace::{TraceEvent, TraceKind};
+        let names = vec!["store".to_string()];
+        let event = |holds| TraceEvent {
+            seq: 0,
+            time_us: 4_200_000,
+            kind: TraceKind::Verdict {
+                node: crate::node::NodeId(0),
+                name: "linearizable".into(),
+                holds,
+                detail: "stale read of x".into(),
+            },
+        };
+        let seen = state_seen(&event(Some(false)), &names).expect("a verdict is seen");
+        assert_eq!(seen.text, "linearizable: VIOLATED (stale read of x)");
+        assert_eq!(seen.node, "store");
+        let goal = Goal::parse(r#"{"node": "store", "state": "linearizable: VIOLATED"}"#).unwrap();
+        let report = Report {
+            seed: 0,
+            time_ms: 0.0,
+            events: 0,
+            trace_hash: String::new(),
+            messages: Default::default(),
+            in_flight: 0,
+            halted: None,
+            nodes: Vec::new(),
+        };
+        let outcome = |holds| Outcome {
+            report: report.clone(),
+            states: vec![state_seen(&event(holds), &names).unwrap()],
+        };
+        assert!(goal.judge(&outcome(Some(false))).met);
+        assert!(
+            !goal.judge(&outcome(Some(true))).met,
+            "a verdict that holds is not a violation"
+        );
+    }
 
     const SCENARIO: &str = r#"{"version": 1, "duration_ms": 5000,
   "nodes": [{"id": "client", "model": {"type": "client", "target": "server",
