@@ -17,6 +17,10 @@ const SAMPLES: &[(&str, &str)] = &[
         include_str!("../../../tests/scenarios/breaker.json"),
     ),
     (
+        "cache.json",
+        include_str!("../../../tests/scenarios/cache.json"),
+    ),
+    (
         "client-server.json",
         include_str!("../../../tests/scenarios/client-server.json"),
     ),

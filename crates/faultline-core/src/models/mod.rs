@@ -3,6 +3,7 @@
 //! assumes where the reference is silent.
 
 pub mod breaker;
+pub mod cache;
 pub mod client;
 pub mod payment;
 pub mod service;
@@ -21,6 +22,12 @@ pub enum ModelSpec {
     Service(service::ServiceConfig),
     /// A payment service with an idempotency store (Stripe's semantics) and a ledger.
     Payment(payment::PaymentConfig),
+    /// A key-value store with versions per key (behind a cache).
+    Database(cache::DatabaseConfig),
+    /// A cache with a TTL and optional leases, in front of a database.
+    Cache(cache::CacheConfig),
+    /// An app server reading and writing through a cache and a database.
+    App(cache::AppConfig),
 }
 
 /// An error in a model's settings: (field path below `model`, message).
@@ -37,6 +44,9 @@ impl ModelSpec {
             ModelSpec::Client(c) => Ok(Box::new(client::Client::new((**c).clone(), me, lookup)?)),
             ModelSpec::Service(c) => Ok(Box::new(service::Service::new(c.clone())?)),
             ModelSpec::Payment(c) => Ok(Box::new(payment::Payment::new(c.clone())?)),
+            ModelSpec::Database(c) => Ok(Box::new(cache::Database::new(c.clone())?)),
+            ModelSpec::Cache(c) => Ok(Box::new(cache::Cache::new(c.clone(), me, lookup)?)),
+            ModelSpec::App(c) => Ok(Box::new(cache::App::new(c.clone(), me, lookup)?)),
         }
     }
 }
