@@ -27,6 +27,8 @@ pub enum Payload {
     Response(Response),
     /// Between app servers, a cache and a database (`models::cache`).
     Cache(crate::models::cache::CacheMsg),
+    /// Between an order writer, an event log and projections (`models::event_sourcing`).
+    Es(crate::models::event_sourcing::EsMsg),
 }
 
 /// What a request asks for.
@@ -87,6 +89,7 @@ impl Payload {
             Payload::Response(r) if r.is_ok() => "response",
             Payload::Response(_) => "error",
             Payload::Cache(m) => m.kind(),
+            Payload::Es(m) => m.kind(),
         }
     }
 
@@ -95,7 +98,7 @@ impl Payload {
         match self {
             Payload::Request(r) => Some(r.trace_id),
             Payload::Response(r) => Some(r.trace_id),
-            Payload::Cache(_) => None,
+            Payload::Cache(_) | Payload::Es(_) => None,
         }
     }
 }
@@ -125,6 +128,7 @@ impl fmt::Display for Payload {
                 Ok(())
             }
             Payload::Cache(m) => write!(f, "{m}"),
+            Payload::Es(m) => write!(f, "{m}"),
         }
     }
 }

@@ -25,6 +25,10 @@ const SAMPLES: &[(&str, &str)] = &[
         include_str!("../../../tests/scenarios/client-server.json"),
     ),
     (
+        "event-sourcing.json",
+        include_str!("../../../tests/scenarios/event-sourcing.json"),
+    ),
+    (
         "faults.json",
         include_str!("../../../tests/scenarios/faults.json"),
     ),

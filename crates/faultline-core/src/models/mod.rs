@@ -5,6 +5,7 @@
 pub mod breaker;
 pub mod cache;
 pub mod client;
+pub mod event_sourcing;
 pub mod payment;
 pub mod service;
 
@@ -28,6 +29,12 @@ pub enum ModelSpec {
     Cache(cache::CacheConfig),
     /// An app server reading and writing through a cache and a database.
     App(cache::AppConfig),
+    /// An append-only event log (event sourcing).
+    EventLog(event_sourcing::EventLogConfig),
+    /// The command side: places, pays and ships orders, appending events to a log.
+    OrderWriter(event_sourcing::OrderWriterConfig),
+    /// A read model that follows an event log, lagging behind it.
+    Projection(event_sourcing::ProjectionConfig),
 }
 
 /// An error in a model's settings: (field path below `model`, message).
@@ -47,6 +54,17 @@ impl ModelSpec {
             ModelSpec::Database(c) => Ok(Box::new(cache::Database::new(c.clone())?)),
             ModelSpec::Cache(c) => Ok(Box::new(cache::Cache::new(c.clone(), me, lookup)?)),
             ModelSpec::App(c) => Ok(Box::new(cache::App::new(c.clone(), me, lookup)?)),
+            ModelSpec::EventLog(c) => Ok(Box::new(event_sourcing::EventLog::new(c.clone())?)),
+            ModelSpec::OrderWriter(c) => Ok(Box::new(event_sourcing::OrderWriter::new(
+                c.clone(),
+                me,
+                lookup,
+            )?)),
+            ModelSpec::Projection(c) => Ok(Box::new(event_sourcing::Projection::new(
+                c.clone(),
+                me,
+                lookup,
+            )?)),
         }
     }
 }
