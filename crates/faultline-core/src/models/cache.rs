@@ -161,7 +161,9 @@ impl fmt::Display for CacheMsg {
 }
 
 /// What each database has committed, per key, shared by the run so that a cache can tell a
-/// stale hit exactly. Only databases write it (when they commit); it is part of snapshots.
+/// stale hit exactly (and each event log its length, under key 0, so that a projection can
+/// report its true lag). Only the committing node writes its own entries; it is part of
+/// snapshots. Nodes read it for figures, never to decide what to do.
 #[derive(Clone, Debug, Default)]
 pub struct Committed {
     keys: BTreeMap<(NodeId, u32), KeyRecord>,

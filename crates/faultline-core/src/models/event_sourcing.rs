@@ -30,7 +30,8 @@
 //! Assumptions where the references are silent: the log answers at once and keeps everything
 //! (up to a limit, then it refuses appends); a poll returns at most `batch` events, and a
 //! projection polls again at once while it knows of more, else after `poll_interval_ms`; the lag
-//! a projection reports is the log's head as of its last poll minus its offset; a `durable`
+//! a projection reports is the log's true length (read from the run's registry, as lag
+//! monitoring asks the broker) minus its offset, as of the last event it handled; a `durable`
 //! projection keeps its state and offset across a crash (they are stored together), a
 //! non-durable one starts again from offset 0; a lost poll or answer is retried after
 //! `poll_timeout_ms`.
@@ -46,6 +47,9 @@ use crate::node::{Ctx, InspectRow, Node, NodeId, TimerId};
 
 /// Events a log keeps; past it, appends are refused.
 pub const MAX_LOG_EVENTS: usize = 1_000_000;
+/// The key under which a log records its length in the run's registry of commits
+/// ([`crate::models::cache::Committed`]), so that projections can report their true lag.
+const LOG_HEAD_KEY: u32 = 0;
 /// Commands a writer queues while it waits for the log.
 const MAX_WRITER_QUEUE: usize = 10_000;
 /// Open orders a writer remembers per stage.
@@ -301,6 +305,8 @@ impl Node for EventLog {
                         self.fold.apply(&event);
                         self.last.insert(from, (seq, off));
                         ctx.count("appended", 1);
+                        let (me, now) = (ctx.me(), ctx.now_us());
+                        ctx.committed().commit(me, LOG_HEAD_KEY, off + 1, now);
                         off
                     }
                 };
@@ -698,6 +704,9 @@ pub struct Projection {
     /// Replaying after a rebuild: say so when caught up.
     replaying: bool,
     reported_lag: i64,
+    /// The log's length when this node last handled an event (the simulator's view, for the
+    /// lag figures only; the projection's behaviour uses `head_seen`).
+    log_head: u64,
 }
 
 impl Projection {
@@ -725,15 +734,21 @@ impl Projection {
             rebuild_pending: false,
             replaying: false,
             reported_lag: -1,
+            log_head: 0,
         })
     }
 
-    /// Events the log had at the last poll that this read model has not applied.
+    /// Events in the log that this read model has not applied, as of its last event.
     fn lag(&self) -> u64 {
-        self.head_seen.saturating_sub(self.offset)
+        self.log_head
+            .max(self.head_seen)
+            .saturating_sub(self.offset)
     }
 
+    /// Reads the log's true length (as Kafka's lag monitoring asks the broker for the log end
+    /// offset) and records the lag.
     fn note_lag(&mut self, ctx: &mut Ctx<'_>) {
+        self.log_head = ctx.committed().version(self.log, LOG_HEAD_KEY);
         let lag = self.lag();
         self.max_lag = self.max_lag.max(lag);
         if lag as i64 != self.reported_lag {
@@ -801,7 +816,7 @@ impl Projection {
         self.applied += 1;
         ctx.count("applied", 1);
         self.note_lag(ctx);
-        if self.replaying && self.offset >= self.head_seen {
+        if self.replaying && self.lag() == 0 {
             self.replaying = false;
             ctx.state(format!("rebuilt: caught up at offset {}", self.offset));
         }
@@ -852,6 +867,7 @@ impl Node for Projection {
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: TimerId, tag: u64) {
         self.announce(ctx);
+        self.note_lag(ctx);
         match tag {
             P_POLL => {
                 if self.waiting == Some(timer) {
