@@ -99,9 +99,10 @@ fn cache_aside_with_ttl_only_is_stale_by_design_and_the_ttl_bounds_it() {
         let w = run(&s, seed);
         let c = counters(&w, "cache");
         assert!(c["stale_reads"] > 100, "seed {seed}: {c:?}");
-        // A copy is served at most 2 s after it was stored, and it was read from the database
-        // before it was stored, so no read is staler than the TTL (plus nothing).
-        assert!(c["max_stale_ms"] <= 2000, "seed {seed}: {c:?}");
+        // A copy is served at most 2 s after it was stored, and the version it holds was the
+        // database's when the database read arrived, a few ms before: no read is staler than
+        // the TTL plus that read-to-set time (measured: under 100 ms here).
+        assert!(c["max_stale_ms"] <= 2100, "seed {seed}: {c:?}");
         assert!(c["max_stale_ms"] > 1000, "seed {seed}: {c:?}");
     }
 }
@@ -199,14 +200,16 @@ fn the_first_stale_read_is_a_verdict_with_the_versions() {
                 detail,
                 ..
             } if name == "fresh reads" => {
-                assert_eq!(*holds, Some(false));
+                assert_eq!(*holds, Some(detail == "no stale read yet"));
                 Some(detail.clone())
             }
             _ => None,
         })
         .collect();
-    assert_eq!(verdicts.len(), 1, "{verdicts:?}");
-    let d = &verdicts[0];
+    // First known at the start (it holds), then broken at the first stale read, once.
+    assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+    assert_eq!(verdicts[0], "no stale read yet");
+    let d = &verdicts[1];
     // "stale read of k3: cache v4, db v5"
     assert!(d.starts_with("stale read of k"), "{d}");
     let nums: Vec<u64> = d

@@ -435,6 +435,7 @@ pub struct Cache {
     sets_refused: u64,
     invalidations: u64,
     expired: u64,
+    started: bool,
 }
 
 impl Cache {
@@ -462,6 +463,7 @@ impl Cache {
             sets_refused: 0,
             invalidations: 0,
             expired: 0,
+            started: false,
         })
     }
 
@@ -533,7 +535,13 @@ impl Node for Cache {
         "cache"
     }
 
-    fn on_start(&mut self, _ctx: &mut Ctx<'_>) {}
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        // The verdict is first known at the start; after a restart it is not repeated.
+        if !self.started {
+            self.started = true;
+            ctx.verdict("fresh reads", Some(true), "no stale read yet");
+        }
+    }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_>, from: NodeId, msg: Payload) {
         let Payload::Cache(m) = msg else { return };
