@@ -192,6 +192,27 @@ fn a_crash_keeps_a_durable_read_model_and_replays_a_volatile_one() {
 }
 
 #[test]
+fn a_paused_projection_falls_behind_and_catches_up() {
+    let mut s = stopping(20_000);
+    s["interventions"].as_array_mut().unwrap().extend([
+        json!({"do": "pause", "at_ms": 5000, "node": "dashboard"}),
+        json!({"do": "resume", "at_ms": 10000, "node": "dashboard"}),
+    ]);
+    for seed in 1..=3 {
+        let w = run(&s, seed);
+        let (log, d) = (counters(&w, "log"), counters(&w, "dashboard"));
+        // Five seconds of about 20 events a second.
+        assert!(
+            (60..=160).contains(&d["max_lag_events"]),
+            "seed {seed}: {d:?}"
+        );
+        assert_eq!(d["lag_events"], 0);
+        assert_eq!(state(&d), state(&log));
+        assert_eq!(d["applied"], d["offset"], "nothing applied twice");
+    }
+}
+
+#[test]
 fn lost_appends_and_polls_are_retried_and_kept_once() {
     let mut s = stopping(15_000);
     for l in s["links"].as_array_mut().unwrap() {

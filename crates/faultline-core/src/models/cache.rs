@@ -48,6 +48,8 @@ use crate::node::{Ctx, InspectRow, Node, NodeId, TimerId};
 
 /// Versions of a key whose commit times the registry keeps, to date a stale read.
 const COMMIT_TIMES_KEPT: usize = 64;
+/// How long a cache waits for the database's answer to a write-through write.
+const THROUGH_TIMEOUT_US: u64 = 60_000_000;
 /// Operations a database works on at once; more are dropped (the caller times out).
 const MAX_DB_JOBS: usize = 50_000;
 /// Keys a workload may use.
@@ -424,8 +426,9 @@ pub struct Cache {
     entries: BTreeMap<u32, Entry>,
     leases: BTreeMap<u32, u64>,
     next_lease: u64,
-    /// Write-through writes waiting for the database: our op -> (app, its op, key).
-    through: BTreeMap<u64, (NodeId, u64, u32)>,
+    /// Write-through writes waiting for the database: our op -> (app, its op, timer). One
+    /// with no answer within `THROUGH_TIMEOUT_US` is forgotten (the app has timed out).
+    through: BTreeMap<u64, (NodeId, u64, TimerId)>,
     next_op: u64,
     hits: u64,
     misses: u64,
@@ -583,13 +586,15 @@ impl Node for Cache {
                 }
                 let mine = self.next_op;
                 self.next_op += 1;
-                self.through.insert(mine, (from, op, key));
+                let timer = ctx.set_timer(THROUGH_TIMEOUT_US, mine);
+                self.through.insert(mine, (from, op, timer));
                 ctx.send(self.db, Payload::Cache(CacheMsg::DbWrite { op: mine, key }));
             }
             CacheMsg::DbWriteReply { op, key, version } => {
-                let Some((app, app_op, _)) = self.through.remove(&op) else {
+                let Some((app, app_op, timer)) = self.through.remove(&op) else {
                     return;
                 };
+                ctx.cancel_timer(timer);
                 self.leases.remove(&key);
                 self.store(ctx.now_us(), key, version);
                 let reply = CacheMsg::WriteReply {
@@ -603,7 +608,11 @@ impl Node for Cache {
         }
     }
 
-    fn on_timer(&mut self, _ctx: &mut Ctx<'_>, _timer: TimerId, _tag: u64) {}
+    fn on_timer(&mut self, _ctx: &mut Ctx<'_>, _timer: TimerId, tag: u64) {
+        // A write-through write the database never answered: the answer was lost, or the
+        // database lost the write in a crash. The cache keeps what it had.
+        self.through.remove(&tag);
+    }
 
     fn on_restart(&mut self) {
         self.entries.clear();
