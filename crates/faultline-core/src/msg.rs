@@ -25,6 +25,10 @@ pub enum Payload {
     Request(Request),
     /// The answer to a [`Request`].
     Response(Response),
+    /// Between app servers, a cache and a database (`models::cache`).
+    Cache(crate::models::cache::CacheMsg),
+    /// Between an order writer, an event log and projections (`models::event_sourcing`).
+    Es(crate::models::event_sourcing::EsMsg),
 }
 
 /// What a request asks for.
@@ -84,6 +88,8 @@ impl Payload {
             Payload::Request(_) => "request",
             Payload::Response(r) if r.is_ok() => "response",
             Payload::Response(_) => "error",
+            Payload::Cache(m) => m.kind(),
+            Payload::Es(m) => m.kind(),
         }
     }
 
@@ -92,6 +98,7 @@ impl Payload {
         match self {
             Payload::Request(r) => Some(r.trace_id),
             Payload::Response(r) => Some(r.trace_id),
+            Payload::Cache(_) | Payload::Es(_) => None,
         }
     }
 }
@@ -120,6 +127,8 @@ impl fmt::Display for Payload {
                 }
                 Ok(())
             }
+            Payload::Cache(m) => write!(f, "{m}"),
+            Payload::Es(m) => write!(f, "{m}"),
         }
     }
 }

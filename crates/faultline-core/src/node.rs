@@ -138,6 +138,12 @@ impl Ctx<'_> {
         self.core.metrics[self.me.index()].gauge(now, name, value);
     }
 
+    /// What the run's databases have committed (written by databases, read by caches to judge
+    /// a stale hit exactly; see `models::cache`).
+    pub fn committed(&mut self) -> &mut crate::models::cache::Committed {
+        &mut self.core.committed
+    }
+
     /// Reports a change of state worth a line in the trace.
     pub fn state(&mut self, text: impl Into<String>) {
         let kind = crate::trace::TraceKind::State {

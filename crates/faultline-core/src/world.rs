@@ -266,6 +266,8 @@ pub(crate) struct Core {
     halted: Option<String>,
     overload_noticed: bool,
     counts: Counts,
+    /// What each database has committed, for the cache's stale-read check (`models::cache`).
+    pub(crate) committed: crate::models::cache::Committed,
 }
 
 /// Totals the engine keeps about messages, for invariants and reports.
@@ -636,6 +638,7 @@ impl World {
             halted: None,
             overload_noticed: false,
             counts: Counts::default(),
+            committed: Default::default(),
         };
         for i in 0..n {
             core.schedule(

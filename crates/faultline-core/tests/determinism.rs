@@ -17,8 +17,16 @@ const SAMPLES: &[(&str, &str)] = &[
         include_str!("../../../tests/scenarios/breaker.json"),
     ),
     (
+        "cache.json",
+        include_str!("../../../tests/scenarios/cache.json"),
+    ),
+    (
         "client-server.json",
         include_str!("../../../tests/scenarios/client-server.json"),
+    ),
+    (
+        "event-sourcing.json",
+        include_str!("../../../tests/scenarios/event-sourcing.json"),
     ),
     (
         "faults.json",

@@ -3,7 +3,9 @@
 //! assumes where the reference is silent.
 
 pub mod breaker;
+pub mod cache;
 pub mod client;
+pub mod event_sourcing;
 pub mod payment;
 pub mod service;
 
@@ -21,6 +23,18 @@ pub enum ModelSpec {
     Service(service::ServiceConfig),
     /// A payment service with an idempotency store (Stripe's semantics) and a ledger.
     Payment(payment::PaymentConfig),
+    /// A key-value store with versions per key (behind a cache).
+    Database(cache::DatabaseConfig),
+    /// A cache with a TTL and optional leases, in front of a database.
+    Cache(cache::CacheConfig),
+    /// An app server reading and writing through a cache and a database.
+    App(cache::AppConfig),
+    /// An append-only event log (event sourcing).
+    EventLog(event_sourcing::EventLogConfig),
+    /// The command side: places, pays and ships orders, appending events to a log.
+    OrderWriter(event_sourcing::OrderWriterConfig),
+    /// A read model that follows an event log, lagging behind it.
+    Projection(event_sourcing::ProjectionConfig),
 }
 
 /// An error in a model's settings: (field path below `model`, message).
@@ -37,6 +51,20 @@ impl ModelSpec {
             ModelSpec::Client(c) => Ok(Box::new(client::Client::new((**c).clone(), me, lookup)?)),
             ModelSpec::Service(c) => Ok(Box::new(service::Service::new(c.clone())?)),
             ModelSpec::Payment(c) => Ok(Box::new(payment::Payment::new(c.clone())?)),
+            ModelSpec::Database(c) => Ok(Box::new(cache::Database::new(c.clone())?)),
+            ModelSpec::Cache(c) => Ok(Box::new(cache::Cache::new(c.clone(), me, lookup)?)),
+            ModelSpec::App(c) => Ok(Box::new(cache::App::new(c.clone(), me, lookup)?)),
+            ModelSpec::EventLog(c) => Ok(Box::new(event_sourcing::EventLog::new(c.clone())?)),
+            ModelSpec::OrderWriter(c) => Ok(Box::new(event_sourcing::OrderWriter::new(
+                c.clone(),
+                me,
+                lookup,
+            )?)),
+            ModelSpec::Projection(c) => Ok(Box::new(event_sourcing::Projection::new(
+                c.clone(),
+                me,
+                lookup,
+            )?)),
         }
     }
 }
