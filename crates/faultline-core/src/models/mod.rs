@@ -4,6 +4,7 @@
 
 pub mod breaker;
 pub mod client;
+pub mod downstream;
 pub mod payment;
 pub mod service;
 
@@ -35,7 +36,7 @@ impl ModelSpec {
     ) -> Result<Box<dyn Node>, ConfigError> {
         match self {
             ModelSpec::Client(c) => Ok(Box::new(client::Client::new((**c).clone(), me, lookup)?)),
-            ModelSpec::Service(c) => Ok(Box::new(service::Service::new(c.clone())?)),
+            ModelSpec::Service(c) => Ok(Box::new(service::Service::new(c.clone(), me, lookup)?)),
             ModelSpec::Payment(c) => Ok(Box::new(payment::Payment::new(c.clone())?)),
         }
     }
