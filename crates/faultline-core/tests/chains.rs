@@ -306,3 +306,48 @@ fn hedging_after_the_p95_cuts_the_tail_for_about_5_percent_more_load() {
         );
     }
 }
+
+/// Trace ids propagate: a downstream call's spans nest under the server span that made it, in
+/// the user request's trace.
+#[test]
+fn downstream_spans_nest_under_the_server_span_that_called() {
+    let s = chain(&[0.0, 0.0, 0.5], 2, one_at_a_time(), 20, 10_000.0);
+    let s = Scenario::parse(&s.to_string()).unwrap();
+    let (text, _) = faultline_core::export::otel_spans(&s, s.duration_us()).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let spans: Vec<Value> = v["resourceSpans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["scopeSpans"][0]["spans"].as_array().unwrap().clone())
+        .collect();
+    let by_id = |id: &Value| spans.iter().find(|s| &s["spanId"] == id);
+    let roots = spans
+        .iter()
+        .filter(|s| s.get("parentSpanId").is_none())
+        .count();
+    assert_eq!(roots, 20, "one root per user request");
+    let traces: std::collections::BTreeSet<String> = spans
+        .iter()
+        .map(|s| s["traceId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(traces.len(), 20, "one trace per user request");
+    for sp in &spans {
+        if let Some(p) = sp.get("parentSpanId") {
+            let parent = by_id(p).expect("the parent is exported");
+            assert_eq!(parent["traceId"], sp["traceId"]);
+        }
+    }
+    // The bottom service's spans are four levels below a root: root, attempt, s1's server span,
+    // s1's call attempt, s2's server span, s2's call attempt, s3's server span.
+    fn depth<'a>(spans: &'a [Value], mut s: &'a Value) -> usize {
+        let mut d = 0;
+        while let Some(p) = s.get("parentSpanId") {
+            s = spans.iter().find(|x| &x["spanId"] == p).unwrap();
+            d += 1;
+        }
+        d
+    }
+    let deepest = spans.iter().map(|s| depth(&spans, s)).max().unwrap();
+    assert_eq!(deepest, 6);
+}

@@ -486,6 +486,8 @@ impl Node for Service {
             ("overloaded", self.overloaded as i64),
             ("outage", self.outage_answers as i64),
             ("fallbacks", self.fallbacks as i64),
+            ("queued", self.queue.len() as i64),
+            ("busy", self.busy() as i64),
         ];
         if let Some(calls) = &self.calls {
             c.extend(calls.counters());
