@@ -17,12 +17,24 @@ const SAMPLES: &[(&str, &str)] = &[
         include_str!("../../../tests/scenarios/breaker.json"),
     ),
     (
+        "chain.json",
+        include_str!("../../../tests/scenarios/chain.json"),
+    ),
+    (
         "client-server.json",
         include_str!("../../../tests/scenarios/client-server.json"),
     ),
     (
+        "fanout.json",
+        include_str!("../../../tests/scenarios/fanout.json"),
+    ),
+    (
         "faults.json",
         include_str!("../../../tests/scenarios/faults.json"),
+    ),
+    (
+        "hedging.json",
+        include_str!("../../../tests/scenarios/hedging.json"),
     ),
     (
         "idempotent-checkout.json",
