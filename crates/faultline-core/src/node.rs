@@ -89,6 +89,8 @@ pub struct AvailabilityModel {
     pub own: f64,
     /// The nodes it calls for each request.
     pub calls: Vec<NodeId>,
+    /// Which of those calls are optional (a failure is replaced by a fallback); empty for none.
+    pub optional: Vec<bool>,
     /// How many of those calls must succeed.
     pub need: usize,
     /// A failed call stage still gets a good answer (a fallback).

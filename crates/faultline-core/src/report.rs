@@ -94,7 +94,16 @@ pub fn availability_formulas(world: &World) -> Vec<Option<f64>> {
             let a = m
                 .calls
                 .iter()
-                .map(|c| visit(world, *c, memo))
+                .enumerate()
+                .map(|(i, c)| {
+                    let v = visit(world, *c, memo);
+                    // An optional call always "succeeds": its failure has a fallback.
+                    if m.optional.get(i).copied().unwrap_or(false) {
+                        Some(1.0)
+                    } else {
+                        v
+                    }
+                })
                 .collect::<Option<Vec<f64>>>()?;
             // P(at least `need` of the independent calls succeed): the distribution of the
             // number of successes, one call at a time.

@@ -95,6 +95,9 @@ fn build(seed: u64) -> Value {
                         c["timeout_ms"] = json!(10 + r.below(300));
                     }
                     if r.below(3) == 0 {
+                        c["fallback"] = json!(true);
+                    }
+                    if r.below(3) == 0 {
                         c["breaker"] =
                             json!({"preset": "opossum", "wait_in_open_ms": r.below(300)});
                     }
@@ -157,7 +160,10 @@ fn check(seed: u64) -> Result<(), TestCaseError> {
                     text
                 );
                 prop_assert_eq!(n.completed as i64, get(n, "served"));
-                prop_assert!(get(n, "fallbacks") <= get(n, "served"));
+                // A fallback stands for a failed optional call or a failed stage.
+                prop_assert!(
+                    get(n, "fallbacks") <= get(n, "downstream_failures") + get(n, "served")
+                );
                 prop_assert!(get(n, "downstream_retries") <= get(n, "downstream_attempts"));
                 sent += get(n, "downstream_attempts");
                 received += get(n, "attempts_received");

@@ -351,3 +351,23 @@ fn downstream_spans_nest_under_the_server_span_that_called() {
     let deepest = spans.iter().map(|s| depth(&spans, s)).max().unwrap();
     assert_eq!(deepest, 6);
 }
+
+/// An optional call: the request goes on without it; the essential one still decides.
+#[test]
+fn an_optional_call_is_done_without_and_an_essential_one_is_not() {
+    let mut s = fanout(2, json!("all"), 0.0, false, 300);
+    s["nodes"][1]["model"]["downstream"]["calls"][1]["fallback"] = json!(true);
+    s["nodes"][3]["model"]["outage"] = json!(503);
+    let r = run(&s, 1);
+    assert_eq!(node(&r, "client").successes, 300);
+    assert_eq!(counter(&r, "api", "fallbacks"), 300);
+    assert_eq!(counter(&r, "api", "downstream_failures"), 300);
+    assert_eq!(node(&r, "client").availability_formula, Some(1.0));
+    // The essential call down: no fallback for it.
+    s["nodes"][3]["model"]["outage"] = Value::Null;
+    s["nodes"][2]["model"]["outage"] = json!(503);
+    let r = run(&s, 1);
+    assert_eq!(node(&r, "client").successes, 0);
+    assert_eq!(counter(&r, "api", "fallbacks"), 0);
+    assert_eq!(node(&r, "client").availability_formula, Some(0.0));
+}

@@ -1001,6 +1001,7 @@ impl Node for Client {
         Some(crate::node::AvailabilityModel {
             own: 1.0,
             calls: vec![self.target],
+            optional: Vec::new(),
             need: 1,
             fallback: false,
         })

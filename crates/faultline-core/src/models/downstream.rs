@@ -44,6 +44,10 @@ pub struct CallSpec {
     /// A circuit breaker in front of this call; `null` for none.
     #[serde(default)]
     pub breaker: Option<BreakerConfig>,
+    /// An optional call: when it fails, go on without it (a degraded answer, counted in
+    /// `fallbacks`), as if it had succeeded.
+    #[serde(default)]
+    pub fallback: bool,
 }
 
 /// The order the calls go in.
@@ -176,6 +180,7 @@ pub(crate) struct Calls {
     failures: u64,
     rejected: u64,
     late: u64,
+    fallbacks: u64,
     decided: Vec<(Job, bool)>,
 }
 
@@ -209,6 +214,7 @@ impl Calls {
             failures: 0,
             rejected: 0,
             late: 0,
+            fallbacks: 0,
             decided: Vec::new(),
         })
     }
@@ -216,6 +222,11 @@ impl Calls {
     /// The nodes called, in order.
     pub(crate) fn targets(&self) -> &[NodeId] {
         &self.targets
+    }
+
+    /// Failed optional calls the requests did without.
+    pub(crate) fn fallbacks(&self) -> u64 {
+        self.fallbacks
     }
 
     /// Requests waiting for their calls (each holds a worker).
@@ -381,10 +392,21 @@ impl Calls {
             return;
         };
         p.calls[i].done = Some(ok);
+        let ok = ok || {
+            let optional = d.calls[i].fallback;
+            if optional {
+                // Failed, but the request can do without it.
+                self.fallbacks += 1;
+                ctx.count("fallbacks", 1);
+            }
+            optional
+        };
         if ok {
             p.ok += 1;
         } else {
             p.failed += 1;
+        }
+        if p.calls[i].done == Some(false) {
             self.failures += 1;
             ctx.count("downstream_failures", 1);
         }

@@ -436,13 +436,19 @@ impl Node for Service {
         } else {
             1.0 - self.cfg.error_rate
         };
-        let (calls, need, fallback) = match (&self.calls, &self.cfg.downstream) {
-            (Some(c), Some(d)) => (c.targets().to_vec(), d.need(), d.fallback),
-            _ => (Vec::new(), 0, false),
+        let (calls, optional, need, fallback) = match (&self.calls, &self.cfg.downstream) {
+            (Some(c), Some(d)) => (
+                c.targets().to_vec(),
+                d.calls.iter().map(|c| c.fallback).collect(),
+                d.need(),
+                d.fallback,
+            ),
+            _ => (Vec::new(), Vec::new(), 0, false),
         };
         Some(AvailabilityModel {
             own,
             calls,
+            optional,
             need,
             fallback,
         })
@@ -470,7 +476,10 @@ impl Node for Service {
                 self.overloaded.to_string(),
             ),
             ("outage answers".into(), self.outage_answers.to_string()),
-            ("fallbacks".into(), self.fallbacks.to_string()),
+            (
+                "fallbacks".into(),
+                (self.fallbacks + self.calls.as_ref().map_or(0, Calls::fallbacks)).to_string(),
+            ),
         ]
         .into_iter()
         .chain(self.calls.iter().flat_map(Calls::inspect))
@@ -485,7 +494,10 @@ impl Node for Service {
             ("attempts_received", self.attempts_received as i64),
             ("overloaded", self.overloaded as i64),
             ("outage", self.outage_answers as i64),
-            ("fallbacks", self.fallbacks as i64),
+            (
+                "fallbacks",
+                (self.fallbacks + self.calls.as_ref().map_or(0, Calls::fallbacks)) as i64,
+            ),
             ("queued", self.queue.len() as i64),
             ("busy", self.busy() as i64),
         ];
