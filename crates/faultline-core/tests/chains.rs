@@ -371,3 +371,67 @@ fn an_optional_call_is_done_without_and_an_essential_one_is_not() {
     assert_eq!(counter(&r, "api", "fallbacks"), 0);
     assert_eq!(node(&r, "client").availability_formula, Some(0.0));
 }
+
+/// Bad settings are refused with the field's path, never a panic.
+#[test]
+fn bad_downstream_and_failure_settings_are_named() {
+    let good = chain(&[0.0, 0.0], 1, one_at_a_time(), 1, 1_000.0);
+    let refused = |path: &str, v: Value| {
+        let mut s = good.clone();
+        let mut at = &mut s;
+        let parts: Vec<&str> = path.split('.').collect();
+        for p in &parts[..parts.len() - 1] {
+            at = match p.parse::<usize>() {
+                Ok(i) => &mut at[i],
+                Err(_) => &mut at[*p],
+            };
+        }
+        at[parts[parts.len() - 1]] = v;
+        let e = Scenario::parse(&s.to_string()).expect_err(path);
+        e.0[0].path.clone() + ": " + &e.0[0].message
+    };
+    let e = refused("nodes.1.model.outage", json!(404));
+    assert!(e.contains("outage") && e.contains("500 to 599"), "{e}");
+    let e = refused("nodes.1.model.latency_factor", json!(0.5));
+    assert!(e.contains("latency_factor"), "{e}");
+    let e = refused("nodes.1.model.downstream.wait", json!({"quorum": 2}));
+    assert!(e.contains("downstream.wait.quorum"), "{e}");
+    let e = refused("nodes.1.model.downstream.calls.0.target", json!("nowhere"));
+    assert!(
+        e.contains("downstream.calls[0].target") && e.contains("nowhere"),
+        "{e}"
+    );
+    let e = refused("nodes.1.model.downstream.calls.0.target", json!("s1"));
+    assert!(e.contains("itself"), "{e}");
+    let e = refused("nodes.1.model.downstream.calls", json!([]));
+    assert!(e.contains("downstream.calls"), "{e}");
+    let e = refused(
+        "nodes.1.model.downstream.calls.0.retry.max_attempts",
+        json!(0),
+    );
+    assert!(e.contains("downstream.calls[0].retry.max_attempts"), "{e}");
+    let e = refused("nodes.0.model.hedge_after_ms", json!(-1));
+    assert!(e.contains("hedge_after_ms"), "{e}");
+}
+
+/// A downstream call honours "do not retry" like a client does.
+#[test]
+fn downstream_calls_do_not_retry_overloaded_answers() {
+    let mut s = chain(
+        &[0.0, 0.0],
+        4,
+        json!({"type": "open", "rate_per_s": 300}),
+        3_000,
+        20_000.0,
+    );
+    s["nodes"][0]["model"]["retry"]["max_attempts"] = json!(1);
+    let bottom = &mut s["nodes"][2]["model"];
+    bottom["concurrency"] = json!(1);
+    bottom["no_retry_above"] = json!(1);
+    bottom["latency"] = json!({"type": "constant", "ms": 5});
+    let r = run(&s, 1);
+    let overloaded = counter(&r, "s2", "overloaded");
+    assert!(overloaded > 500, "{overloaded}");
+    assert_eq!(counter(&r, "s1", "downstream_retries"), 0);
+    assert_eq!(counter(&r, "s1", "downstream_failures"), overloaded);
+}

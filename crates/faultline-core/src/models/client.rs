@@ -8,11 +8,17 @@
 //! Workloads: open loop (Poisson arrivals at `rate_per_s`, which keep coming whatever happens to
 //! earlier requests: how real users behave) or closed loop (`users` that each wait for their
 //! answer, then think for `think_ms`: how benchmarks behave).
+//! Hedged requests follow Dean and Barroso, "The Tail at Scale" (2013): with `hedge_after_ms`,
+//! an attempt without an answer after that long gets one copy, and the first answer wins.
+//! The backoff, "do not retry" and retry-policy code is shared with a service's downstream
+//! calls ([`super::downstream`]).
 //!
 //! Assumptions where the references are silent: what is retried is a timeout or a 5xx/429
 //! answer without "do not retry"; a response to an attempt that already timed out is counted
 //! (`late_responses`) and ignored; latency is measured from the logical request's first attempt
-//! to its final answer; a crash loses the requests in progress.
+//! to its final answer; a crash loses the requests in progress. A hedged copy is sent once per
+//! attempt, shares the attempt's timeout and breaker permit, is counted in `hedges` (not in
+//! `attempts`), and the answer that loses the race is counted as late.
 
 use serde::{Deserialize, Serialize};
 
