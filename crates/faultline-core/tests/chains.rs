@@ -435,3 +435,35 @@ fn downstream_calls_do_not_retry_overloaded_answers() {
     assert_eq!(counter(&r, "s1", "downstream_retries"), 0);
     assert_eq!(counter(&r, "s1", "downstream_failures"), overloaded);
 }
+
+/// Dean and Barroso: a request that waits for all of N leaves, each slow with probability p, is
+/// slow with probability 1 - (1 - p)^N (p = 0.01, N = 100: 63 %). A timeout between the fast
+/// and the slow mode turns "slow" into "failed", so the client's success rate is (1 - p)^N.
+#[test]
+fn waiting_for_all_of_n_leaves_is_slow_with_1_minus_1_minus_p_to_the_n() {
+    for (n, requests) in [(1usize, 4_000u64), (10, 4_000), (100, 2_000)] {
+        let calls: Vec<Value> = (0..n).map(|_| json!({"target": "leaf"})).collect();
+        let s = json!({"version": 1, "duration_ms": 120_000, "nodes": [
+            {"id": "client", "model": {"type": "client", "target": "root",
+                "workload": {"type": "open", "rate_per_s": 50}, "max_requests": requests,
+                "timeout_ms": 50}},
+            {"id": "root", "model": {"type": "service", "concurrency": 10000,
+                "latency": {"type": "constant", "ms": 0},
+                "downstream": {"calls": calls, "mode": "parallel"}}},
+            {"id": "leaf", "model": {"type": "service", "concurrency": 10000,
+                "latency": {"type": "bimodal", "fast": {"type": "constant", "ms": 1},
+                    "slow": {"type": "constant", "ms": 100}, "slow_ratio": 0.01}}}],
+            "links": [link("client", "root", 1.0), link("root", "leaf", 1.0)]});
+        let r = run(&s, 1);
+        let c = node(&r, "client");
+        assert_eq!(c.completed, requests);
+        let fast = 0.99f64.powi(n as i32);
+        let measured = c.successes as f64 / c.completed as f64;
+        let se = (fast * (1.0 - fast) / c.completed as f64).sqrt();
+        assert!(
+            (measured - fast).abs() <= 3.0 * se,
+            "N = {n}: {measured} fast, expected {fast} (3 SE = {})",
+            3.0 * se
+        );
+    }
+}

@@ -27,7 +27,7 @@ use crate::msg::{Op, Payload, Request, Response};
 use crate::node::{Ctx, InspectRow, NodeId, TimerId};
 
 /// The most downstream calls per service.
-pub const MAX_CALLS: usize = 16;
+pub const MAX_CALLS: usize = 100;
 
 /// One downstream call and the client policy it is made with.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,7 +76,8 @@ pub enum Wait {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Downstream {
-    /// The calls (1 to 16).
+    /// The calls (1 to 100; the same target may appear more than once, e.g. a fan-out to
+    /// many leaves of one replicated service).
     pub calls: Vec<CallSpec>,
     /// `sequence` (the default) or `parallel`.
     #[serde(default)]
@@ -135,7 +136,7 @@ impl Downstream {
 const TAG_TIMEOUT: u64 = 1;
 const TAG_BACKOFF: u64 = 2;
 const TAG_BREAKER: u64 = 3;
-const CALL_BITS: u64 = 5; // MAX_CALLS <= 32
+const CALL_BITS: u64 = 7; // MAX_CALLS <= 128
 
 fn tag(kind: u64, id: u64) -> u64 {
     (id << 3) | kind
