@@ -186,6 +186,11 @@ fn a_quorum_fan_out_matches_the_k_of_n_formula() {
         (measured - formula).abs() <= 3.0 * se,
         "measured {measured}, formula {formula}"
     );
+    // Parallel replicas, any one enough: 1 - (1 - 0.99)^2 = 0.9999.
+    let r = run(&fanout(2, json!({"quorum": 1}), 0.01, false, 4_000), 1);
+    let c = node(&r, "client");
+    assert!((c.availability_formula.unwrap() - 0.9999).abs() < 1e-12);
+    assert!(c.failures <= 3, "{} failures in 4000", c.failures);
     // Waiting for all three multiplies instead: 0.9^3.
     let r = run(&fanout(3, json!("all"), 0.1, false, 8_000), 2);
     let c = node(&r, "client");
