@@ -174,6 +174,7 @@ pub fn mm1_scenario(customers: u64, rho: f64, seed: u64) -> Result<Scenario, Str
         breaker: None,
         charge_cents: None,
         deadline_ms: None,
+        hedge_after_ms: None,
     };
     let service = ServiceConfig {
         latency: Dist::Exponential {
@@ -182,6 +183,7 @@ pub fn mm1_scenario(customers: u64, rho: f64, seed: u64) -> Result<Scenario, Str
         concurrency: 1,
         queue_limit: 1_000_000,
         error_rate: 0.0,
+        ..Default::default()
     };
     Ok(Scenario {
         version: crate::scenario::FORMAT_VERSION,

@@ -158,6 +158,7 @@ pub fn otel_spans(s: &Scenario, until_us: u64) -> Result<(String, bool), String>
     let mut attempt_of: HashMap<(usize, u64), usize> = HashMap::new(); // (client, req) -> span
     let mut served: HashMap<(usize, u64), usize> = HashMap::new(); // (server, req) -> span
     let mut root_of: HashMap<(usize, u64), usize> = HashMap::new(); // (client, trace) -> span
+    let mut serving: HashMap<(usize, u64), usize> = HashMap::new(); // (server, trace) -> span
     let cut = for_each_event(s, until_us, |e| {
         match &e.kind {
             TraceKind::Sent {
@@ -169,6 +170,24 @@ pub fn otel_spans(s: &Scenario, until_us: u64) -> Result<(String, bool), String>
             } => {
                 let (from, to) = (from.index(), to.index());
                 match payload {
+                    // A service calling downstream while it serves a request: the call's attempts
+                    // are children of that server span, in its trace.
+                    Payload::Request(r) if serving.contains_key(&(from, r.trace_id)) => {
+                        let parent = serving[&(from, r.trace_id)];
+                        let (trace, parent_id) = (spans[parent].trace, spans[parent].id);
+                        spans.push(Span {
+                            node: from,
+                            trace,
+                            id: span_id(&[from as u64, r.req_id, 1]),
+                            parent: Some(parent_id),
+                            name: format!("call {} attempt {}", names[to], r.attempt),
+                            kind: 3,
+                            start_us: e.time_us,
+                            end_us: None,
+                            error: None,
+                        });
+                        attempt_of.insert((from, r.req_id), spans.len() - 1);
+                    }
                     Payload::Request(r) => {
                         let trace = span_id(&[from as u64, r.trace_id]);
                         let root = *root_of.entry((from, r.trace_id)).or_insert_with(|| {
@@ -235,6 +254,7 @@ pub fn otel_spans(s: &Scenario, until_us: u64) -> Result<(String, bool), String>
                                 error: None,
                             });
                             served.insert((to, r.req_id), spans.len() - 1);
+                            serving.insert((to, r.trace_id), spans.len() - 1);
                         }
                     }
                     Some(Payload::Response(r)) => {

@@ -284,6 +284,7 @@ pub const REPORT_VALUES: &[&str] = &[
     "p99_ms",
     "max_ms",
     "mean_ms",
+    "availability_formula",
 ];
 
 impl GoalSpec {
@@ -431,6 +432,7 @@ pub fn figure(n: &NodeReport, value: &str) -> Option<f64> {
         "p99_ms" => lat(|l| l.p99_ms),
         "max_ms" => lat(|l| l.max_ms),
         "mean_ms" => lat(|l| l.mean_ms),
+        "availability_formula" => n.availability_formula,
         c => n.counters.get(c).map(|v| *v as f64),
     }
 }

@@ -70,8 +70,31 @@ pub trait Node: fmt::Debug {
         Vec::new()
     }
 
+    /// How this node's availability combines with the nodes it calls, for the report's
+    /// `availability_formula`; `None` (the default) when the model has no such formula.
+    fn availability_model(&self) -> Option<AvailabilityModel> {
+        None
+    }
+
     /// A boxed copy (snapshots).
     fn clone_box(&self) -> Box<dyn Node>;
+}
+
+/// A node's part of the availability formula (`semantics.md`, Availability): it answers well
+/// with probability `own` when at least `need` of the nodes it `calls` answered well (or always,
+/// with a `fallback`). Series hops multiply; `need` of n independent calls is the k-of-n sum.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AvailabilityModel {
+    /// The node's own availability (1 - its error rate).
+    pub own: f64,
+    /// The nodes it calls for each request.
+    pub calls: Vec<NodeId>,
+    /// Which of those calls are optional (a failure is replaced by a fallback); empty for none.
+    pub optional: Vec<bool>,
+    /// How many of those calls must succeed.
+    pub need: usize,
+    /// A failed call stage still gets a good answer (a fallback).
+    pub fallback: bool,
 }
 
 impl Clone for Box<dyn Node> {

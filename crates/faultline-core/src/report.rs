@@ -42,6 +42,12 @@ pub struct NodeReport {
     pub latency: Option<Latency>,
     /// The model's own counters (requests, attempts, timeouts, retries, ...).
     pub counters: BTreeMap<String, i64>,
+    /// The availability the formula predicts from the settings (`semantics.md`, Availability):
+    /// the product of the hops' availabilities in series, the k-of-n sum for a quorum, one
+    /// attempt each (no retries). `None` for models without one. Compare with the measured
+    /// `success_rate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub availability_formula: Option<f64>,
 }
 
 /// A whole run's report.
@@ -65,6 +71,64 @@ pub struct Report {
     pub nodes: Vec<NodeReport>,
 }
 
+/// What the availability formula knows of a node while it is computed.
+#[derive(Clone, Copy, PartialEq)]
+enum Formula {
+    Unknown,
+    InProgress,
+    Done(Option<f64>),
+}
+
+/// The formula's availability of every node (see [`NodeReport::availability_formula`]);
+/// `None` for a node when a node on the way has no formula or the calls loop. Memoised, so a
+/// wide fan-out costs one visit per node.
+pub fn availability_formulas(world: &World) -> Vec<Option<f64>> {
+    fn visit(world: &World, id: NodeId, memo: &mut [Formula]) -> Option<f64> {
+        match memo[id.index()] {
+            Formula::Done(v) => return v,
+            Formula::InProgress => return None,
+            Formula::Unknown => {}
+        }
+        memo[id.index()] = Formula::InProgress;
+        let v = world.node(id).availability_model().and_then(|m| {
+            let a = m
+                .calls
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let v = visit(world, *c, memo);
+                    // An optional call always "succeeds": its failure has a fallback.
+                    if m.optional.get(i).copied().unwrap_or(false) {
+                        Some(1.0)
+                    } else {
+                        v
+                    }
+                })
+                .collect::<Option<Vec<f64>>>()?;
+            // P(at least `need` of the independent calls succeed): the distribution of the
+            // number of successes, one call at a time.
+            let mut dist = vec![1.0];
+            for p in &a {
+                let mut next = vec![0.0; dist.len() + 1];
+                for (k, q) in dist.iter().enumerate() {
+                    next[k] += q * (1.0 - p);
+                    next[k + 1] += q * p;
+                }
+                dist = next;
+            }
+            let stage: f64 = dist.iter().skip(m.need).sum();
+            Some(m.own * if m.fallback { 1.0 } else { stage })
+        });
+        memo[id.index()] = Formula::Done(v);
+        v
+    }
+    let n = world.names().len();
+    let mut memo = vec![Formula::Unknown; n];
+    (0..n)
+        .map(|i| visit(world, NodeId(i as u16), &mut memo))
+        .collect()
+}
+
 fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
@@ -72,6 +136,7 @@ fn ms(us: u64) -> f64 {
 impl Report {
     /// The report of a world as it is now.
     pub fn of(world: &World) -> Report {
+        let formulas = availability_formulas(world);
         let nodes = (0..world.names().len())
             .map(|i| {
                 let id = NodeId(i as u16);
@@ -100,6 +165,7 @@ impl Report {
                     failures: m.failures,
                     latency,
                     counters,
+                    availability_formula: formulas[i],
                 }
             })
             .collect();

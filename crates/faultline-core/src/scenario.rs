@@ -540,6 +540,17 @@ where
     let mut at = &mut doc;
     let parts: Vec<&str> = path.split('.').collect();
     for (i, part) in parts.iter().enumerate() {
+        // A list's items by index (`downstream.calls.0.retry.max_attempts`).
+        if at.is_array()
+            && let Ok(k) = part.parse::<usize>()
+        {
+            let list = at.as_array_mut().expect("checked");
+            let n = list.len();
+            at = list
+                .get_mut(k)
+                .ok_or_else(|| format!("'{path}': no item {k} in a list of {n}"))?;
+            continue;
+        }
         let obj = at
             .as_object_mut()
             .ok_or_else(|| format!("'{}' is not a group of settings", parts[..i].join(".")))?;

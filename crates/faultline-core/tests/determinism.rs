@@ -10,40 +10,29 @@ use faultline_core::report::Report;
 use faultline_core::scenario::Scenario;
 use faultline_core::trace::TraceEvent;
 
+/// A sample's name and text.
+macro_rules! sample {
+    ($name:literal) => {
+        (
+            $name,
+            include_str!(concat!("../../../tests/scenarios/", $name)),
+        )
+    };
+}
+
 /// Every sample scenario, embedded so the wasm build (which has no file system) runs them too.
 const SAMPLES: &[(&str, &str)] = &[
-    (
-        "breaker.json",
-        include_str!("../../../tests/scenarios/breaker.json"),
-    ),
-    (
-        "cache.json",
-        include_str!("../../../tests/scenarios/cache.json"),
-    ),
-    (
-        "client-server.json",
-        include_str!("../../../tests/scenarios/client-server.json"),
-    ),
-    (
-        "event-sourcing.json",
-        include_str!("../../../tests/scenarios/event-sourcing.json"),
-    ),
-    (
-        "faults.json",
-        include_str!("../../../tests/scenarios/faults.json"),
-    ),
-    (
-        "idempotent-checkout.json",
-        include_str!("../../../tests/scenarios/idempotent-checkout.json"),
-    ),
-    (
-        "mm1.json",
-        include_str!("../../../tests/scenarios/mm1.json"),
-    ),
-    (
-        "retry-storm.json",
-        include_str!("../../../tests/scenarios/retry-storm.json"),
-    ),
+    sample!("breaker.json"),
+    sample!("cache.json"),
+    sample!("chain.json"),
+    sample!("client-server.json"),
+    sample!("event-sourcing.json"),
+    sample!("fanout.json"),
+    sample!("faults.json"),
+    sample!("hedging.json"),
+    sample!("idempotent-checkout.json"),
+    sample!("mm1.json"),
+    sample!("retry-storm.json"),
 ];
 
 const GOLDEN: &str = include_str!("../../../tests/scenarios/trace-hashes.txt");

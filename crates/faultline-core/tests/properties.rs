@@ -73,6 +73,7 @@ fn build(seed: u64) -> Scenario {
                 concurrency: 1 + r.below(8) as u32,
                 queue_limit: r.below(50) as u32,
                 error_rate: r.unit() * 0.3,
+                ..Default::default()
             })
         } else {
             let kinds = [
@@ -134,6 +135,7 @@ fn build(seed: u64) -> Scenario {
                 }),
                 charge_cents: (r.below(2) == 0).then(|| r.below(2_000)),
                 deadline_ms: (r.below(3) == 0).then(|| 1.0 + r.below(3_000) as f64),
+                hedge_after_ms: None,
             }))
         };
         nodes.push(NodeSpec { id: name(i), model });

@@ -33,6 +33,7 @@ pub fn scenario() -> Scenario {
                 breaker: None,
                 charge_cents: None,
                 deadline_ms: None,
+                hedge_after_ms: None,
             })),
         });
         nodes.push(NodeSpec {
@@ -42,6 +43,7 @@ pub fn scenario() -> Scenario {
                 concurrency: 64,
                 queue_limit: 1_000,
                 error_rate: 0.0,
+                ..Default::default()
             }),
         });
         links.push(LinkSpec::between(

@@ -5,6 +5,7 @@
 pub mod breaker;
 pub mod cache;
 pub mod client;
+pub mod downstream;
 pub mod event_sourcing;
 pub mod payment;
 pub mod service;
@@ -49,7 +50,7 @@ impl ModelSpec {
     ) -> Result<Box<dyn Node>, ConfigError> {
         match self {
             ModelSpec::Client(c) => Ok(Box::new(client::Client::new((**c).clone(), me, lookup)?)),
-            ModelSpec::Service(c) => Ok(Box::new(service::Service::new(c.clone())?)),
+            ModelSpec::Service(c) => Ok(Box::new(service::Service::new(c.clone(), me, lookup)?)),
             ModelSpec::Payment(c) => Ok(Box::new(payment::Payment::new(c.clone())?)),
             ModelSpec::Database(c) => Ok(Box::new(cache::Database::new(c.clone())?)),
             ModelSpec::Cache(c) => Ok(Box::new(cache::Cache::new(c.clone(), me, lookup)?)),

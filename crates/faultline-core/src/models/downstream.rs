@@ -1,0 +1,562 @@
+//! A service's calls to other services while it handles a request: in sequence or in parallel,
+//! waiting for all of them or for a quorum, each with its own client policy.
+//!
+//! Each call follows the client's rules and uses the client's code: a timeout per attempt,
+//! retries with the AWS backoff strategies ([`super::client::backoff_us`]), `retry_on`, "do not
+//! retry" answers never retried ([`super::client::outcome_of`]), an optional retry budget and an
+//! optional Resilience4j circuit breaker ([`super::breaker`]), one per call.
+//!
+//! References (`semantics.md`): Availability (in series, availability multiplies; a quorum of
+//! k out of n independent calls is the k-of-n sum) and Retries (when every layer retries,
+//! attempts multiply: (r+1)^L at the bottom for r retries at each of L layers).
+//!
+//! Assumptions where the references are silent: the calls carry the caller's trace id (so spans
+//! nest); in sequence, calls go one after the other in the order listed, and stop as soon as the
+//! outcome is known; in parallel, all go at once; once the stage is decided the calls still in
+//! flight are abandoned (their answers are counted as late and ignored).
+
+use serde::{Deserialize, Serialize};
+
+use super::breaker::{Breaker, BreakerConfig, Permit};
+use super::client::{BudgetState, RetryOn, RetryPolicy, backoff_us, outcome_of};
+use super::service::Job;
+use super::{ConfigError, check_ms, resolve};
+use crate::dist::ms_to_us;
+use crate::idhash::IdMap;
+use crate::msg::{Op, Payload, Request, Response};
+use crate::node::{Ctx, InspectRow, NodeId, TimerId};
+
+/// The most downstream calls per service.
+pub const MAX_CALLS: usize = 100;
+
+/// One downstream call and the client policy it is made with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallSpec {
+    /// The node called.
+    pub target: String,
+    /// The timeout of each attempt; `null` waits forever.
+    #[serde(default)]
+    pub timeout_ms: Option<f64>,
+    /// Retries, as a client's (`max_attempts`, `backoff`, `budget`, `retry_on`).
+    #[serde(default)]
+    pub retry: RetryPolicy,
+    /// A circuit breaker in front of this call; `null` for none.
+    #[serde(default)]
+    pub breaker: Option<BreakerConfig>,
+    /// An optional call: when it fails, go on without it (a degraded answer, counted in
+    /// `fallbacks`), as if it had succeeded.
+    #[serde(default)]
+    pub fallback: bool,
+}
+
+/// The order the calls go in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// One after the other, in the order listed: latencies add up.
+    #[default]
+    Sequence,
+    /// All at once: the stage takes as long as the slowest call it waits for.
+    Parallel,
+}
+
+/// How many calls must succeed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Wait {
+    /// Every call.
+    #[default]
+    All,
+    /// At least this many (1 to the number of calls).
+    Quorum(u32),
+}
+
+/// A service's downstream calls.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Downstream {
+    /// The calls (1 to 100; the same target may appear more than once, e.g. a fan-out to
+    /// many leaves of one replicated service).
+    pub calls: Vec<CallSpec>,
+    /// `sequence` (the default) or `parallel`.
+    #[serde(default)]
+    pub mode: Mode,
+    /// `"all"` (the default) or `{"quorum": k}`.
+    #[serde(default)]
+    pub wait: Wait,
+    /// When the calls fail, answer 200 anyway (a degraded answer, counted in `fallbacks`)
+    /// instead of 502.
+    #[serde(default)]
+    pub fallback: bool,
+}
+
+impl Downstream {
+    /// Checks ranges; field names relative to `downstream`.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        if !(1..=MAX_CALLS).contains(&self.calls.len()) {
+            return Err((
+                "calls".into(),
+                format!("expected 1 to {MAX_CALLS} calls, got {}", self.calls.len()),
+            ));
+        }
+        for (i, c) in self.calls.iter().enumerate() {
+            if let Some(t) = c.timeout_ms {
+                check_ms(&format!("calls[{i}].timeout_ms"), t, 0.001, 3_600_000.0)?;
+            }
+            c.retry.check(&format!("calls[{i}].retry."))?;
+            if let Some(b) = &c.breaker {
+                b.check()
+                    .map_err(|(f, m)| (format!("calls[{i}].breaker.{f}"), m))?;
+            }
+        }
+        if let Wait::Quorum(k) = self.wait
+            && !(1..=self.calls.len() as u32).contains(&k)
+        {
+            return Err((
+                "wait.quorum".into(),
+                format!(
+                    "expected 1 to {} (the number of calls), got {k}",
+                    self.calls.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// How many calls must succeed.
+    pub fn need(&self) -> usize {
+        match self.wait {
+            Wait::All => self.calls.len(),
+            Wait::Quorum(k) => k as usize,
+        }
+    }
+}
+
+const TAG_TIMEOUT: u64 = 1;
+const TAG_BACKOFF: u64 = 2;
+const TAG_BREAKER: u64 = 3;
+const CALL_BITS: u64 = 7; // MAX_CALLS <= 128
+
+fn tag(kind: u64, id: u64) -> u64 {
+    (id << 3) | kind
+}
+
+/// One call of one request.
+#[derive(Clone, Debug, Default)]
+struct CallState {
+    attempt: u32,
+    req: Option<u64>,
+    timeout: Option<TimerId>,
+    prev_sleep_us: u64,
+    permit: Option<Permit>,
+    attempt_start_us: u64,
+    done: Option<bool>,
+}
+
+/// One request waiting for its calls.
+#[derive(Clone, Debug)]
+struct Pending {
+    job: Job,
+    calls: Vec<CallState>,
+    next: usize,
+    ok: usize,
+    failed: usize,
+}
+
+/// The running state of a service's downstream calls.
+#[derive(Clone, Debug)]
+pub(crate) struct Calls {
+    targets: Vec<NodeId>,
+    breakers: Vec<Option<Breaker>>,
+    budgets: Vec<BudgetState>,
+    // Looked up by id, never iterated.
+    pending: IdMap<u64, Pending>,
+    by_req: IdMap<u64, (u64, usize)>,
+    next_job: u64,
+    next_req: u64,
+    attempts: u64,
+    retries: u64,
+    timeouts: u64,
+    failures: u64,
+    rejected: u64,
+    late: u64,
+    fallbacks: u64,
+    decided: Vec<(Job, bool)>,
+}
+
+impl Calls {
+    pub(crate) fn new(
+        d: &Downstream,
+        me: NodeId,
+        lookup: &dyn Fn(&str) -> Option<NodeId>,
+    ) -> Result<Self, ConfigError> {
+        let targets = d
+            .calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| resolve(&format!("calls[{i}].target"), &c.target, me, lookup))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Calls {
+            breakers: d
+                .calls
+                .iter()
+                .map(|c| c.breaker.as_ref().map(|b| Breaker::new(b.rules())))
+                .collect(),
+            budgets: vec![BudgetState::default(); targets.len()],
+            targets,
+            pending: IdMap::default(),
+            by_req: IdMap::default(),
+            next_job: 0,
+            next_req: 0,
+            attempts: 0,
+            retries: 0,
+            timeouts: 0,
+            failures: 0,
+            rejected: 0,
+            late: 0,
+            fallbacks: 0,
+            decided: Vec::new(),
+        })
+    }
+
+    /// The nodes called, in order.
+    pub(crate) fn targets(&self) -> &[NodeId] {
+        &self.targets
+    }
+
+    /// Failed optional calls the requests did without.
+    pub(crate) fn fallbacks(&self) -> u64 {
+        self.fallbacks
+    }
+
+    /// Requests waiting for their calls (each holds a worker).
+    pub(crate) fn waiting(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The first call whose breaker is open, for the status line.
+    pub(crate) fn open_breakers(&self) -> Option<usize> {
+        self.breakers.iter().position(|b| {
+            b.as_ref()
+                .is_some_and(|b| matches!(b.state(), super::breaker::State::Open { .. }))
+        })
+    }
+
+    /// A crash: the calls in progress are lost; breakers live in memory and restart closed.
+    pub(crate) fn restart(&mut self) {
+        self.pending.clear();
+        self.by_req.clear();
+        for b in self.breakers.iter_mut().flatten() {
+            *b = Breaker::new(b.rules().clone());
+        }
+        for b in &mut self.budgets {
+            *b = BudgetState::default();
+        }
+    }
+
+    /// New policies (a setting changed; the targets are the same): a changed breaker keeps its
+    /// state under the new rules, an added one starts closed, a removed one is gone.
+    pub(crate) fn set_policies(&mut self, d: &Downstream) {
+        for (slot, c) in self.breakers.iter_mut().zip(&d.calls) {
+            *slot = match (slot.take(), &c.breaker) {
+                (Some(mut b), Some(cfg)) => {
+                    b.set_rules(cfg.rules());
+                    Some(b)
+                }
+                (None, Some(cfg)) => Some(Breaker::new(cfg.rules())),
+                (_, None) => None,
+            };
+        }
+    }
+
+    /// Starts the calls of a job a worker took.
+    pub(crate) fn begin(&mut self, ctx: &mut Ctx<'_>, d: &Downstream, job: Job) {
+        let id = self.next_job;
+        self.next_job += 1;
+        let n = d.calls.len();
+        let first = match d.mode {
+            Mode::Sequence => 1,
+            Mode::Parallel => n,
+        };
+        self.pending.insert(
+            id,
+            Pending {
+                job,
+                calls: vec![CallState::default(); n],
+                next: first,
+                ok: 0,
+                failed: 0,
+            },
+        );
+        for i in 0..first {
+            if let Some(b) = &d.calls[i].retry.budget {
+                self.budgets[i].on_request(b, ctx.now_us());
+            }
+            self.attempt(ctx, d, id, i);
+        }
+    }
+
+    /// The stages decided since the last call: each job with whether its calls succeeded.
+    pub(crate) fn take_decided(&mut self) -> Vec<(Job, bool)> {
+        std::mem::take(&mut self.decided)
+    }
+
+    /// Sends the next attempt of call `i` of job `id`, unless its breaker rejects it.
+    fn attempt(&mut self, ctx: &mut Ctx<'_>, d: &Downstream, id: u64, i: usize) {
+        let Some(p) = self.pending.get_mut(&id) else {
+            return;
+        };
+        let c = &mut p.calls[i];
+        if c.done.is_some() {
+            return;
+        }
+        c.attempt += 1;
+        c.permit = None;
+        c.attempt_start_us = ctx.now_us();
+        if let Some(b) = &mut self.breakers[i] {
+            b.tick(ctx.now_us());
+            match b.try_acquire(ctx.now_us()) {
+                Some(permit) => c.permit = Some(permit),
+                None => {
+                    self.rejected += 1;
+                    ctx.count("downstream_rejected", 1);
+                    self.breaker_news(ctx, i);
+                    self.failed(ctx, d, id, i, Some(RetryOn::BreakerOpen));
+                    return;
+                }
+            }
+        }
+        let req_id = self.next_req;
+        self.next_req += 1;
+        c.req = Some(req_id);
+        c.timeout = d.calls[i]
+            .timeout_ms
+            .map(|t| ctx.set_timer(ms_to_us(t), tag(TAG_TIMEOUT, req_id)));
+        let req = Request {
+            trace_id: p.job.req.trace_id,
+            req_id,
+            attempt: c.attempt,
+            idempotency_key: None,
+            op: Op::Call,
+        };
+        self.attempts += 1;
+        ctx.count("downstream_attempts", 1);
+        if c.attempt > 1 {
+            self.retries += 1;
+            ctx.count("downstream_retries", 1);
+        }
+        self.by_req.insert(req_id, (id, i));
+        self.breaker_news(ctx, i);
+        ctx.send(self.targets[i], Payload::Request(req));
+    }
+
+    /// An attempt of call `i` failed: retry it, or the call has failed.
+    fn failed(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        d: &Downstream,
+        id: u64,
+        i: usize,
+        outcome: Option<RetryOn>,
+    ) {
+        let policy = &d.calls[i].retry;
+        let Some(p) = self.pending.get_mut(&id) else {
+            return;
+        };
+        let c = &mut p.calls[i];
+        c.req = None;
+        if let Some(b) = &policy.budget {
+            self.budgets[i].on_outcome(b, false);
+        }
+        let retryable = outcome.is_some_and(|o| policy.retry_on.contains(&o));
+        let mut retry = retryable && c.attempt < policy.effective_max_attempts();
+        if retry
+            && let Some(b) = &policy.budget
+            && !self.budgets[i].allow_retry(b, ctx.now_us())
+        {
+            ctx.count("downstream_budget_exhausted", 1);
+            retry = false;
+        }
+        if retry {
+            let sleep = backoff_us(&policy.backoff, ctx.rng(), c.attempt, c.prev_sleep_us);
+            c.prev_sleep_us = sleep;
+            ctx.set_timer(sleep, tag(TAG_BACKOFF, (id << CALL_BITS) | i as u64));
+        } else {
+            self.done(ctx, d, id, i, false);
+        }
+    }
+
+    /// Call `i` of job `id` ended for good: decide the stage, or go on with the next call.
+    fn done(&mut self, ctx: &mut Ctx<'_>, d: &Downstream, id: u64, i: usize, ok: bool) {
+        let Some(p) = self.pending.get_mut(&id) else {
+            return;
+        };
+        p.calls[i].done = Some(ok);
+        let ok = ok || {
+            let optional = d.calls[i].fallback;
+            if optional {
+                // Failed, but the request can do without it.
+                self.fallbacks += 1;
+                ctx.count("fallbacks", 1);
+            }
+            optional
+        };
+        if ok {
+            p.ok += 1;
+        } else {
+            p.failed += 1;
+        }
+        if p.calls[i].done == Some(false) {
+            self.failures += 1;
+            ctx.count("downstream_failures", 1);
+        }
+        let (n, need) = (d.calls.len(), d.need());
+        if p.ok >= need || p.failed > n - need {
+            let verdict = p.ok >= need;
+            let p = self.pending.remove(&id).expect("just looked up");
+            // Calls still in flight are abandoned: their answers will be late.
+            for c in &p.calls {
+                if let Some(t) = c.timeout {
+                    ctx.cancel_timer(t);
+                }
+                if let Some(r) = c.req {
+                    self.by_req.remove(&r);
+                }
+            }
+            self.decided.push((p.job, verdict));
+        } else if d.mode == Mode::Sequence && p.next < n {
+            let next = p.next;
+            p.next += 1;
+            if let Some(b) = &d.calls[next].retry.budget {
+                self.budgets[next].on_request(b, ctx.now_us());
+            }
+            self.attempt(ctx, d, id, next);
+        }
+    }
+
+    /// Tells call `i`'s breaker how the attempt in flight ended.
+    fn breaker_result(&mut self, ctx: &mut Ctx<'_>, id: u64, i: usize, failed: bool) {
+        let Some(p) = self.pending.get_mut(&id) else {
+            return;
+        };
+        let c = &mut p.calls[i];
+        if let (Some(b), Some(permit)) = (&mut self.breakers[i], c.permit.take()) {
+            b.on_result(
+                ctx.now_us(),
+                permit,
+                failed,
+                ctx.now_us() - c.attempt_start_us,
+            );
+            self.breaker_news(ctx, i);
+        }
+    }
+
+    /// Puts call `i`'s breaker transitions in the trace, and sets its automatic-transition
+    /// timer.
+    fn breaker_news(&mut self, ctx: &mut Ctx<'_>, i: usize) {
+        let Some(b) = &mut self.breakers[i] else {
+            return;
+        };
+        let news = b.take_transitions();
+        if news.is_empty() {
+            return;
+        }
+        for line in news {
+            ctx.state(format!("breaker to call {i}: {line}"));
+        }
+        if let Some(t) = b.deadline_us() {
+            ctx.set_timer(t.saturating_sub(ctx.now_us()), tag(TAG_BREAKER, i as u64));
+        }
+    }
+
+    /// An answer from a downstream service.
+    pub(crate) fn on_response(&mut self, ctx: &mut Ctx<'_>, d: &Downstream, r: Response) {
+        let Some((id, i)) = self.by_req.remove(&r.req_id) else {
+            self.late += 1;
+            ctx.count("downstream_late", 1);
+            return;
+        };
+        let Some(p) = self.pending.get_mut(&id) else {
+            return;
+        };
+        if let Some(t) = p.calls[i].timeout.take() {
+            ctx.cancel_timer(t);
+        }
+        self.breaker_result(ctx, id, i, r.status >= 500 || r.status == 429);
+        if r.is_ok() {
+            if let Some(b) = &d.calls[i].retry.budget {
+                self.budgets[i].on_outcome(b, true);
+            }
+            if let Some(p) = self.pending.get_mut(&id) {
+                p.calls[i].req = None;
+            }
+            self.done(ctx, d, id, i, true);
+        } else {
+            self.failed(ctx, d, id, i, outcome_of(&r));
+        }
+    }
+
+    /// One of the calls' timers fired.
+    pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_>, d: &Downstream, t: u64) {
+        let id = t >> 3;
+        match t & 7 {
+            TAG_TIMEOUT => {
+                let Some((job, i)) = self.by_req.remove(&id) else {
+                    return;
+                };
+                self.timeouts += 1;
+                ctx.count("downstream_timeouts", 1);
+                if let Some(p) = self.pending.get_mut(&job) {
+                    p.calls[i].timeout = None;
+                }
+                self.breaker_result(ctx, job, i, true);
+                self.failed(ctx, d, job, i, Some(RetryOn::Timeout));
+            }
+            TAG_BACKOFF => {
+                let (job, i) = (id >> CALL_BITS, (id & ((1 << CALL_BITS) - 1)) as usize);
+                if i < d.calls.len() {
+                    self.attempt(ctx, d, job, i);
+                }
+            }
+            TAG_BREAKER => {
+                let i = id as usize;
+                if let Some(Some(b)) = self.breakers.get_mut(i) {
+                    b.tick(ctx.now_us());
+                    self.breaker_news(ctx, i);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The inspector's rows.
+    pub(crate) fn inspect(&self) -> Vec<InspectRow> {
+        let mut rows = vec![
+            ("waiting for calls".into(), self.pending.len().to_string()),
+            ("downstream attempts".into(), self.attempts.to_string()),
+            ("downstream retries".into(), self.retries.to_string()),
+            ("downstream timeouts".into(), self.timeouts.to_string()),
+            ("downstream failures".into(), self.failures.to_string()),
+        ];
+        for (i, b) in self.breakers.iter().enumerate() {
+            if let Some(b) = b {
+                rows.push((format!("breaker to call {i}"), b.state().name().to_string()));
+            }
+        }
+        rows
+    }
+
+    /// The counters for reports.
+    pub(crate) fn counters(&self) -> Vec<(&'static str, i64)> {
+        vec![
+            ("downstream_attempts", self.attempts as i64),
+            ("downstream_retries", self.retries as i64),
+            ("downstream_timeouts", self.timeouts as i64),
+            ("downstream_failures", self.failures as i64),
+            ("downstream_rejected", self.rejected as i64),
+            ("downstream_late", self.late as i64),
+            ("waiting_for_calls", self.pending.len() as i64),
+        ]
+    }
+}
