@@ -266,6 +266,8 @@ pub(crate) struct Core {
     halted: Option<String>,
     overload_noticed: bool,
     counts: Counts,
+    /// The Raft safety checker: it sees every Raft node's reports (see `models::raft`).
+    pub(crate) raft: crate::models::raft::Observer,
 }
 
 /// Totals the engine keeps about messages, for invariants and reports.
@@ -636,6 +638,7 @@ impl World {
             halted: None,
             overload_noticed: false,
             counts: Counts::default(),
+            raft: Default::default(),
         };
         for i in 0..n {
             core.schedule(

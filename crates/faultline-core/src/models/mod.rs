@@ -5,6 +5,7 @@
 pub mod breaker;
 pub mod client;
 pub mod payment;
+pub mod raft;
 pub mod service;
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,8 @@ pub enum ModelSpec {
     Service(service::ServiceConfig),
     /// A payment service with an idempotency store (Stripe's semantics) and a ledger.
     Payment(payment::PaymentConfig),
+    /// A Raft server (Ongaro and Ousterhout, 2014) in a cluster of 3 to 7.
+    Raft(raft::RaftConfig),
 }
 
 /// An error in a model's settings: (field path below `model`, message).
@@ -37,6 +40,7 @@ impl ModelSpec {
             ModelSpec::Client(c) => Ok(Box::new(client::Client::new((**c).clone(), me, lookup)?)),
             ModelSpec::Service(c) => Ok(Box::new(service::Service::new(c.clone())?)),
             ModelSpec::Payment(c) => Ok(Box::new(payment::Payment::new(c.clone())?)),
+            ModelSpec::Raft(c) => Ok(Box::new(raft::Raft::new(c.clone(), me, lookup)?)),
         }
     }
 }
