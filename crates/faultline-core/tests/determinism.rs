@@ -33,6 +33,10 @@ const SAMPLES: &[(&str, &str)] = &[
         include_str!("../../../tests/scenarios/mm1.json"),
     ),
     (
+        "raft.json",
+        include_str!("../../../tests/scenarios/raft.json"),
+    ),
+    (
         "retry-storm.json",
         include_str!("../../../tests/scenarios/retry-storm.json"),
     ),

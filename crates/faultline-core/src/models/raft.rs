@@ -126,7 +126,7 @@ impl RaftConfig {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        if self.peers.len() > 16 {
+        if self.peers.len() > CLUSTER_SIZE.1 {
             return Err((
                 "peers".into(),
                 format!(
