@@ -437,3 +437,45 @@ fn the_live_check_fails_when_two_servers_disagree_on_the_cluster() {
     }
     assert!(caught >= 3, "caught in {caught} of 5 runs");
 }
+
+#[test]
+fn a_server_with_a_stale_log_disrupts_the_term_but_cannot_win_it() {
+    // Cut off for 2 s, n_x keeps starting elections: its term runs far ahead but its log falls
+    // behind. Healed, its higher term deposes the leader, but nobody votes for its stale log:
+    // the next leader is an up-to-date server.
+    for seed in 1..=5 {
+        let s = cluster(5, quiet_link(), json!({}), json!([]), 6_000);
+        let mut w = s.build(Some(seed)).unwrap();
+        run(&mut w, 1_000_000, |_| {});
+        let leader = leaders(&w)[0];
+        let stale = NodeId(if leader.0 == 4 { 3 } else { 4 });
+        let rest: Vec<NodeId> = (0..5).map(NodeId).filter(|&i| i != stale).collect();
+        w.apply(Action::Partition {
+            groups: vec![vec![stale], rest],
+        });
+        run(&mut w, 3_000_000, |_| {});
+        let stale_term = counter(&w, stale, "term");
+        assert!(stale_term > counter(&w, leader, "term") + 3, "seed {seed}");
+        assert!(counter(&w, stale, "log_length") + 10 < counter(&w, leader, "log_length"));
+        w.apply(Action::HealAll);
+        let mut next_leader = None;
+        let mut bad = Vec::new();
+        run(&mut w, s.duration_us(), |e| match &e.kind {
+            TraceKind::State { node, text } if text.contains("-> leader") => {
+                next_leader.get_or_insert(*node);
+            }
+            TraceKind::Verdict {
+                holds: Some(false),
+                detail,
+                ..
+            } => bad.push(detail.clone()),
+            _ => {}
+        });
+        assert!(bad.is_empty(), "{bad:?}");
+        let next = next_leader.expect("a leader after the heal");
+        assert_ne!(next, stale, "seed {seed}: the stale log won a vote");
+        assert!(counter(&w, next, "term") > stale_term, "seed {seed}");
+        // Caught up in the end.
+        assert!(counter(&w, stale, "committed") + 2 >= counter(&w, next, "committed"));
+    }
+}

@@ -573,6 +573,39 @@ impl Observer {
     }
 }
 
+/// The leader's new commit index, if it advances: the highest index `n` above `commit_index`
+/// whose entry is of the leader's `current_term` and is stored on `majority` servers (the
+/// leader's own copy, plus the followers whose `match_index` reaches `n`). Entries of earlier
+/// terms are never committed by counting their replicas (paper, section 5.4.2 and Figure 8);
+/// they commit with the first entry of the current term after them.
+pub fn commit_point(
+    log: &[Entry],
+    current_term: u64,
+    commit_index: u64,
+    match_index: &[u64],
+    majority: usize,
+) -> Option<u64> {
+    let mut n = log.len() as u64;
+    while n > commit_index {
+        if log[n as usize - 1].term != current_term {
+            return None; // below here every entry is of an earlier term
+        }
+        let stored = 1 + match_index.iter().filter(|&&m| m >= n).count();
+        if stored >= majority {
+            return Some(n);
+        }
+        n -= 1;
+    }
+    None
+}
+
+/// Whether a candidate's log, given as (last term, last index), is at least as up to date as
+/// the voter's (paper, section 5.4.1): the later last term wins; with equal last terms, the
+/// longer log.
+pub fn at_least_as_up_to_date(candidate: (u64, u64), voter: (u64, u64)) -> bool {
+    candidate.0 > voter.0 || (candidate.0 == voter.0 && candidate.1 >= voter.1)
+}
+
 /// A Raft server.
 #[derive(Clone, Debug)]
 pub struct Raft {
@@ -891,18 +924,16 @@ impl Raft {
     /// The leader commits the highest index of its own term that a majority stores (Figure 2,
     /// rules for leaders; never by counting replicas of an earlier term's entry).
     fn advance_commit(&mut self, ctx: &mut Ctx<'_>) {
-        let mut n = self.last_index();
-        while n > self.commit_index {
-            if self.term_at(n) != self.current_term {
-                break; // earlier terms' entries commit only below one of this term
-            }
-            let stored = 1 + self.match_index.iter().filter(|&&m| m >= n).count();
-            if stored >= self.majority() {
-                self.commit_to(ctx, n);
-                ctx.state(format!("committed index {n}"));
-                return;
-            }
-            n -= 1;
+        let point = commit_point(
+            &self.log,
+            self.current_term,
+            self.commit_index,
+            &self.match_index,
+            self.majority(),
+        );
+        if let Some(n) = point {
+            self.commit_to(ctx, n);
+            ctx.state(format!("committed index {n}"));
         }
     }
 
@@ -937,8 +968,10 @@ impl Raft {
         if term == self.current_term && self.role == Role::Candidate && from != self.me {
             self.rival = true;
         }
-        let up_to_date = last_log_term > self.last_term()
-            || (last_log_term == self.last_term() && last_log_index >= self.last_index());
+        let up_to_date = at_least_as_up_to_date(
+            (last_log_term, last_log_index),
+            (self.last_term(), self.last_index()),
+        );
         let granted =
             term == self.current_term && self.voted_for.is_none_or(|v| v == from) && up_to_date;
         if granted {
@@ -1171,6 +1204,11 @@ impl Node for Raft {
                     self.broadcast(ctx);
                     self.heartbeat_timer =
                         Some(ctx.set_timer(ms_to_us(self.cfg.heartbeat_ms), TAG_HEARTBEAT));
+                    if self.propose_timer.is_none() && self.cfg.propose_every_ms > 0.0 {
+                        // Proposals were switched on during this leader's term.
+                        self.propose_timer =
+                            Some(ctx.set_timer(ms_to_us(self.cfg.propose_every_ms), TAG_PROPOSE));
+                    }
                 }
             }
             TAG_PROPOSE if self.propose_timer == Some(timer) => {
@@ -1385,6 +1423,47 @@ mod tests {
         o.role(NodeId(2), Role::Leader, 5);
         o.apply(NodeId(0), 1, e(1, 1), 1);
         violated(&mut o, Property::LeaderCompleteness);
+    }
+
+    #[test]
+    fn a_vote_goes_only_to_a_log_at_least_as_up_to_date() {
+        assert!(at_least_as_up_to_date((3, 5), (3, 5)), "equal logs");
+        assert!(
+            at_least_as_up_to_date((3, 6), (3, 5)),
+            "same last term, longer"
+        );
+        assert!(
+            !at_least_as_up_to_date((3, 4), (3, 5)),
+            "same last term, shorter"
+        );
+        assert!(
+            at_least_as_up_to_date((4, 1), (3, 9)),
+            "a later last term beats length"
+        );
+        assert!(
+            !at_least_as_up_to_date((2, 9), (3, 1)),
+            "an earlier last term loses"
+        );
+        assert!(at_least_as_up_to_date((0, 0), (0, 0)), "two empty logs");
+    }
+
+    #[test]
+    fn an_earlier_terms_entry_is_never_committed_by_counting_replicas() {
+        // The paper's Figure 8 (c): S1 leads term 4 with [1, 2]; the term-2 entry at index 2
+        // is on S1, S2 and S3, a majority of 5, yet it must not be committed by counting.
+        let log = [e(1, 1), e(2, 2)];
+        assert_eq!(commit_point(&log, 4, 1, &[2, 2, 0, 0], 3), None);
+        // Once an entry of term 4 is on a majority, it commits, and index 2 with it.
+        let log = [e(1, 1), e(2, 2), e(4, 3)];
+        assert_eq!(commit_point(&log, 4, 1, &[2, 2, 0, 0], 3), None);
+        assert_eq!(commit_point(&log, 4, 1, &[3, 2, 0, 0], 3), None);
+        assert_eq!(commit_point(&log, 4, 1, &[3, 3, 0, 0], 3), Some(3));
+        // The highest index of the current term on a majority, never a lower one again.
+        let log = [e(4, 1), e(4, 2), e(4, 3)];
+        assert_eq!(commit_point(&log, 4, 0, &[2, 3, 1, 0], 3), Some(2));
+        assert_eq!(commit_point(&log, 4, 2, &[2, 3, 1, 0], 3), None);
+        // The full cluster counts: with 7 servers, 3 copies are not enough.
+        assert_eq!(commit_point(&log, 4, 0, &[3, 3, 0, 0, 0, 0], 4), None);
     }
 
     fn lookup(id: &str) -> Option<NodeId> {
