@@ -428,10 +428,12 @@ fn the_live_check_fails_when_two_servers_disagree_on_the_cluster() {
     for seed in 1..=5 {
         let mut w = s.build(Some(seed)).unwrap();
         let (bad, _) = verdicts(&mut w, s.duration_us());
-        if bad
+        if let Some(b) = bad
             .iter()
-            .any(|b| b.starts_with("Election Safety: two leaders in term"))
+            .find(|b| b.starts_with("Election Safety: two leaders in term"))
         {
+            // Named by id: "two leaders in term 1: n1 and n4".
+            assert!(b.contains(": n") && b.contains(" and n"), "{b}");
             caught += 1;
         }
     }

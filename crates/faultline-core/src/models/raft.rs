@@ -378,9 +378,30 @@ pub struct Observer {
     verdicts: [Option<bool>; 5],
     violations: [u64; 5],
     findings: Vec<Finding>,
+    names: Vec<Option<String>>,
 }
 
 impl Observer {
+    /// Learns servers' ids for people (each server knows its peers' ids, not its own).
+    pub fn learn_names(&mut self, names: &[(NodeId, String)]) {
+        for (id, name) in names {
+            let i = id.index();
+            if self.names.len() <= i {
+                self.names.resize(i + 1, None);
+            }
+            if self.names[i].is_none() {
+                self.names[i] = Some(name.clone());
+            }
+        }
+    }
+
+    fn name(&self, n: NodeId) -> String {
+        match self.names.get(n.index()) {
+            Some(Some(name)) => name.clone(),
+            _ => format!("node {}", n.0),
+        }
+    }
+
     fn slot(&mut self, n: NodeId) -> usize {
         let i = n.index();
         if self.logs.len() <= i {
@@ -446,8 +467,9 @@ impl Observer {
             Some(&other) if other != n => self.violated(
                 Property::ElectionSafety,
                 format!(
-                    "two leaders in term {term}: node {} and node {}",
-                    other.0, n.0
+                    "two leaders in term {term}: {} and {}",
+                    self.name(other),
+                    self.name(n)
                 ),
             ),
             Some(_) => {}
@@ -468,8 +490,9 @@ impl Observer {
             self.violated(
                 Property::LeaderCompleteness,
                 format!(
-                    "node {} leads term {term} without entry {index} (term {}), committed in term {t}",
-                    n.0, e.term
+                    "{} leads term {term} without entry {index} (term {}), committed in term {t}",
+                    self.name(n),
+                    e.term
                 ),
             );
         }
@@ -486,8 +509,8 @@ impl Observer {
             self.violated(
                 Property::LeaderAppendOnly,
                 format!(
-                    "node {}, leader of term {term}, deleted entries from index {}",
-                    n.0,
+                    "{}, leader of term {term}, deleted entries from index {}",
+                    self.name(n),
                     len + 1
                 ),
             );
@@ -519,8 +542,9 @@ impl Observer {
                 self.violated(
                     Property::LogMatching,
                     format!(
-                        "nodes {} and {j} both hold an entry of term {} at index {} but their logs differ up to it",
-                        n.0,
+                        "{} and {} both hold an entry of term {} at index {} but their logs differ up to it",
+                        self.name(n),
+                        self.name(NodeId(j as u16)),
                         e.term,
                         k + 1
                     ),
@@ -539,8 +563,10 @@ impl Observer {
                 self.violated(
                     Property::StateMachineSafety,
                     format!(
-                        "node {} applied entry {index} of term {}, another node applied one of term {}",
-                        n.0, entry.term, e.term
+                        "{} applied entry {index} of term {}, another server applied one of term {}",
+                        self.name(n),
+                        entry.term,
+                        e.term
                     ),
                 );
             }
@@ -556,7 +582,8 @@ impl Observer {
                     self.violated(
                         Property::LeaderCompleteness,
                         format!(
-                            "node {j} leads term {t} without entry {index}, committed in term {term}"
+                            "{} leads term {t} without entry {index}, committed in term {term}",
+                            self.name(NodeId(j as u16))
                         ),
                     );
                 }
@@ -564,8 +591,8 @@ impl Observer {
             None => self.violated(
                 Property::StateMachineSafety,
                 format!(
-                    "node {} applied entry {index} before entry {}",
-                    n.0,
+                    "{} applied entry {index} before entry {}",
+                    self.name(n),
                     self.applied.len() + 1
                 ),
             ),
@@ -1147,6 +1174,7 @@ impl Node for Raft {
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         ctx.raft_observer().establish();
+        ctx.raft_observer().learn_names(&self.peers);
         self.role = Role::Follower;
         ctx.state(format!("follower, term {}", self.current_term));
         ctx.gauge("term", self.current_term as i64);
