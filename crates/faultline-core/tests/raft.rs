@@ -424,6 +424,18 @@ fn the_live_check_fails_when_two_servers_disagree_on_the_cluster() {
     }
     let s = json!({"version": 1, "duration_ms": 3000, "nodes": nodes, "links": links});
     let s = Scenario::parse(&s.to_string()).unwrap();
+    // The observer is part of snapshots: going back before the violation and running again
+    // finds it again, with the same trace.
+    let mut w = s.build(Some(1)).unwrap();
+    run(&mut w, 50_000, |_| {});
+    let snap = w.snapshot();
+    let (first, _) = verdicts(&mut w, s.duration_us());
+    let hash = w.trace().hash();
+    w.restore(&snap);
+    let (again, _) = verdicts(&mut w, s.duration_us());
+    assert!(!first.is_empty());
+    assert_eq!(first, again);
+    assert_eq!(w.trace().hash(), hash);
     let mut caught = 0;
     for seed in 1..=5 {
         let mut w = s.build(Some(seed)).unwrap();
@@ -479,5 +491,31 @@ fn a_server_with_a_stale_log_disrupts_the_term_but_cannot_win_it() {
         assert!(counter(&w, next, "term") > stale_term, "seed {seed}");
         // Caught up in the end.
         assert!(counter(&w, stale, "committed") + 2 >= counter(&w, next, "committed"));
+    }
+}
+
+#[test]
+fn two_of_five_never_elect_a_leader_a_majority_of_the_full_cluster_is_needed() {
+    for seed in 1..=3 {
+        let crash: Vec<Value> = ["n3", "n4", "n5"]
+            .iter()
+            .map(|n| json!({"do": "crash", "at_ms": 0, "node": n}))
+            .collect();
+        let s = cluster(5, quiet_link(), json!({}), Value::Array(crash), 3_000);
+        let mut w = s.build(Some(seed)).unwrap();
+        let mut elected = 0;
+        run(&mut w, s.duration_us(), |e| {
+            if let TraceKind::State { text, .. } = &e.kind
+                && text.contains("-> leader")
+            {
+                elected += 1;
+            }
+        });
+        assert_eq!(elected, 0, "seed {seed}");
+        assert!(counter(&w, NodeId(0), "elections") >= 5);
+        // With a third server back, they elect one.
+        w.apply(Action::Restart(NodeId(2)));
+        run(&mut w, s.duration_us() + 2_000_000, |_| {});
+        assert_eq!(leaders(&w).len(), 1, "seed {seed}");
     }
 }
