@@ -29,6 +29,8 @@ pub enum Payload {
     Cache(crate::models::cache::CacheMsg),
     /// Between an order writer, an event log and projections (`models::event_sourcing`).
     Es(crate::models::event_sourcing::EsMsg),
+    /// A Raft RPC or its answer.
+    Raft(crate::models::raft::RaftMsg),
 }
 
 /// What a request asks for.
@@ -90,6 +92,7 @@ impl Payload {
             Payload::Response(_) => "error",
             Payload::Cache(m) => m.kind(),
             Payload::Es(m) => m.kind(),
+            Payload::Raft(m) => m.kind(),
         }
     }
 
@@ -99,6 +102,7 @@ impl Payload {
             Payload::Request(r) => Some(r.trace_id),
             Payload::Response(r) => Some(r.trace_id),
             Payload::Cache(_) | Payload::Es(_) => None,
+            Payload::Raft(_) => None,
         }
     }
 }
@@ -129,6 +133,7 @@ impl fmt::Display for Payload {
             }
             Payload::Cache(m) => write!(f, "{m}"),
             Payload::Es(m) => write!(f, "{m}"),
+            Payload::Raft(m) => write!(f, "{m}"),
         }
     }
 }

@@ -177,6 +177,11 @@ impl Ctx<'_> {
         self.core.trace.push(now, kind);
     }
 
+    /// The cross-node checker of Raft's safety properties (only Raft nodes report to it).
+    pub(crate) fn raft_observer(&mut self) -> &mut crate::models::raft::Observer {
+        &mut self.core.raft
+    }
+
     /// Records a notable number in the trace (a verdict, a count a lesson goal reads).
     pub fn metric_event(&mut self, name: impl Into<String>, value: i64) {
         let kind = crate::trace::TraceKind::Metric {

@@ -268,6 +268,8 @@ pub(crate) struct Core {
     counts: Counts,
     /// What each database has committed, for the cache's stale-read check (`models::cache`).
     pub(crate) committed: crate::models::cache::Committed,
+    /// The Raft safety checker: it sees every Raft node's reports (see `models::raft`).
+    pub(crate) raft: crate::models::raft::Observer,
 }
 
 /// Totals the engine keeps about messages, for invariants and reports.
@@ -639,6 +641,7 @@ impl World {
             overload_noticed: false,
             counts: Counts::default(),
             committed: Default::default(),
+            raft: Default::default(),
         };
         for i in 0..n {
             core.schedule(

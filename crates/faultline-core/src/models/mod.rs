@@ -8,6 +8,7 @@ pub mod client;
 pub mod downstream;
 pub mod event_sourcing;
 pub mod payment;
+pub mod raft;
 pub mod service;
 
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,8 @@ pub enum ModelSpec {
     OrderWriter(event_sourcing::OrderWriterConfig),
     /// A read model that follows an event log, lagging behind it.
     Projection(event_sourcing::ProjectionConfig),
+    /// A Raft server (Ongaro and Ousterhout, 2014) in a cluster of 3 to 7.
+    Raft(raft::RaftConfig),
 }
 
 /// An error in a model's settings: (field path below `model`, message).
@@ -66,6 +69,7 @@ impl ModelSpec {
                 me,
                 lookup,
             )?)),
+            ModelSpec::Raft(c) => Ok(Box::new(raft::Raft::new(c.clone(), me, lookup)?)),
         }
     }
 }
