@@ -206,6 +206,7 @@ pub fn otel_spans(s: &Scenario, until_us: u64) -> Result<(String, bool), String>
                             }
                         }
                     }
+                    Payload::Flow(_) => {}
                 }
                 in_flight.insert(id.0, payload.clone());
             }
@@ -248,7 +249,7 @@ pub fn otel_spans(s: &Scenario, until_us: u64) -> Result<(String, bool), String>
                             }
                         }
                     }
-                    None => {}
+                    Some(Payload::Flow(_)) | None => {}
                 }
             }
             TraceKind::Dropped { id, .. } => {

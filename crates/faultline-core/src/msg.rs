@@ -25,6 +25,8 @@ pub enum Payload {
     Request(Request),
     /// The answer to a [`Request`].
     Response(Response),
+    /// A queue, saga or two-phase commit message.
+    Flow(crate::models::flow::FlowMsg),
 }
 
 /// What a request asks for.
@@ -84,6 +86,7 @@ impl Payload {
             Payload::Request(_) => "request",
             Payload::Response(r) if r.is_ok() => "response",
             Payload::Response(_) => "error",
+            Payload::Flow(m) => m.kind(),
         }
     }
 
@@ -92,6 +95,7 @@ impl Payload {
         match self {
             Payload::Request(r) => Some(r.trace_id),
             Payload::Response(r) => Some(r.trace_id),
+            Payload::Flow(m) => m.trace_id(),
         }
     }
 }
@@ -120,6 +124,7 @@ impl fmt::Display for Payload {
                 }
                 Ok(())
             }
+            Payload::Flow(m) => m.fmt(f),
         }
     }
 }

@@ -266,6 +266,8 @@ pub(crate) struct Core {
     halted: Option<String>,
     overload_noticed: bool,
     counts: Counts,
+    /// The saga models' cross-node checker: what really happened at each participant.
+    pub(crate) sagas: crate::models::saga::Ledger,
 }
 
 /// Totals the engine keeps about messages, for invariants and reports.
@@ -636,6 +638,7 @@ impl World {
             halted: None,
             overload_noticed: false,
             counts: Counts::default(),
+            sagas: crate::models::saga::Ledger::default(),
         };
         for i in 0..n {
             core.schedule(

@@ -4,8 +4,12 @@
 
 pub mod breaker;
 pub mod client;
+pub mod flow;
 pub mod payment;
+pub mod queue;
+pub mod saga;
 pub mod service;
+pub mod tpc;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +25,20 @@ pub enum ModelSpec {
     Service(service::ServiceConfig),
     /// A payment service with an idempotency store (Stripe's semantics) and a ledger.
     Payment(payment::PaymentConfig),
+    /// Publishes messages to a queue at a rate.
+    Producer(queue::ProducerConfig),
+    /// A queue with at-least-once delivery and redelivery after an ack timeout.
+    Queue(queue::QueueConfig),
+    /// Processes a queue's messages and acks them, with or without de-duplication.
+    Consumer(queue::ConsumerConfig),
+    /// Runs order sagas: an orchestrator, or the order service of a choreography.
+    SagaOrchestrator(saga::OrchestratorConfig),
+    /// One step of a saga (reserve inventory, charge, ship), with its compensation.
+    SagaParticipant(saga::ParticipantConfig),
+    /// A two-phase commit coordinator.
+    TpcCoordinator(tpc::CoordinatorConfig),
+    /// A two-phase commit participant (a resource manager with one lock).
+    TpcParticipant(tpc::ParticipantConfig),
 }
 
 /// An error in a model's settings: (field path below `model`, message).
@@ -37,6 +55,19 @@ impl ModelSpec {
             ModelSpec::Client(c) => Ok(Box::new(client::Client::new((**c).clone(), me, lookup)?)),
             ModelSpec::Service(c) => Ok(Box::new(service::Service::new(c.clone())?)),
             ModelSpec::Payment(c) => Ok(Box::new(payment::Payment::new(c.clone())?)),
+            ModelSpec::Producer(c) => Ok(Box::new(queue::Producer::new(c.clone(), me, lookup)?)),
+            ModelSpec::Queue(c) => Ok(Box::new(queue::Queue::new(c.clone(), me, lookup)?)),
+            ModelSpec::Consumer(c) => Ok(Box::new(queue::Consumer::new(c.clone(), me, lookup)?)),
+            ModelSpec::SagaOrchestrator(c) => {
+                Ok(Box::new(saga::Orchestrator::new(c.clone(), me, lookup)?))
+            }
+            ModelSpec::SagaParticipant(c) => {
+                Ok(Box::new(saga::Participant::new(c.clone(), me, lookup)?))
+            }
+            ModelSpec::TpcCoordinator(c) => {
+                Ok(Box::new(tpc::Coordinator::new(c.clone(), me, lookup)?))
+            }
+            ModelSpec::TpcParticipant(c) => Ok(Box::new(tpc::Participant::new(c.clone())?)),
         }
     }
 }
