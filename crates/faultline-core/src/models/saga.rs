@@ -513,6 +513,21 @@ impl Node for Participant {
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        // A choreographed step received and not finished runs again; so does a failed step
+        // after the pivot whose retry timer the crash took.
+        let retriable = self.cfg.retriable && self.prev.is_some();
+        let inbox: Vec<(u64, u32)> = self
+            .records
+            .iter()
+            .filter_map(|(&s, r)| match r {
+                Rec::Running(a) => Some((s, *a)),
+                Rec::Failed(a) if retriable => Some((s, a + 1)),
+                _ => None,
+            })
+            .collect();
+        for (saga, attempt) in inbox {
+            self.start_run(ctx, saga, ReplyTo::Choreography, attempt);
+        }
         // The outbox is durable: send what was not acknowledged again.
         let pending: Vec<(u64, NodeId, EventKind)> = self
             .outbox
@@ -654,7 +669,12 @@ impl Node for Participant {
     fn on_restart(&mut self) {
         self.running.clear();
         self.retry_timers.clear();
-        self.records.retain(|_, r| !matches!(r, Rec::Running(_)));
+        if self.prev.is_none() {
+            // Orchestrated: the orchestrator asks again.
+            self.records.retain(|_, r| !matches!(r, Rec::Running(_)));
+        }
+        // Choreographed: the "go" event was acknowledged on receipt, so the step is in a durable
+        // inbox and runs again from the start after the restart (`on_start`).
     }
 
     fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {

@@ -487,9 +487,13 @@ impl Node for Participant {
                         ctx.count("aborted", 1);
                     }
                     ctx.state(format!(
-                        "x{tx}: {}, locks released after {:.1} s in doubt",
+                        "x{tx}: {}, locks released after {} in doubt",
                         if commit { "COMMITTED" } else { "ABORTED" },
-                        held as f64 / 1e6
+                        if held >= 1_000_000 {
+                            format!("{:.1} s", held as f64 / 1e6)
+                        } else {
+                            format!("{} ms", held / 1000)
+                        }
                     ));
                     ctx.gauge("blocked", 0);
                     self.done.push_back(tx);
