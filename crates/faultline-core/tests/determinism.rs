@@ -33,8 +33,24 @@ const SAMPLES: &[(&str, &str)] = &[
         include_str!("../../../tests/scenarios/mm1.json"),
     ),
     (
+        "queue.json",
+        include_str!("../../../tests/scenarios/queue.json"),
+    ),
+    (
         "retry-storm.json",
         include_str!("../../../tests/scenarios/retry-storm.json"),
+    ),
+    (
+        "saga-choreography.json",
+        include_str!("../../../tests/scenarios/saga-choreography.json"),
+    ),
+    (
+        "saga-orchestrated.json",
+        include_str!("../../../tests/scenarios/saga-orchestrated.json"),
+    ),
+    (
+        "two-phase-commit.json",
+        include_str!("../../../tests/scenarios/two-phase-commit.json"),
     ),
 ];
 

@@ -194,13 +194,9 @@ fn compensations_run_in_reverse_order_of_the_steps_that_succeeded() {
         ),
         None,
     );
-    let comp: Vec<&str> = orchestrator_lines(&r)
+    let comp: Vec<String> = orchestrator_lines(&r)
         .iter()
-        .filter_map(|l| l.strip_suffix(" compensated").map(|s| s.to_string()))
-        .collect::<Vec<_>>()
-        .leak()
-        .iter()
-        .map(|s| s.as_str())
+        .filter_map(|l| l.strip_suffix(" compensated").map(str::to_string))
         .collect();
     assert_eq!(comp, ["c", "b", "a"]);
     let undone: Vec<&str> = r

@@ -1172,10 +1172,10 @@ impl Node for Orchestrator {
     fn on_message(&mut self, ctx: &mut Ctx<'_>, from: NodeId, msg: Payload) {
         let Payload::Flow(m) = msg else { return };
         match m {
-            FlowMsg::StepReply { saga, step, op, ok } => {
-                if self.steps.get(usize::from(step)) == Some(&from) {
-                    self.on_reply(ctx, saga, usize::from(step), op, ok);
-                }
+            FlowMsg::StepReply { saga, step, op, ok }
+                if self.steps.get(usize::from(step)) == Some(&from) =>
+            {
+                self.on_reply(ctx, saga, usize::from(step), op, ok);
             }
             FlowMsg::Event { saga, kind } => {
                 ctx.send(from, Payload::Flow(FlowMsg::EventAck { saga, kind }));
@@ -1312,5 +1312,92 @@ impl Node for Orchestrator {
 
     fn clone_box(&self) -> Box<dyn Node> {
         Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INV: NodeId = NodeId(1);
+    const PAY: NodeId = NodeId(2);
+    const SHIP: NodeId = NodeId(3);
+
+    fn ledger() -> Ledger {
+        let mut l = Ledger::default();
+        l.start(7, &[INV, PAY, SHIP]);
+        l
+    }
+
+    #[test]
+    fn a_charge_without_an_approved_order_is_detected() {
+        let mut l = ledger();
+        l.effect(7, INV, Action::ReserveInventory, Effect::Pending);
+        l.effect(7, PAY, Action::ChargePayment, Effect::Committed);
+        l.effect(7, INV, Action::ReserveInventory, Effect::Compensated);
+        l.end(7, OrderStatus::Rejected);
+        let v = l.check();
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[0].0, 0);
+        assert!(!v[0].1, "{v:?}");
+        assert!(v[0].2.contains("charged, order Rejected"), "{v:?}");
+        assert!(v[1].1 && v[2].1, "the others hold: {v:?}");
+        assert_eq!(l.violations, 1);
+        assert_eq!(l.verdicts, [Some(false), Some(true), Some(true)]);
+        // Reported once: nothing new, nothing said.
+        assert!(l.check().is_empty());
+    }
+
+    #[test]
+    fn inventory_left_reserved_is_detected_even_when_it_happens_after_the_end() {
+        let mut l = ledger();
+        l.end(7, OrderStatus::Rejected);
+        assert!(l.check().iter().all(|v| v.1), "holds at the end");
+        // A late reservation (a request that timed out and ran anyway).
+        l.effect(7, INV, Action::ReserveInventory, Effect::Pending);
+        let v = l.check();
+        assert_eq!(
+            v,
+            vec![(1, false, "saga s7: step 0 still RESERVED (PENDING)".into())]
+        );
+    }
+
+    #[test]
+    fn compensations_out_of_reverse_order_are_detected() {
+        let mut l = ledger();
+        l.effect(7, INV, Action::ReserveInventory, Effect::Pending);
+        l.effect(7, PAY, Action::ChargePayment, Effect::Committed);
+        l.effect(7, INV, Action::ReserveInventory, Effect::Compensated);
+        l.effect(7, PAY, Action::ChargePayment, Effect::Compensated);
+        l.end(7, OrderStatus::Rejected);
+        let v = l.check();
+        assert!(v.contains(&(
+            2,
+            false,
+            "saga s7: compensated [0, 1] after steps succeeded in order [0, 1]".into()
+        )));
+    }
+
+    #[test]
+    fn a_correct_saga_breaks_nothing() {
+        let mut l = ledger();
+        l.effect(7, INV, Action::ReserveInventory, Effect::Pending);
+        l.effect(7, PAY, Action::ChargePayment, Effect::Committed);
+        l.effect(7, PAY, Action::ChargePayment, Effect::Compensated);
+        l.effect(7, INV, Action::ReserveInventory, Effect::Compensated);
+        l.end(7, OrderStatus::Rejected);
+        assert!(l.check().iter().all(|v| v.1));
+        assert_eq!(l.violations, 0);
+        let r = l.saga(7).expect("kept");
+        assert_eq!(r.comp_order, [1, 0]);
+        assert_eq!(r.done_order, [0, 1]);
+    }
+
+    #[test]
+    fn a_running_saga_is_not_judged() {
+        let mut l = ledger();
+        l.effect(7, PAY, Action::ChargePayment, Effect::Committed);
+        assert!(l.check().is_empty());
+        assert_eq!(l.verdicts, [None, None, None]);
     }
 }
