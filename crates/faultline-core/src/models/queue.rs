@@ -470,9 +470,13 @@ pub struct Consumer {
     cfg: ConsumerConfig,
     queue: NodeId,
     working: IdMap<TimerId, u64>,
-    /// Processed ids (durable, with the side effect): id -> (side effects, first at).
-    seen: BTreeMap<u64, (u32, u64)>,
+    /// The de-duplication store (durable, written with the side effect): id -> when.
+    seen: BTreeMap<u64, u64>,
     seen_order: VecDeque<(u64, u64)>,
+    /// The checker's record of side effects per id, kept whatever the retention (only the
+    /// counters read it; the consumer's logic never does).
+    effects: BTreeMap<u64, u32>,
+    effects_order: VecDeque<u64>,
     received: u64,
     processed: u64,
     duplicates_processed: u64,
@@ -496,6 +500,8 @@ impl Consumer {
             working: IdMap::default(),
             seen: BTreeMap::new(),
             seen_order: VecDeque::new(),
+            effects: BTreeMap::new(),
+            effects_order: VecDeque::new(),
             received: 0,
             processed: 0,
             duplicates_processed: 0,
@@ -510,7 +516,7 @@ impl Consumer {
         while let Some(&(id, at)) = self.seen_order.front() {
             if now.saturating_sub(at) > keep || self.seen_order.len() > MAX_SEEN {
                 self.seen_order.pop_front();
-                if self.seen.get(&id).is_some_and(|s| s.1 == at) {
+                if self.seen.get(&id) == Some(&at) {
                     self.seen.remove(&id);
                 }
             } else {
@@ -565,16 +571,25 @@ impl Node for Consumer {
         }
         self.processed += 1;
         ctx.count("processed", 1);
-        match self.seen.get_mut(&id) {
-            Some(s) => {
-                s.0 += 1;
+        if self.cfg.dedup {
+            self.seen.insert(id, now);
+            self.seen_order.push_back((id, now));
+        }
+        match self.effects.get_mut(&id) {
+            Some(n) => {
+                *n += 1;
                 self.duplicates_processed += 1;
                 ctx.count("duplicates_processed", 1);
-                ctx.metric_event(format!("q{id} processed again"), i64::from(s.0));
+                ctx.metric_event(format!("q{id} processed again"), i64::from(*n));
             }
             None => {
-                self.seen.insert(id, (1, now));
-                self.seen_order.push_back((id, now));
+                self.effects.insert(id, 1);
+                self.effects_order.push_back(id);
+                if self.effects_order.len() > MAX_SEEN
+                    && let Some(old) = self.effects_order.pop_front()
+                {
+                    self.effects.remove(&old);
+                }
             }
         }
         self.ack(ctx, id);
