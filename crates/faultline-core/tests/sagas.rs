@@ -284,16 +284,18 @@ fn the_invariants_hold_over_many_seeds_with_failures_loss_and_crashes() {
 
 #[test]
 fn taking_a_timeout_for_a_failure_breaks_the_invariants_and_the_checker_sees_it() {
-    let mut broken = 0;
+    let (mut broken, mut total) = (0, 0);
     for seed in 1..=5 {
         let mut s = chaos(ORCHESTRATED, seed);
         s["nodes"][0]["model"]["on_timeout"] = json!("fail");
         let r = run(&s, Some(seed));
         let v = counter(&r.world, "orders", "invariant_violations");
+        total += v;
         if v > 0 {
             broken += 1;
             assert!(r.verdicts.iter().any(|x| x.1 == Some(false)), "seed {seed}");
         }
     }
     assert!(broken >= 3, "violations in {broken} of 5 seeds");
+    assert!(total >= 10, "each broken saga counts: {total}");
 }

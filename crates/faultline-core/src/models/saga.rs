@@ -1069,11 +1069,14 @@ impl Orchestrator {
 
     /// Checks the invariants against the ledger and reports verdicts that changed.
     fn audit(&mut self, ctx: &mut Ctx<'_>) {
-        for (k, holds, detail) in ctx.saga_ledger().check() {
-            if !holds {
-                self.violations += 1;
-                ctx.count("invariant_violations", 1);
-            }
+        let before = ctx.saga_ledger().violations;
+        let changed = ctx.saga_ledger().check();
+        let new = ctx.saga_ledger().violations - before;
+        if new > 0 {
+            self.violations += new;
+            ctx.count("invariant_violations", new);
+        }
+        for (k, holds, detail) in changed {
             ctx.verdict(INVARIANTS[k], Some(holds), detail);
         }
     }
