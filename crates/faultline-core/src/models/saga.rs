@@ -405,6 +405,9 @@ fn kind_code(k: EventKind) -> u8 {
     }
 }
 
+/// Sagas a participant remembers; the oldest are forgotten first.
+const MAX_RECORDS: usize = 100_000;
+
 /// A retry of a retriable step, in the retry timer map (not an event).
 const RERUN: u8 = 9;
 
@@ -460,6 +463,9 @@ impl Participant {
 
     fn start_run(&mut self, ctx: &mut Ctx<'_>, saga: u64, to: ReplyTo, attempt: u32) {
         self.records.insert(saga, Rec::Running(attempt));
+        if self.records.len() > MAX_RECORDS {
+            self.records.pop_first(); // the oldest saga of the lowest-numbered orchestrator
+        }
         let t = self.cfg.latency.sample_us(ctx.rng());
         let timer = ctx.set_timer(t, 0);
         self.running.insert(timer, (saga, to));
