@@ -158,3 +158,21 @@ fn queue_node_ids_are_checked() {
     assert!(text.contains("nobody"), "{text}");
     let _ = NodeId(0);
 }
+
+#[test]
+fn a_queue_crash_keeps_its_messages_and_redelivers_the_unacked_ones() {
+    // The queue crashes while its one message is being processed (so the ack finds it down)
+    // and restarts: the message is durable, delivered again, processed again without dedup.
+    let mut s = one_lost_ack(false);
+    s["nodes"][2]["model"]["processing"] = json!({"type": "constant", "ms": 100});
+    s["interventions"] = json!([
+        {"do": "crash", "at_ms": 50, "node": "queue"},
+        {"do": "restart", "at_ms": 300, "node": "queue"}
+    ]);
+    let (w, _) = run(&s, None);
+    assert_eq!(counter(&w, "queue", "published"), 1);
+    assert_eq!(counter(&w, "queue", "redelivered"), 1);
+    assert_eq!(counter(&w, "queue", "acked"), 1);
+    assert_eq!(counter(&w, "worker", "processed"), 2);
+    assert_eq!(counter(&w, "worker", "duplicates_processed"), 1);
+}

@@ -299,3 +299,51 @@ fn taking_a_timeout_for_a_failure_breaks_the_invariants_and_the_checker_sees_it(
     assert!(broken >= 3, "violations in {broken} of 5 seeds");
     assert!(total >= 10, "each broken saga counts: {total}");
 }
+
+#[test]
+fn a_choreography_compensates_in_reverse_order_by_passing_undo_back() {
+    // Four steps in a chain, the third fails: the second, then the first, compensate, then the
+    // order service rejects the order. Nothing is sent to the fourth.
+    let names = ["a", "b", "c", "d"];
+    let mut nodes = vec![
+        json!({"id": "orders", "model": {"type": "saga_orchestrator",
+        "mode": "choreography", "steps": names, "pivot": 2, "rate_per_s": 100, "max_sagas": 1}}),
+    ];
+    let mut links = vec![json!({"a": "d", "b": "orders"})];
+    for (i, n) in names.iter().enumerate() {
+        let prev = if i == 0 { "orders" } else { names[i - 1] };
+        let next = if i == 3 { "orders" } else { names[i + 1] };
+        let mut m = json!({"type": "saga_participant", "prev": prev, "next": next,
+            "latency": {"type": "constant", "ms": 5}, "retriable": i == 3});
+        if i == 2 {
+            m["always_fail"] = json!(true);
+        }
+        nodes.push(json!({"id": n, "model": m}));
+        links.push(json!({"a": prev, "b": n}));
+        if i == 1 || i == 2 {
+            links.push(json!({"a": "orders", "b": n})); // for "approved"
+        }
+    }
+    let s = json!({"version": 1, "seed": 1, "duration_ms": 3000, "nodes": nodes, "links": links});
+    let r = run(&s, None);
+    let lines: Vec<String> = r
+        .states
+        .iter()
+        .map(|(n, t)| format!("{n} {}", t.split_once(": ").map_or(t.as_str(), |x| x.1)))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "orders order PENDING",
+            "a step DONE",
+            "b step DONE",
+            "c step failed",
+            "b step UNDONE",
+            "a step UNDONE",
+            "orders order REJECTED",
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(counter(&r.world, "d", "runs"), 0);
+    all_hold(&r);
+}
