@@ -31,6 +31,8 @@ pub enum Payload {
     Es(crate::models::event_sourcing::EsMsg),
     /// A Raft RPC or its answer.
     Raft(crate::models::raft::RaftMsg),
+    /// A queue, saga or two-phase commit message.
+    Flow(crate::models::flow::FlowMsg),
 }
 
 /// What a request asks for.
@@ -93,6 +95,7 @@ impl Payload {
             Payload::Cache(m) => m.kind(),
             Payload::Es(m) => m.kind(),
             Payload::Raft(m) => m.kind(),
+            Payload::Flow(m) => m.kind(),
         }
     }
 
@@ -103,6 +106,7 @@ impl Payload {
             Payload::Response(r) => Some(r.trace_id),
             Payload::Cache(_) | Payload::Es(_) => None,
             Payload::Raft(_) => None,
+            Payload::Flow(m) => m.trace_id(),
         }
     }
 }
@@ -134,6 +138,7 @@ impl fmt::Display for Payload {
             Payload::Cache(m) => write!(f, "{m}"),
             Payload::Es(m) => write!(f, "{m}"),
             Payload::Raft(m) => write!(f, "{m}"),
+            Payload::Flow(m) => m.fmt(f),
         }
     }
 }

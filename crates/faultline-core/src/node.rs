@@ -211,4 +211,10 @@ impl Ctx<'_> {
         let now = self.core.now_us;
         self.core.trace.push(now, kind);
     }
+
+    /// The saga checker shared by the saga models: participants record what they really did,
+    /// orchestrators check the invariants against it.
+    pub fn saga_ledger(&mut self) -> &mut crate::models::saga::Ledger {
+        &mut self.core.sagas
+    }
 }

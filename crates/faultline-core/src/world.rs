@@ -270,6 +270,8 @@ pub(crate) struct Core {
     pub(crate) committed: crate::models::cache::Committed,
     /// The Raft safety checker: it sees every Raft node's reports (see `models::raft`).
     pub(crate) raft: crate::models::raft::Observer,
+    /// The saga models' cross-node checker: what really happened at each participant.
+    pub(crate) sagas: crate::models::saga::Ledger,
 }
 
 /// Totals the engine keeps about messages, for invariants and reports.
@@ -642,6 +644,7 @@ impl World {
             counts: Counts::default(),
             committed: Default::default(),
             raft: Default::default(),
+            sagas: crate::models::saga::Ledger::default(),
         };
         for i in 0..n {
             core.schedule(

@@ -32,8 +32,12 @@ const SAMPLES: &[(&str, &str)] = &[
     sample!("hedging.json"),
     sample!("idempotent-checkout.json"),
     sample!("mm1.json"),
+    sample!("queue.json"),
     sample!("raft.json"),
     sample!("retry-storm.json"),
+    sample!("saga-choreography.json"),
+    sample!("saga-orchestrated.json"),
+    sample!("two-phase-commit.json"),
 ];
 
 const GOLDEN: &str = include_str!("../../../tests/scenarios/trace-hashes.txt");

@@ -7,9 +7,13 @@ pub mod cache;
 pub mod client;
 pub mod downstream;
 pub mod event_sourcing;
+pub mod flow;
 pub mod payment;
+pub mod queue;
 pub mod raft;
+pub mod saga;
 pub mod service;
+pub mod tpc;
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +43,20 @@ pub enum ModelSpec {
     Projection(event_sourcing::ProjectionConfig),
     /// A Raft server (Ongaro and Ousterhout, 2014) in a cluster of 3 to 7.
     Raft(raft::RaftConfig),
+    /// Publishes messages to a queue at a rate.
+    Producer(queue::ProducerConfig),
+    /// A queue with at-least-once delivery and redelivery after an ack timeout.
+    Queue(queue::QueueConfig),
+    /// Processes a queue's messages and acks them, with or without de-duplication.
+    Consumer(queue::ConsumerConfig),
+    /// Runs order sagas: an orchestrator, or the order service of a choreography.
+    SagaOrchestrator(saga::OrchestratorConfig),
+    /// One step of a saga (reserve inventory, charge, ship), with its compensation.
+    SagaParticipant(saga::ParticipantConfig),
+    /// A two-phase commit coordinator.
+    TpcCoordinator(tpc::CoordinatorConfig),
+    /// A two-phase commit participant (a resource manager with one lock).
+    TpcParticipant(tpc::ParticipantConfig),
 }
 
 /// An error in a model's settings: (field path below `model`, message).
@@ -70,6 +88,19 @@ impl ModelSpec {
                 lookup,
             )?)),
             ModelSpec::Raft(c) => Ok(Box::new(raft::Raft::new(c.clone(), me, lookup)?)),
+            ModelSpec::Producer(c) => Ok(Box::new(queue::Producer::new(c.clone(), me, lookup)?)),
+            ModelSpec::Queue(c) => Ok(Box::new(queue::Queue::new(c.clone(), me, lookup)?)),
+            ModelSpec::Consumer(c) => Ok(Box::new(queue::Consumer::new(c.clone(), me, lookup)?)),
+            ModelSpec::SagaOrchestrator(c) => {
+                Ok(Box::new(saga::Orchestrator::new(c.clone(), me, lookup)?))
+            }
+            ModelSpec::SagaParticipant(c) => {
+                Ok(Box::new(saga::Participant::new(c.clone(), me, lookup)?))
+            }
+            ModelSpec::TpcCoordinator(c) => {
+                Ok(Box::new(tpc::Coordinator::new(c.clone(), me, lookup)?))
+            }
+            ModelSpec::TpcParticipant(c) => Ok(Box::new(tpc::Participant::new(c.clone())?)),
         }
     }
 }

@@ -1,0 +1,209 @@
+//! The messages of the messaging and transaction models: a queue and its consumers, sagas
+//! (orchestrated and choreographed) and two-phase commit. One enum, carried by
+//! [`crate::msg::Payload::Flow`], so the engine and the page see one closed type.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What a saga participant is asked to do for one saga.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepOp {
+    /// Run the step's action (reserve, charge, ship).
+    Run,
+    /// Undo it semantically (release, refund).
+    Compensate,
+    /// The saga succeeded: lift the semantic lock (RESERVED (PENDING) -> COMMITTED).
+    Confirm,
+}
+
+impl StepOp {
+    fn name(self) -> &'static str {
+        match self {
+            StepOp::Run => "run",
+            StepOp::Compensate => "compensate",
+            StepOp::Confirm => "confirm",
+        }
+    }
+}
+
+/// A choreography event: what a participant (or the order service) tells its neighbour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The previous step succeeded (or the order was created): run yours.
+    Done,
+    /// The next step failed or was compensated: compensate yours, then pass it back.
+    Undo,
+    /// The order was approved: lift your semantic lock.
+    Approved,
+}
+
+/// One message of the queue, saga or two-phase commit models.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "msg", rename_all = "snake_case")]
+pub enum FlowMsg {
+    /// A producer publishes a message to a queue.
+    Publish {
+        /// The message id, unique per run.
+        id: u64,
+    },
+    /// A queue delivers a message to a consumer.
+    Deliver {
+        /// The message id.
+        id: u64,
+        /// Deliveries before this one (0 for the first).
+        redeliveries: u32,
+    },
+    /// A consumer acknowledges a message after processing it.
+    Ack {
+        /// The message id.
+        id: u64,
+    },
+    /// An orchestrator asks a participant to run, compensate or confirm its step of a saga.
+    Step {
+        /// The saga.
+        saga: u64,
+        /// The step's index in the saga.
+        step: u8,
+        /// What to do.
+        op: StepOp,
+        /// Counts the orchestrator's deliberate retries of a failed step after the pivot (a
+        /// resend after a timeout keeps the number): a participant runs a failed step again only
+        /// for a higher one.
+        attempt: u32,
+    },
+    /// A participant's answer to a [`FlowMsg::Step`].
+    StepReply {
+        /// The saga.
+        saga: u64,
+        /// The step's index.
+        step: u8,
+        /// What was asked.
+        op: StepOp,
+        /// Whether the step's action succeeded (compensations and confirms always do).
+        ok: bool,
+    },
+    /// A choreography event, sent until acknowledged.
+    Event {
+        /// The saga.
+        saga: u64,
+        /// What happened.
+        kind: EventKind,
+    },
+    /// Acknowledges a [`FlowMsg::Event`].
+    EventAck {
+        /// The saga.
+        saga: u64,
+        /// The event's kind.
+        kind: EventKind,
+    },
+    /// Two-phase commit, phase one: prepare and vote.
+    Prepare {
+        /// The transaction.
+        tx: u64,
+    },
+    /// A participant's vote.
+    Vote {
+        /// The transaction.
+        tx: u64,
+        /// Yes: prepared, locks held until the decision.
+        yes: bool,
+    },
+    /// Phase two: the coordinator's decision.
+    Decision {
+        /// The transaction.
+        tx: u64,
+        /// Commit (true) or abort.
+        commit: bool,
+    },
+    /// A participant applied the decision.
+    DecisionAck {
+        /// The transaction.
+        tx: u64,
+    },
+    /// An in-doubt participant asks the coordinator for the decision.
+    Query {
+        /// The transaction.
+        tx: u64,
+    },
+}
+
+impl FlowMsg {
+    /// A short kind for colour and filters.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FlowMsg::Publish { .. } => "publish",
+            FlowMsg::Deliver { .. } => "deliver",
+            FlowMsg::Ack { .. } | FlowMsg::EventAck { .. } | FlowMsg::DecisionAck { .. } => "ack",
+            FlowMsg::Step { .. } | FlowMsg::Prepare { .. } | FlowMsg::Query { .. } => "request",
+            FlowMsg::StepReply { ok: true, .. } | FlowMsg::Vote { yes: true, .. } => "response",
+            FlowMsg::StepReply { .. } | FlowMsg::Vote { .. } => "error",
+            FlowMsg::Event { .. } => "event",
+            FlowMsg::Decision { .. } => "decision",
+        }
+    }
+
+    /// The saga, transaction or message this belongs to.
+    pub fn trace_id(&self) -> Option<u64> {
+        match self {
+            FlowMsg::Publish { id } | FlowMsg::Deliver { id, .. } | FlowMsg::Ack { id } => {
+                Some(*id)
+            }
+            FlowMsg::Step { saga, .. }
+            | FlowMsg::StepReply { saga, .. }
+            | FlowMsg::Event { saga, .. }
+            | FlowMsg::EventAck { saga, .. } => Some(*saga),
+            FlowMsg::Prepare { tx }
+            | FlowMsg::Vote { tx, .. }
+            | FlowMsg::Decision { tx, .. }
+            | FlowMsg::DecisionAck { tx }
+            | FlowMsg::Query { tx } => Some(*tx),
+        }
+    }
+}
+
+impl fmt::Display for FlowMsg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FlowMsg::Publish { id } => write!(f, "publish q{id}"),
+            FlowMsg::Deliver { id, redeliveries } => {
+                write!(f, "deliver q{id}")?;
+                if *redeliveries > 0 {
+                    write!(f, " (redelivery {redeliveries})")?;
+                }
+                Ok(())
+            }
+            FlowMsg::Ack { id } => write!(f, "ack q{id}"),
+            FlowMsg::Step {
+                saga,
+                step,
+                op,
+                attempt,
+            } => {
+                write!(f, "saga s{saga} step {step} {}", op.name())?;
+                if *attempt > 1 {
+                    write!(f, " attempt {attempt}")?;
+                }
+                Ok(())
+            }
+            FlowMsg::StepReply { saga, step, op, ok } => write!(
+                f,
+                "saga s{saga} step {step} {} {}",
+                op.name(),
+                if *ok { "ok" } else { "failed" }
+            ),
+            FlowMsg::Event { saga, kind } => write!(f, "event s{saga} {kind:?}"),
+            FlowMsg::EventAck { saga, kind } => write!(f, "event ack s{saga} {kind:?}"),
+            FlowMsg::Prepare { tx } => write!(f, "prepare x{tx}"),
+            FlowMsg::Vote { tx, yes } => {
+                write!(f, "vote x{tx} {}", if *yes { "yes" } else { "no" })
+            }
+            FlowMsg::Decision { tx, commit } => {
+                write!(f, "{} x{tx}", if *commit { "commit" } else { "abort" })
+            }
+            FlowMsg::DecisionAck { tx } => write!(f, "done x{tx}"),
+            FlowMsg::Query { tx } => write!(f, "decision? x{tx}"),
+        }
+    }
+}
