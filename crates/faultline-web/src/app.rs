@@ -27,6 +27,16 @@ pub const TEMPLATES: &[&str] = &[
     include_str!("../../../tests/scenarios/idempotent-checkout.json"),
     include_str!("../../../tests/scenarios/mm1.json"),
     include_str!("../../../tests/scenarios/faults.json"),
+    include_str!("../../../tests/scenarios/chain.json"),
+    include_str!("../../../tests/scenarios/fanout.json"),
+    include_str!("../../../tests/scenarios/hedging.json"),
+    include_str!("../../../tests/scenarios/cache.json"),
+    include_str!("../../../tests/scenarios/event-sourcing.json"),
+    include_str!("../../../tests/scenarios/raft.json"),
+    include_str!("../../../tests/scenarios/queue.json"),
+    include_str!("../../../tests/scenarios/saga-orchestrated.json"),
+    include_str!("../../../tests/scenarios/saga-choreography.json"),
+    include_str!("../../../tests/scenarios/two-phase-commit.json"),
 ];
 
 /// The templates' titles, read once (the view runs every frame).
