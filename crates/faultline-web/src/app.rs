@@ -954,6 +954,28 @@ impl App {
     fn refresh_charts(&mut self) {
         let Ok(s) = &self.session else { return };
         let w = &s.world;
+        // A node that is not about requests (a Raft server, a queue, a projection) charts the
+        // gauges it keeps: term and commits, depth and unacked messages, lag.
+        if let Some(id) = self
+            .selected
+            .filter(|id| !matches!(w.node(*id).kind(), "client" | "service" | "payment"))
+        {
+            let (series, _) = w.metrics(id).series();
+            let mut names: Vec<&'static str> = series
+                .iter()
+                .flat_map(|b| b.gauges.iter().map(|(n, _)| n))
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            self.charts = names
+                .into_iter()
+                .take(3)
+                .filter_map(|g| charts::gauge(w, id, g, &g.replace('_', " ")))
+                .collect();
+            if !self.charts.is_empty() {
+                return;
+            }
+        }
         let focus = self
             .selected
             .filter(|id| matches!(w.node(*id).kind(), "client" | "service" | "payment"))
