@@ -15,6 +15,20 @@ use faultline_core::report::Report;
 use faultline_core::scenario::Scenario;
 use faultline_core::world::RunStatus;
 
+/// `println!` that ends the program quietly when stdout is closed (`faultline run x | head`),
+/// as Unix tools do, instead of panicking on the broken pipe.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($t)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            panic!("cannot write to stdout: {e}");
+        }
+    }};
+}
+
 /// Exit codes: 0 ok, 1 a check failed, 2 bad input or usage, 3 a run stopped on a limit.
 const BAD_INPUT: u8 = 2;
 const HALTED: u8 = 3;
@@ -204,7 +218,7 @@ fn run(
     }
     let report = Report::of(&world);
     if json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&report).expect("a report serialises")
         );
@@ -218,7 +232,7 @@ fn run(
 }
 
 fn print_table(r: &Report) {
-    println!(
+    out!(
         "t = {:.3} s, {} events, {} messages sent, {} delivered, {} dropped, {} in flight, trace {}",
         r.time_ms / 1000.0,
         r.events,
@@ -228,9 +242,17 @@ fn print_table(r: &Report) {
         r.in_flight,
         r.trace_hash
     );
-    println!(
+    out!(
         "{:<14} {:<10} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10}",
-        "node", "model", "completed", "ok", "failed", "p50 ms", "p90 ms", "p99 ms", "max ms"
+        "node",
+        "model",
+        "completed",
+        "ok",
+        "failed",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms"
     );
     for n in &r.nodes {
         let l = |f: fn(&faultline_core::report::Latency) -> f64| {
@@ -238,7 +260,7 @@ fn print_table(r: &Report) {
                 .as_ref()
                 .map_or("-".into(), |l| format!("{:.1}", f(l)))
         };
-        println!(
+        out!(
             "{:<14} {:<10} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10}",
             n.id,
             n.kind,
@@ -252,7 +274,7 @@ fn print_table(r: &Report) {
         );
         let counters: Vec<String> = n.counters.iter().map(|(k, v)| format!("{k} {v}")).collect();
         if !counters.is_empty() {
-            println!("{:<14} {}", "", counters.join(", "));
+            out!("{:<14} {}", "", counters.join(", "));
         }
     }
 }
@@ -302,7 +324,7 @@ fn check_lesson(f: &Path) -> bool {
             let n = lesson.steps.len();
             let plural =
                 |k: usize, word: &str| format!("{k} {word}{}", if k == 1 { "" } else { "s" });
-            println!(
+            out!(
                 "ok {} ({}; {} {} as the step opens and {} with the solution)",
                 f.display(),
                 plural(n, "step"),
@@ -341,7 +363,7 @@ fn check(paths: &[PathBuf]) -> u8 {
                 bad += 1;
             }
             Ok(text) => match Scenario::parse(&text) {
-                Ok(_) => println!("ok {}", f.display()),
+                Ok(_) => out!("ok {}", f.display()),
                 Err(errs) => {
                     bad += 1;
                     for e in errs.0 {
@@ -406,15 +428,15 @@ fn bench_mm1(
             "seed": seed,
             "model": model_name,
         });
-        println!("{v}");
+        out!("{v}");
     } else {
-        println!(
+        out!(
             "M/M/1 ({model_name}) at rho {rho}: {} customers, {} events in {seconds:.3} s: {per_s:.0} customers/s, {:.0} events/s",
             out.customers,
             out.events,
             out.events as f64 / seconds
         );
-        println!(
+        out!(
             "mean response {:.4} ms measured, {:.4} ms in theory ({:+.2} %)",
             out.measured_mean_response_ms,
             out.theoretical_mean_response_ms,

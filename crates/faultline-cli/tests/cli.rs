@@ -339,3 +339,33 @@ fn bench_mm1_matches_theory_and_reports_its_fields() {
     let o = faultline(&["bench", "mm1", "--rho", "1.5"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `faultline run x | head -1`: the reader closes the pipe after one line; the CLI stops quietly
+/// with success, as Unix tools do, instead of panicking on the broken pipe.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .current_dir(root)
+        .args(["check", "tests/scenarios/", "lessons/"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the CLI starts");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here: the pipe closes while the CLI still has lines to write.
+    assert!(first.starts_with("ok "), "first line: {first}");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "stderr: {err}");
+    assert!(
+        out.status.success(),
+        "status {:?}, stderr: {err}",
+        out.status
+    );
+}
