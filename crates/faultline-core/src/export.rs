@@ -206,6 +206,8 @@ pub fn otel_spans(s: &Scenario, until_us: u64) -> Result<(String, bool), String>
                             }
                         }
                     }
+                    // Key-value operations are not request spans (their history is checked).
+                    Payload::Kv(_) => {}
                 }
                 in_flight.insert(id.0, payload.clone());
             }
@@ -248,7 +250,7 @@ pub fn otel_spans(s: &Scenario, until_us: u64) -> Result<(String, bool), String>
                             }
                         }
                     }
-                    None => {}
+                    Some(Payload::Kv(_)) | None => {}
                 }
             }
             TraceKind::Dropped { id, .. } => {

@@ -25,6 +25,8 @@ pub enum Payload {
     Request(Request),
     /// The answer to a [`Request`].
     Response(Response),
+    /// The replicated key-value store's messages.
+    Kv(crate::models::kv::KvMsg),
 }
 
 /// What a request asks for.
@@ -84,6 +86,7 @@ impl Payload {
             Payload::Request(_) => "request",
             Payload::Response(r) if r.is_ok() => "response",
             Payload::Response(_) => "error",
+            Payload::Kv(m) => m.kind(),
         }
     }
 
@@ -92,6 +95,7 @@ impl Payload {
         match self {
             Payload::Request(r) => Some(r.trace_id),
             Payload::Response(r) => Some(r.trace_id),
+            Payload::Kv(_) => None,
         }
     }
 }
@@ -120,6 +124,7 @@ impl fmt::Display for Payload {
                 }
                 Ok(())
             }
+            Payload::Kv(m) => write!(f, "{m}"),
         }
     }
 }

@@ -266,6 +266,8 @@ pub(crate) struct Core {
     halted: Option<String>,
     overload_noticed: bool,
     counts: Counts,
+    /// The key-value models' shared history and checker answers (empty for other models).
+    pub(crate) kv: crate::models::kv::KvShared,
 }
 
 /// Totals the engine keeps about messages, for invariants and reports.
@@ -636,6 +638,7 @@ impl World {
             halted: None,
             overload_noticed: false,
             counts: Counts::default(),
+            kv: crate::models::kv::KvShared::for_nodes(&p.nodes, &p.names),
         };
         for i in 0..n {
             core.schedule(
@@ -746,6 +749,11 @@ impl World {
     /// The trace.
     pub fn trace(&self) -> &Trace {
         &self.core.trace
+    }
+
+    /// The key-value models' shared history and the checker's answers so far.
+    pub fn kv(&self) -> &crate::models::kv::KvShared {
+        &self.core.kv
     }
 
     /// The trace, to drain it or to turn recording off.

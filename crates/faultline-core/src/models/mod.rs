@@ -4,6 +4,7 @@
 
 pub mod breaker;
 pub mod client;
+pub mod kv;
 pub mod payment;
 pub mod service;
 
@@ -21,6 +22,10 @@ pub enum ModelSpec {
     Service(service::ServiceConfig),
     /// A payment service with an idempotency store (Stripe's semantics) and a ledger.
     Payment(payment::PaymentConfig),
+    /// A replica of a key-value store, CP (majority quorums) or AP (last writer wins).
+    KvReplica(kv::KvReplicaConfig),
+    /// A key-value client that records a history for the linearizability checker.
+    KvClient(kv::KvClientConfig),
 }
 
 /// An error in a model's settings: (field path below `model`, message).
@@ -37,6 +42,8 @@ impl ModelSpec {
             ModelSpec::Client(c) => Ok(Box::new(client::Client::new((**c).clone(), me, lookup)?)),
             ModelSpec::Service(c) => Ok(Box::new(service::Service::new(c.clone())?)),
             ModelSpec::Payment(c) => Ok(Box::new(payment::Payment::new(c.clone())?)),
+            ModelSpec::KvReplica(c) => Ok(Box::new(kv::KvReplica::new(c.clone(), me, lookup)?)),
+            ModelSpec::KvClient(c) => Ok(Box::new(kv::KvClient::new(c.clone(), me, lookup)?)),
         }
     }
 }
