@@ -53,6 +53,13 @@ pub trait Model {
 
     /// Whether `op` may change the state (a write), to name the write a stale read missed.
     fn is_write(&self, op: &Self::Op) -> bool;
+
+    /// Whether the write `other` can explain why `culprit` failed: a read did not see it (it
+    /// is not the write whose value the read returned).
+    fn missed(&self, culprit: &Self::Op, other: &Self::Op) -> bool {
+        let _ = (culprit, other);
+        true
+    }
 }
 
 /// One operation of a history.
@@ -276,7 +283,7 @@ fn explain<M: Model>(model: &M, history: &[Op<M::Op>], culprit: usize) -> Vec<us
     let mut before: Vec<usize> = (0..history.len())
         .filter(|&j| j != culprit)
         .filter(|&j| matches!(history[j].ret_us, Some(r) if r < c.call_us))
-        .filter(|&j| model.is_write(&history[j].op))
+        .filter(|&j| model.is_write(&history[j].op) && model.missed(&c.op, &history[j].op))
         .collect();
     before.sort_by_key(|&j| std::cmp::Reverse(history[j].ret_us));
     before.truncate(1);
@@ -378,6 +385,14 @@ impl Model for Register {
         !matches!(op, RegisterOp::Read(_))
     }
 
+    fn missed(&self, culprit: &RegisterOp, other: &RegisterOp) -> bool {
+        match (culprit, other) {
+            (RegisterOp::Read(v), RegisterOp::Write(x)) => *v != Some(*x),
+            (RegisterOp::Read(v), RegisterOp::Cas { to, .. }) => *v != Some(*to),
+            _ => true,
+        }
+    }
+
     fn describe(&self, op: &RegisterOp) -> String {
         let show = |v: Option<i64>| v.map_or_else(|| "nothing".to_string(), |v| v.to_string());
         match *op {
@@ -424,6 +439,14 @@ impl Model for KvString {
 
     fn is_write(&self, op: &KvOp) -> bool {
         !matches!(op, KvOp::Get(_))
+    }
+
+    fn missed(&self, culprit: &KvOp, other: &KvOp) -> bool {
+        match (culprit, other) {
+            (KvOp::Get(v), KvOp::Put(x)) => v != x,
+            (KvOp::Get(v), KvOp::Append(x)) => !v.ends_with(x.as_str()),
+            _ => true,
+        }
     }
 
     fn describe(&self, op: &KvOp) -> String {

@@ -29,6 +29,14 @@ const SAMPLES: &[(&str, &str)] = &[
         include_str!("../../../tests/scenarios/idempotent-checkout.json"),
     ),
     (
+        "kv-ap.json",
+        include_str!("../../../tests/scenarios/kv-ap.json"),
+    ),
+    (
+        "kv-cp.json",
+        include_str!("../../../tests/scenarios/kv-cp.json"),
+    ),
+    (
         "mm1.json",
         include_str!("../../../tests/scenarios/mm1.json"),
     ),

@@ -563,6 +563,9 @@ pub struct KvReplica {
     /// Durable: the store.
     store: BTreeMap<u8, (Version, i64)>,
     next_op: u64,
+    /// Durable: the highest CP version counter this replica issued, so two writes it
+    /// coordinates at once never share a version.
+    last_ts: u64,
     pending: BTreeMap<u64, Pending>,
     ae_timer: Option<TimerId>,
     served: u64,
@@ -592,6 +595,7 @@ impl KvReplica {
             peers,
             store: BTreeMap::new(),
             next_op: 1,
+            last_ts: 0,
             pending: BTreeMap::new(),
             ae_timer: None,
             served: 0,
@@ -738,13 +742,19 @@ impl KvReplica {
         match (self.cfg.mode, p.phase) {
             (KvMode::Cp, Phase::Query) => {
                 let (version, value) = match p.write {
-                    Some(v) => (
-                        Version {
-                            ts: p.best.0.ts + 1,
-                            node: self.me.0,
-                        },
-                        v,
-                    ),
+                    Some(v) => {
+                        // Higher than any version the quorum has, and than any this replica
+                        // issued before: unique, even for writes coordinated at once.
+                        self.last_ts = self.last_ts.max(p.best.0.ts) + 1;
+                        let ts = self.last_ts;
+                        (
+                            Version {
+                                ts,
+                                node: self.me.0,
+                            },
+                            v,
+                        )
+                    }
                     None => match p.best.1 {
                         Some(v) => (p.best.0, v),
                         None => {
