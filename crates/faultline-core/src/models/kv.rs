@@ -353,13 +353,26 @@ impl KvShared {
         };
         let at = crate::fmt_time(first.end_us.unwrap_or(first.call_us));
         match (first.write, first.outcome, culprits.get(1)) {
-            (None, HistOutcome::Ok(v), Some(w)) => format!(
-                "stale read of {k} by {} at {at}: {} after write {} completed at {}",
-                self.name(first.client),
-                show(v),
-                show(w.write),
-                crate::fmt_time(w.end_us.unwrap_or(w.call_us)),
-            ),
+            (None, HistOutcome::Ok(v), Some(w)) => {
+                // "Stale" only when the value read is older than the write it missed: its own
+                // write completed before that one was called (or it read nothing).
+                let older = v.is_none_or(|v| {
+                    self.ops.iter().any(|o| {
+                        o.key == key
+                            && o.write == Some(v)
+                            && o.end_us.is_some_and(|e| e < w.call_us)
+                            && matches!(o.outcome, HistOutcome::Ok(_))
+                    })
+                });
+                let what = if older { "stale read" } else { "read" };
+                format!(
+                    "{what} of {k} by {} at {at}: {} after write {} completed at {}",
+                    self.name(first.client),
+                    show(v),
+                    show(w.write),
+                    crate::fmt_time(w.end_us.unwrap_or(w.call_us)),
+                )
+            }
             (None, HistOutcome::Ok(v), None) => format!(
                 "read of {k} by {} at {at} returned {}, which no order explains",
                 self.name(first.client),
