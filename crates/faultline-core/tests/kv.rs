@@ -297,6 +297,29 @@ fn cp_regression_01_concurrent_writes_through_one_replica() {
     assert_eq!(final_verdict(&w), Some(true));
 }
 
+/// The history and the verdicts are part of snapshots: jumping back and replaying gives the
+/// same trace and the same history (the page's time line depends on it).
+#[test]
+fn a_snapshot_restores_the_history_and_replays_exactly() {
+    for mode in ["ap", "cp"] {
+        let s = scenario(mode, json!({}), 3, 16_000);
+        let mut w = s.build(None).expect("builds");
+        w.run_until(7_000_000, u64::MAX);
+        let snap = w.snapshot();
+        let ops_at_snap = w.kv().ops().len();
+        w.run_until(s.duration_us(), u64::MAX);
+        let (hash, ops, verdict) = (w.trace().hash(), w.kv().ops().len(), w.kv().verdict());
+        w.restore(&snap);
+        assert_eq!(w.kv().ops().len(), ops_at_snap, "{mode}");
+        w.run_until(s.duration_us(), u64::MAX);
+        assert_eq!(
+            (w.trace().hash(), w.kv().ops().len(), w.kv().verdict()),
+            (hash, ops, verdict),
+            "{mode}"
+        );
+    }
+}
+
 /// Prints a random scenario, its verdicts and its history:
 /// `KV_SEED=N cargo test -p faultline-core --test kv dump_seed -- --ignored --nocapture`.
 #[test]
