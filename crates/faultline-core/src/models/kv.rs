@@ -945,11 +945,11 @@ impl Node for KvReplica {
         let Some(p) = self.pending.remove(&tag) else {
             return;
         };
-        // Refuse when nothing was written anywhere; otherwise the write may yet take effect.
-        let outcome = match (p.phase, p.write, self.cfg.mode) {
-            (Phase::Query, _, _) => KvOutcome::Refused,
-            (Phase::Store, None, KvMode::Cp) => KvOutcome::Timeout,
-            (Phase::Store, _, _) => KvOutcome::Timeout,
+        // Refuse when nothing was stored anywhere yet; once a store phase began (a write, or a
+        // read's write-back), it may still take effect: answer "timed out".
+        let outcome = match p.phase {
+            Phase::Query => KvOutcome::Refused,
+            Phase::Store => KvOutcome::Timeout,
         };
         self.reply(ctx, p.client, p.req, outcome);
     }
