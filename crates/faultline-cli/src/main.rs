@@ -103,6 +103,19 @@ enum Bench {
         #[arg(long, value_enum, default_value_t = Mm1Model::Station)]
         model: Mm1Model,
     },
+    /// The linearizability checker: a linearizable register history of concurrent clients on
+    /// one key, checked (best of five runs).
+    Lin {
+        /// Operations in the history (at most 100,000).
+        #[arg(long, default_value_t = 1_000)]
+        ops: usize,
+        /// Concurrent clients (at most 64).
+        #[arg(long, default_value_t = 5)]
+        clients: u32,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 /// How the M/M/1 benchmark is built.
@@ -446,6 +459,34 @@ fn bench_mm1(
     Ok(())
 }
 
+fn bench_lin(ops: usize, clients: u32, seed: u64) -> Result<(), (u8, String)> {
+    use faultline_core::linearizability::{DEFAULT_BUDGET, Register, bench_history, check};
+    if ops == 0 || ops > 100_000 || clients == 0 || clients > 64 {
+        return Err((
+            BAD_INPUT,
+            "--ops must be 1 to 100000 and --clients 1 to 64".to_string(),
+        ));
+    }
+    let history = bench_history(ops, clients, seed);
+    let mut best = f64::MAX;
+    let mut verdict = None;
+    let mut steps = 0;
+    for _ in 0..5 {
+        let mut budget = DEFAULT_BUDGET * 10;
+        let start = Instant::now();
+        let v = check(&Register, &history, &mut budget);
+        best = best.min(start.elapsed().as_secs_f64());
+        steps = DEFAULT_BUDGET * 10 - budget;
+        verdict = Some(v);
+    }
+    println!(
+        "{ops} operations, {clients} clients, one key: {:?} in {:.3} ms ({steps} steps)",
+        verdict.and_then(|v| v.holds()),
+        best * 1000.0
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -473,6 +514,9 @@ fn main() -> ExitCode {
                     model,
                 },
         } => bench_mm1(*customers, *rho, *seed, *json, *model),
+        Command::Bench {
+            which: Bench::Lin { ops, clients, seed },
+        } => bench_lin(*ops, *clients, *seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

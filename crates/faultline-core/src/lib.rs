@@ -31,6 +31,7 @@ pub mod idhash;
 mod jsonpos;
 pub mod lesson;
 pub mod limits;
+pub mod linearizability;
 pub mod metrics;
 pub mod models;
 pub mod msg;

@@ -33,6 +33,8 @@ pub enum Payload {
     Raft(crate::models::raft::RaftMsg),
     /// A queue, saga or two-phase commit message.
     Flow(crate::models::flow::FlowMsg),
+    /// The replicated key-value store's messages.
+    Kv(crate::models::kv::KvMsg),
 }
 
 /// What a request asks for.
@@ -96,6 +98,7 @@ impl Payload {
             Payload::Es(m) => m.kind(),
             Payload::Raft(m) => m.kind(),
             Payload::Flow(m) => m.kind(),
+            Payload::Kv(m) => m.kind(),
         }
     }
 
@@ -107,6 +110,7 @@ impl Payload {
             Payload::Cache(_) | Payload::Es(_) => None,
             Payload::Raft(_) => None,
             Payload::Flow(m) => m.trace_id(),
+            Payload::Kv(_) => None,
         }
     }
 }
@@ -139,6 +143,7 @@ impl fmt::Display for Payload {
             Payload::Es(m) => write!(f, "{m}"),
             Payload::Raft(m) => write!(f, "{m}"),
             Payload::Flow(m) => m.fmt(f),
+            Payload::Kv(m) => write!(f, "{m}"),
         }
     }
 }

@@ -272,6 +272,8 @@ pub(crate) struct Core {
     pub(crate) raft: crate::models::raft::Observer,
     /// The saga models' cross-node checker: what really happened at each participant.
     pub(crate) sagas: crate::models::saga::Ledger,
+    /// The key-value models' shared history and checker answers (empty for other models).
+    pub(crate) kv: crate::models::kv::KvShared,
 }
 
 /// Totals the engine keeps about messages, for invariants and reports.
@@ -645,6 +647,7 @@ impl World {
             committed: Default::default(),
             raft: Default::default(),
             sagas: crate::models::saga::Ledger::default(),
+            kv: crate::models::kv::KvShared::for_nodes(&p.nodes, &p.names),
         };
         for i in 0..n {
             core.schedule(
@@ -755,6 +758,11 @@ impl World {
     /// The trace.
     pub fn trace(&self) -> &Trace {
         &self.core.trace
+    }
+
+    /// The key-value models' shared history and the checker's answers so far.
+    pub fn kv(&self) -> &crate::models::kv::KvShared {
+        &self.core.kv
     }
 
     /// The trace, to drain it or to turn recording off.

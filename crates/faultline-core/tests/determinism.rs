@@ -31,6 +31,8 @@ const SAMPLES: &[(&str, &str)] = &[
     sample!("faults.json"),
     sample!("hedging.json"),
     sample!("idempotent-checkout.json"),
+    sample!("kv-ap.json"),
+    sample!("kv-cp.json"),
     sample!("mm1.json"),
     sample!("queue.json"),
     sample!("raft.json"),

@@ -8,6 +8,7 @@ pub mod client;
 pub mod downstream;
 pub mod event_sourcing;
 pub mod flow;
+pub mod kv;
 pub mod payment;
 pub mod queue;
 pub mod raft;
@@ -57,6 +58,10 @@ pub enum ModelSpec {
     TpcCoordinator(tpc::CoordinatorConfig),
     /// A two-phase commit participant (a resource manager with one lock).
     TpcParticipant(tpc::ParticipantConfig),
+    /// A replica of a key-value store, CP (majority quorums) or AP (last writer wins).
+    KvReplica(kv::KvReplicaConfig),
+    /// A key-value client that records a history for the linearizability checker.
+    KvClient(kv::KvClientConfig),
 }
 
 /// An error in a model's settings: (field path below `model`, message).
@@ -101,6 +106,8 @@ impl ModelSpec {
                 Ok(Box::new(tpc::Coordinator::new(c.clone(), me, lookup)?))
             }
             ModelSpec::TpcParticipant(c) => Ok(Box::new(tpc::Participant::new(c.clone())?)),
+            ModelSpec::KvReplica(c) => Ok(Box::new(kv::KvReplica::new(c.clone(), me, lookup)?)),
+            ModelSpec::KvClient(c) => Ok(Box::new(kv::KvClient::new(c.clone(), me, lookup)?)),
         }
     }
 }
