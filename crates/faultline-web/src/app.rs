@@ -32,6 +32,8 @@ pub const TEMPLATES: &[&str] = &[
     include_str!("../../../tests/scenarios/hedging.json"),
     include_str!("../../../tests/scenarios/cache.json"),
     include_str!("../../../tests/scenarios/event-sourcing.json"),
+    include_str!("../../../tests/scenarios/kv-cp.json"),
+    include_str!("../../../tests/scenarios/kv-ap.json"),
     include_str!("../../../tests/scenarios/raft.json"),
     include_str!("../../../tests/scenarios/queue.json"),
     include_str!("../../../tests/scenarios/saga-orchestrated.json"),

@@ -239,6 +239,35 @@ const RAFT: &[Param] = &[
     ),
 ];
 
+const KV_REPLICA: &[Param] = &[
+    choice("mode", "Mode", &["cp", "ap"]),
+    num("r", "Read from (R)", "replicas", 1.0, 3.0, 1.0),
+    num("w", "Write to (W)", "replicas", 1.0, 3.0, 1.0),
+    num(
+        "op_timeout_ms",
+        "Operation timeout",
+        "ms",
+        10.0,
+        5_000.0,
+        10.0,
+    ),
+    num(
+        "anti_entropy_ms",
+        "Anti-entropy every (0: off)",
+        "ms",
+        0.0,
+        5_000.0,
+        10.0,
+    ),
+    flag("read_repair", "Read repair"),
+];
+
+const KV_CLIENT: &[Param] = &[
+    num("write_ratio", "Writes", "", 0.0, 1.0, 0.05),
+    num("think_ms", "Think time", "ms", 0.0, 2_000.0, 10.0),
+    num("timeout_ms", "Timeout", "ms", 10.0, 5_000.0, 10.0),
+];
+
 const PRODUCER: &[Param] = &[num(
     "rate_per_s",
     "Messages per second",
@@ -362,6 +391,8 @@ pub fn params_for(kind: &str) -> &'static [Param] {
         "service" => SERVICE,
         "payment" => PAYMENT,
         "raft" => RAFT,
+        "kv_replica" => KV_REPLICA,
+        "kv_client" => KV_CLIENT,
         "producer" => PRODUCER,
         "queue" => QUEUE,
         "consumer" => CONSUMER,
