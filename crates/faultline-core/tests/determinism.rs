@@ -32,6 +32,7 @@ const SAMPLES: &[(&str, &str)] = &[
     sample!("hedging.json"),
     sample!("idempotent-checkout.json"),
     sample!("mm1.json"),
+    sample!("observability.json"),
     sample!("queue.json"),
     sample!("raft.json"),
     sample!("retry-storm.json"),
