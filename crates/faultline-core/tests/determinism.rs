@@ -34,6 +34,7 @@ const SAMPLES: &[(&str, &str)] = &[
     sample!("kv-ap.json"),
     sample!("kv-cp.json"),
     sample!("mm1.json"),
+    sample!("observability.json"),
     sample!("queue.json"),
     sample!("raft.json"),
     sample!("retry-storm.json"),
