@@ -207,12 +207,14 @@ fn run(
         }
     };
     let mut halted = None;
+    let mut log = faultline_core::export::LogLines::new(world.names().to_vec());
     loop {
         let status = world.run_until(until_us, EVENTS_PER_SLICE);
         if let Some(w) = out.as_mut() {
             for e in world.trace_mut().drain() {
-                serde_json::to_writer(&mut *w, &e).map_err(|e| (BAD_INPUT, e.to_string()))?;
-                w.write_all(b"\n").map_err(|e| (BAD_INPUT, e.to_string()))?;
+                w.write_all(log.line(&e).as_bytes())
+                    .and_then(|()| w.write_all(b"\n"))
+                    .map_err(|e| (BAD_INPUT, e.to_string()))?;
             }
         } else {
             world.trace_mut().drain();

@@ -48,11 +48,58 @@ fn for_each_event(
     replay(s, until_us, each).map(|(_, cut)| cut)
 }
 
-/// The trace up to `until_us` as JSON Lines, and whether it was cut at [`MAX_EXPORT_BYTES`].
+/// Turns trace events into structured log lines: the event's own fields, plus `log` (the line as
+/// the page's event log reads it, with node names) and `trace_id` on every line about a
+/// request's message (sent, delivered or lost), so one filter finds one request's whole story.
+pub struct LogLines {
+    names: Vec<String>,
+    // Message id -> trace id, for messages in flight: bounded by the world's in-flight limit.
+    // Looked up by id, never iterated.
+    traces: std::collections::HashMap<u64, u64>,
+}
+
+impl LogLines {
+    /// For a run whose nodes have these ids.
+    pub fn new(names: Vec<String>) -> Self {
+        LogLines {
+            names,
+            traces: Default::default(),
+        }
+    }
+
+    /// One event as one line of JSON (without the newline).
+    pub fn line(&mut self, e: &TraceEvent) -> String {
+        let trace = match &e.kind {
+            TraceKind::Sent { id, payload, .. } => {
+                let t = payload.trace_id();
+                if let Some(t) = t {
+                    self.traces.insert(id.0, t);
+                }
+                t
+            }
+            TraceKind::Delivered { id, .. } | TraceKind::Dropped { id, .. } => {
+                self.traces.remove(&id.0)
+            }
+            _ => None,
+        };
+        let mut v = serde_json::to_value(e).expect("events serialise");
+        if let Some(o) = v.as_object_mut() {
+            o.insert("log".into(), e.describe(&self.names).into());
+            if let Some(t) = trace {
+                o.insert("trace_id".into(), t.into());
+            }
+        }
+        v.to_string()
+    }
+}
+
+/// The trace up to `until_us` as JSON Lines (see [`LogLines`]), and whether it was cut at
+/// [`MAX_EXPORT_BYTES`].
 pub fn trace_jsonl(s: &Scenario, until_us: u64) -> Result<(String, bool), String> {
     let mut out = String::new();
+    let mut lines = LogLines::new(s.nodes.iter().map(|n| n.id.clone()).collect());
     let cut = for_each_event(s, until_us, |e| {
-        out.push_str(&serde_json::to_string(e).expect("events serialise"));
+        out.push_str(&lines.line(e));
         out.push('\n');
         out.len() < MAX_EXPORT_BYTES
     })?;
@@ -342,6 +389,29 @@ mod tests {
         assert_eq!(lines.len() as u64, world.trace().len_total());
         let first: TraceEvent = serde_json::from_str(lines[0]).unwrap();
         assert_eq!(first.seq, 0);
+        // Structured logs: every line reads as the event log does, with node names, and every
+        // line about a request's message carries its trace id, arrivals included.
+        let values: Vec<serde_json::Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(values.iter().all(|v| v["log"].is_string()));
+        let delivered: Vec<&serde_json::Value> = values
+            .iter()
+            .filter(|v| v["event"] == "delivered")
+            .collect();
+        assert!(!delivered.is_empty());
+        assert!(
+            delivered.iter().all(|v| v["trace_id"].is_u64()),
+            "{:?}",
+            delivered[0]
+        );
+        let names = &s.nodes[0].id;
+        assert!(
+            values
+                .iter()
+                .any(|v| v["log"].as_str().unwrap().contains(names.as_str()))
+        );
         // Half the run: a prefix of the same trace.
         let (half, _) = trace_jsonl(&s, s.duration_us() / 2).unwrap();
         assert!(text.starts_with(&half));
