@@ -521,9 +521,28 @@ pub fn set_dir_param(
                 .as_bool()
                 .ok_or_else(|| format!("expected true or false, got {value}"))?
         }
+        // Messages already waiting keep their departure times; the new rate paces the next.
+        "bandwidth_per_s" => {
+            cfg.bandwidth_per_s = match value.as_f64() {
+                _ if value.is_null() => 0,
+                Some(b) if b.is_finite() && (1.0..=1_000_000.0).contains(&b) => b.round() as u32,
+                _ => {
+                    return Err(format!(
+                        "expected 1 to 1000000 messages per second, or null for unlimited, got {value}"
+                    ));
+                }
+            }
+        }
+        "queue_limit" => {
+            cfg.queue_limit =
+                value.as_u64().filter(|q| *q <= 1_000_000).ok_or_else(|| {
+                    format!("expected a whole number from 0 to 1000000, got {value}")
+                })? as u32
+        }
         _ => {
             return Err(format!(
-                "unknown link setting '{param}' (expected latency, loss, duplicate or reorder)"
+                "unknown link setting '{param}' (expected latency, loss, duplicate, reorder, \
+                 bandwidth_per_s or queue_limit)"
             ));
         }
     }
@@ -556,10 +575,26 @@ where
             .ok_or_else(|| format!("'{}' is not a group of settings", parts[..i].join(".")))?;
         if !obj.contains_key(*part) {
             let known: Vec<&str> = obj.keys().map(String::as_str).collect();
-            return Err(format!(
+            let unknown = format!(
                 "unknown setting '{path}' (known here: {})",
                 known.join(", ")
-            ));
+            );
+            // A setting left out because it is off (`"bandwidth_per_s": null` is not written)
+            // still exists: it is one the settings accept and keep when given.
+            if i + 1 < parts.len() {
+                return Err(unknown);
+            }
+            obj.insert((*part).to_string(), value.clone());
+            let next: T = serde_json::from_value(doc).map_err(|_| unknown.clone())?;
+            let kept = serde_json::to_value(&next).map_err(|e| e.to_string())?;
+            let got = parts.iter().try_fold(&kept, |v, k| v.get(*k));
+            // Numbers compare as numbers: `15` given is `15.0` kept.
+            let same = match (got, value) {
+                (Some(a), b) if a.is_number() && b.is_number() => a.as_f64() == b.as_f64(),
+                (Some(a), b) => a == b,
+                (None, _) => false,
+            };
+            return if same { Ok(next) } else { Err(unknown) };
         }
         at = obj.get_mut(*part).expect("checked");
     }

@@ -210,3 +210,45 @@ fn breaker_and_budget_settings_are_range_checked() {
     assert_eq!(path, "nodes[0].model.retry.budget.ratio");
     assert!(msg.contains("0 to 1"), "{msg}");
 }
+
+/// A setting left out of the JSON because it is off (a link's `bandwidth_per_s`) can still be
+/// set by an intervention; a name that no setting has is still refused with the known names.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn an_unset_optional_setting_can_be_set_and_a_misspelt_one_cannot() {
+    let add = |iv: &str| {
+        BASE.replacen(
+            "\n  \"view\"",
+            &format!("\n  \"interventions\": [{iv}],\n  \"view\""),
+            1,
+        )
+    };
+    let ok = add(
+        r#"{"do": "set_link", "at_ms": 5, "a": "client", "b": "server", "param": "bandwidth_per_s", "value": 15}"#,
+    );
+    let s = Scenario::parse(&ok).expect("bandwidth is a setting of every link");
+    s.build(None).expect("builds");
+    // The way a lesson's `changes` set a link: through its JSON, where an unset bandwidth is
+    // not written at all.
+    let link = &s.links[0];
+    assert!(link.bandwidth_per_s.is_none());
+    let set = faultline_core::scenario::set_config_field(link, "bandwidth_per_s", &15.into())
+        .expect("an unset bandwidth can be set");
+    assert_eq!(set.bandwidth_per_s, Some(15.0));
+    let err =
+        faultline_core::scenario::set_config_field(link, "bandwith_per_s", &15.into()).unwrap_err();
+    assert!(err.contains("unknown setting 'bandwith_per_s'"), "{err}");
+    let (_, msg, _) = one(&add(
+        r#"{"do": "set_link", "at_ms": 5, "a": "client", "b": "server", "param": "bandwith_per_s", "value": 15}"#,
+    ));
+    assert!(
+        msg.contains("unknown link setting 'bandwith_per_s'"),
+        "{msg}"
+    );
+    let (_, msg, _) = one(&add(
+        r#"{"do": "set", "at_ms": 5, "node": "client", "param": "hedge_after_ms", "value": -1}"#,
+    ));
+    assert!(
+        !msg.contains("unknown setting"),
+        "a known setting with a bad value: {msg}"
+    );
+}
