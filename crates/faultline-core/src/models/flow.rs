@@ -195,15 +195,31 @@ impl fmt::Display for FlowMsg {
             ),
             FlowMsg::Event { saga, kind } => write!(f, "event s{saga} {kind:?}"),
             FlowMsg::EventAck { saga, kind } => write!(f, "event ack s{saga} {kind:?}"),
-            FlowMsg::Prepare { tx } => write!(f, "prepare x{tx}"),
+            FlowMsg::Prepare { tx } => write!(f, "prepare {}", Tx(*tx)),
             FlowMsg::Vote { tx, yes } => {
-                write!(f, "vote x{tx} {}", if *yes { "yes" } else { "no" })
+                write!(f, "vote {} {}", Tx(*tx), if *yes { "yes" } else { "no" })
             }
             FlowMsg::Decision { tx, commit } => {
-                write!(f, "{} x{tx}", if *commit { "commit" } else { "abort" })
+                write!(
+                    f,
+                    "{} {}",
+                    if *commit { "commit" } else { "abort" },
+                    Tx(*tx)
+                )
             }
-            FlowMsg::DecisionAck { tx } => write!(f, "done x{tx}"),
-            FlowMsg::Query { tx } => write!(f, "decision? x{tx}"),
+            FlowMsg::DecisionAck { tx } => write!(f, "done {}", Tx(*tx)),
+            FlowMsg::Query { tx } => write!(f, "decision? {}", Tx(*tx)),
         }
+    }
+}
+
+/// A two-phase commit transaction id as people read it: `x5` for a coordinator's fifth. The id
+/// on the wire also holds the coordinator's node id in its high bits, so two coordinators never
+/// share one; the name leaves them out.
+pub struct Tx(pub u64);
+
+impl fmt::Display for Tx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "x{}", self.0 & ((1 << 40) - 1))
     }
 }

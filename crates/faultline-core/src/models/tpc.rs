@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::{ConfigError, check_ms, check_ratio, resolve};
 use crate::dist::{Dist, ms_to_us};
-use crate::models::flow::FlowMsg;
+use crate::models::flow::{FlowMsg, Tx};
 use crate::msg::Payload;
 use crate::node::{Ctx, InspectRow, Node, NodeId, TimerId};
 
@@ -161,7 +161,8 @@ impl Coordinator {
             ctx.cancel_timer(v.timer);
         }
         ctx.state(format!(
-            "x{tx}: decided {}, forcing it to the log",
+            "{}: decided {}, forcing it to the log",
+            Tx(tx),
             if commit { "COMMIT" } else { "ABORT" }
         ));
         let t = ctx.set_timer(ms_to_us(self.cfg.log_ms), TAG_LOGGED);
@@ -197,7 +198,7 @@ impl Node for Coordinator {
         // After a restart: the logged decisions go out again.
         let txs: Vec<u64> = self.decided.keys().copied().collect();
         for tx in txs {
-            ctx.state(format!("x{tx}: re-sending the logged decision"));
+            ctx.state(format!("{}: re-sending the logged decision", Tx(tx)));
             self.send_decision(ctx, tx);
         }
     }
@@ -237,7 +238,7 @@ impl Node for Coordinator {
                     // No record: presumed abort.
                     self.presumed_aborts += 1;
                     ctx.count("presumed_aborts", 1);
-                    ctx.state(format!("x{tx}: no record of it, presumed ABORT"));
+                    ctx.state(format!("{}: no record of it, presumed ABORT", Tx(tx)));
                     ctx.send(from, Payload::Flow(FlowMsg::Decision { tx, commit: false }));
                 }
             }
@@ -277,7 +278,7 @@ impl Node for Coordinator {
                     .find(|(_, v)| v.timer == timer)
                     .map(|(tx, _)| *tx);
                 if let Some(tx) = tx {
-                    ctx.state(format!("x{tx}: votes missing after the timeout"));
+                    ctx.state(format!("{}: votes missing after the timeout", Tx(tx)));
                     self.decide(ctx, tx, false);
                 }
             }
@@ -487,7 +488,8 @@ impl Node for Participant {
                         ctx.count("aborted", 1);
                     }
                     ctx.state(format!(
-                        "x{tx}: {}, locks released after {} in doubt",
+                        "{}: {}, locks released after {} in doubt",
+                        Tx(tx),
                         if commit { "COMMITTED" } else { "ABORTED" },
                         if held >= 1_000_000 {
                             format!("{:.1} s", held as f64 / 1e6)
@@ -529,7 +531,8 @@ impl Node for Participant {
                         ctx.count("lock_conflicts", 1);
                     }
                     ctx.state(format!(
-                        "x{tx}: voted NO{}",
+                        "{}: voted NO{}",
+                        Tx(tx),
                         if conflict {
                             " (lock held by another)"
                         } else {
@@ -545,7 +548,7 @@ impl Node for Participant {
                     since_us: self.now_us,
                     blocked: false,
                 });
-                ctx.state(format!("x{tx}: PREPARED, locks held, in doubt"));
+                ctx.state(format!("{}: PREPARED, locks held, in doubt", Tx(tx)));
                 ctx.send(from, Payload::Flow(FlowMsg::Vote { tx, yes: true }));
                 ctx.set_timer(ms_to_us(self.cfg.query_ms), TAG_QUERY);
             }
@@ -560,8 +563,8 @@ impl Node for Participant {
                     ctx.count("blocked_episodes", 1);
                     ctx.gauge("blocked", 1);
                     ctx.state(format!(
-                        "x{}: blocked, in doubt since {:.1} s: no decision yet, asking the coordinator",
-                        p.tx,
+                        "{}: blocked, in doubt since {:.1} s: no decision yet, asking the coordinator",
+                        Tx(p.tx),
                         p.since_us as f64 / 1e6
                     ));
                 }
@@ -598,7 +601,7 @@ impl Node for Participant {
             (
                 "lock".into(),
                 match &self.prepared {
-                    Some(p) => format!("held by x{}", p.tx),
+                    Some(p) => format!("held by {}", Tx(p.tx)),
                     None => "free".into(),
                 },
             ),
