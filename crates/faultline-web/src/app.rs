@@ -129,6 +129,8 @@ pub enum Msg {
     AddLink(NodeId, String),
     /// Sandbox: remove the link between a node and another (by id).
     RemoveLink(NodeId, String),
+    /// Pick a request (client node index, trace id) for the waterfall, or none.
+    PickRequest(Option<(usize, u64)>),
 }
 
 /// What can be downloaded.
@@ -145,7 +147,7 @@ pub enum ExportKind {
 }
 
 /// Offers `text` as a file download.
-fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
+pub(crate) fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
     let fail = |e: wasm_bindgen::JsValue| format!("The download could not start: {e:?}");
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let opts = web_sys::BlobPropertyBag::new();
@@ -172,7 +174,7 @@ fn click_download(href: &str, name: &str) -> Result<(), wasm_bindgen::JsValue> {
 
 /// Saves an SVG chart as a PNG at twice its size: the browser draws the SVG onto a canvas,
 /// on white (a chart's background is transparent), and the canvas gives the PNG.
-fn save_png(name: String, svg: &str) {
+pub(crate) fn save_png(name: String, svg: &str) {
     use wasm_bindgen::JsCast;
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;
@@ -396,6 +398,15 @@ pub struct App {
     last_frame_ms: Option<f64>,
     svg: NodeRef,
     charts: Vec<Chart>,
+    /// The invariants' transitions of this session, and the rows on screen.
+    verdicts: crate::verdicts::Verdicts,
+    verdict_rows: Vec<crate::verdicts::Row>,
+    /// The space-time diagram (SVG text, messages drawn), redrawn a few times a second.
+    spacetime: (String, usize),
+    /// Recent requests for the waterfall's picker, and the picked one with its spans.
+    recent: Vec<(usize, u64)>,
+    request: Option<(usize, u64)>,
+    waterfall: Result<Vec<crate::waterfall::Bar>, String>,
     frames: u64,
     bench: Option<FrameBench>,
     log_kinds: [bool; 3],
@@ -467,6 +478,9 @@ impl App {
                 self.selected = None;
                 self.seen_seq = 0;
                 self.log.clear();
+                self.verdicts = Default::default();
+                self.request = None;
+                self.waterfall = Ok(Vec::new());
                 self.error = None;
             }
             // Lessons are checked by the tests, so this is a bug; say so and keep the current run.
@@ -940,6 +954,54 @@ impl App {
         self.log = lines;
     }
 
+    /// Reads new verdicts; `before` (time, trace hash) is the moment before a change of the run:
+    /// when the trace differs, the list forgets what came after it first.
+    fn sync_verdicts(&mut self, before: Option<(u64, u64, bool)>) {
+        use crate::verdicts::Sync;
+        let Ok(s) = &self.session else { return };
+        let w = &s.world;
+        let mut ok = true;
+        if let Some((t, hash, _)) = before
+            && hash != w.trace().hash()
+        {
+            ok = self.verdicts.rewind(w, t.min(w.now_us()));
+        }
+        let turned = match ok.then(|| self.verdicts.sync(w)) {
+            Some(Sync::Fresh(t)) => t,
+            _ => {
+                self.verdicts.rebuild(&s.recorded(), w);
+                Vec::new()
+            }
+        };
+        if let Some(name) = turned.last() {
+            self.announce = format!("Invariant violated: {name}.");
+        }
+        if !turned.is_empty() || before.is_some() {
+            self.verdict_rows = self.verdicts.rows(w);
+        }
+    }
+
+    /// Redraws the space-time diagram, the verdicts' rows and the list of recent requests.
+    fn refresh_views(&mut self) {
+        let Ok(s) = &self.session else { return };
+        let w = &s.world;
+        self.verdict_rows = self.verdicts.rows(w);
+        if !self.hides("log") {
+            self.spacetime = crate::spacetime::svg(w, self.request);
+        }
+        self.recent = crate::spacetime::recent_requests(w, 30);
+    }
+
+    /// Rebuilds the picked request's spans (a replay of the run up to now).
+    fn refresh_waterfall(&mut self) {
+        let Ok(s) = &self.session else { return };
+        self.waterfall = match self.request {
+            Some((c, t)) => crate::waterfall::bars(&s.recorded(), s.world.now_us(), c, t),
+            None => Ok(Vec::new()),
+        };
+        self.spacetime = crate::spacetime::svg(&s.world, self.request);
+    }
+
     /// Redraws the charts for the selected node, or the first client.
     fn refresh_charts(&mut self) {
         let Ok(s) = &self.session else { return };
@@ -1246,6 +1308,12 @@ impl Component for App {
             last_frame_ms: None,
             svg: NodeRef::default(),
             charts: Vec::new(),
+            verdicts: Default::default(),
+            verdict_rows: Vec::new(),
+            spacetime: (String::new(), 0),
+            recent: Vec::new(),
+            request: None,
+            waterfall: Ok(Vec::new()),
             frames: 0,
             bench,
             log_kinds: [true, false, true],
@@ -1303,6 +1371,12 @@ impl Component for App {
         let Ok(s) = &mut self.session else {
             return false;
         };
+        // What the verdicts' list must re-read when this message moves or forks the run.
+        let before = (
+            s.world.now_us(),
+            s.world.trace().hash(),
+            matches!(msg, Msg::Frame(_)),
+        );
         match msg {
             Msg::Frame(ts) => {
                 if let Some(b) = &mut self.bench
@@ -1330,9 +1404,14 @@ impl Component for App {
                     if stopped {
                         self.sync_fragment();
                     }
+                    self.sync_verdicts(None);
                     if self.frames % 30 == 1 || stopped {
                         self.refresh_charts();
                         self.refresh_log();
+                        self.refresh_views();
+                    }
+                    if self.request.is_some() && (self.frames % 120 == 1 || stopped) {
+                        self.refresh_waterfall();
                     }
                 }
                 return playing;
@@ -1435,6 +1514,10 @@ impl Component for App {
             }
             Msg::LogKind(k, on) => self.log_kinds[k as usize] = on,
             Msg::LogNode(n) => self.log_node = n,
+            Msg::PickRequest(r) => {
+                self.request = r;
+                self.refresh_waterfall();
+            }
             Msg::Still(on) => self.still = on,
             Msg::Nudge(id, dx, dy) => {
                 let (x, y) = self.pos[id.index()];
@@ -1591,6 +1674,18 @@ impl Component for App {
         self.catch_up_narration();
         self.refresh_charts();
         self.refresh_log();
+        if !before.2 {
+            self.sync_verdicts(Some(before));
+            if self.request.is_some()
+                && self
+                    .session
+                    .as_ref()
+                    .is_ok_and(|s| s.world.trace().hash() != before.1)
+            {
+                self.refresh_waterfall();
+            }
+        }
+        self.refresh_views();
         true
     }
 
@@ -1803,6 +1898,13 @@ impl Component for App {
                                 { Html::from_html_unchecked(AttrValue::from(c.svg.clone())) }
                             </figure>
                         }}) }
+                    </section>
+                    <section class="views" aria-label="Invariants and message views">
+                        { crate::views::verdicts(&self.verdict_rows, world.names(), link) }
+                        if !self.hides("log") && !self.embed {
+                            { crate::views::spacetime(&self.spacetime.0, self.spacetime.1, link) }
+                            { crate::views::waterfall(&self.recent, self.request, &self.waterfall, world.names(), link) }
+                        }
                     </section>
                     if !self.hides("log") && !self.embed {
                         { self.event_log(s, ctx) }

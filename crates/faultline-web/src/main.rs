@@ -12,6 +12,10 @@ mod framebench;
 mod lessons;
 mod sandbox;
 mod session;
+mod spacetime;
+mod verdicts;
+mod views;
+mod waterfall;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();
