@@ -28,6 +28,8 @@ test('a copied link opens the same run at the same moment', async () => {
   await page.selectOption('#speed', '10');
   await page.waitForFunction(() => Number(document.querySelector('#sim-time').dataset.timeUs) > 3_000_000);
   await page.click('#play-pause'); // pause
+  // At 10x a slow frame moves a second: put the playhead at a known moment before 4 s.
+  await setRange(page, '#timeline', 3200);
   // Change a setting and crash a node, so the link must carry the learner's interventions.
   await page.click('#canvas g.node[data-node="payments"]');
   await page.click('button.act[data-act="crash"]');

@@ -386,6 +386,41 @@ struct Drag {
     moved: bool,
 }
 
+/// A part of the page that Yew redraws only when `version` moves.
+pub struct Frozen;
+
+/// [`Frozen`]'s properties: equal when the versions are.
+#[derive(Properties)]
+pub struct FrozenProps {
+    /// Moves when the part changed.
+    pub version: u64,
+    /// The part.
+    pub children: Html,
+}
+
+impl PartialEq for FrozenProps {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version
+    }
+}
+
+impl Component for Frozen {
+    type Message = ();
+    type Properties = FrozenProps;
+
+    fn create(_: &Context<Self>) -> Self {
+        Frozen
+    }
+
+    fn changed(&mut self, ctx: &Context<Self>, old: &FrozenProps) -> bool {
+        ctx.props().version != old.version
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        ctx.props().children.clone()
+    }
+}
+
 /// The root component.
 pub struct App {
     session: Result<Session, String>,
@@ -398,6 +433,10 @@ pub struct App {
     last_frame_ms: Option<f64>,
     svg: NodeRef,
     charts: Vec<Chart>,
+    /// Moves when the page below the canvas must be drawn again: every message but a frame,
+    /// and a few frames a second while playing.
+    version: u64,
+    frozen: std::cell::RefCell<Vec<(&'static str, u64, Html)>>,
     /// The invariants' transitions of this session, and the rows on screen.
     verdicts: crate::verdicts::Verdicts,
     verdict_rows: Vec<crate::verdicts::Row>,
@@ -883,6 +922,114 @@ impl App {
         }
     }
 
+    /// The page below the canvas: sharing, exports, charts, views, the log and the numbers.
+    /// Drawn a few times a second while playing (see [`App::frozen`]).
+    fn lower(&self, s: &Session, ctx: &Context<Self>) -> Html {
+        let world = &s.world;
+        let link = ctx.link();
+        let rows = (0..world.names().len()).map(|i| {
+            let id = NodeId(i as u16);
+            let m = world.metrics(id);
+            let q = |p: f64| {
+                m.latency
+                    .quantile_us(p)
+                    .map_or("–".to_string(), |us| fmt_ms(us as f64 / 1000.0))
+            };
+            html! {
+                <tr>
+                    <th scope="row">{ &world.names()[i] }</th>
+                    <td>{ world.node(id).kind() }</td>
+                    <td>{ m.successes }</td>
+                    <td>{ m.failures }</td>
+                    <td>{ q(0.5) }</td>
+                    <td>{ q(0.99) }</td>
+                </tr>
+            }
+        });
+        html! {
+            <>
+                    if !self.embed {
+                        { self.share_view(ctx) }
+                    }
+                    <details class="export" hidden={self.embed}>
+                        <summary>{"Save, open and export"}</summary>
+                        <div class="export-actions">
+                            <button id="export-scenario" onclick={link.callback(|_| Msg::Export(ExportKind::Scenario))}>{"Download scenario (JSON)"}</button>
+                            <label class="upload">{"Open a scenario file "}
+                                <input id="import-scenario" type="file" accept=".json,application/json" onchange={import_file(link)} />
+                            </label>
+                            <button id="export-jsonl" onclick={link.callback(|_| Msg::Export(ExportKind::TraceJsonl))}
+                                    title="Every event up to now, one JSON object per line, as the faultline command writes">{"Trace (JSON Lines)"}</button>
+                            <button id="export-chrome" onclick={link.callback(|_| Msg::Export(ExportKind::TraceChrome))}
+                                    title="Opens in ui.perfetto.dev or chrome://tracing: one track per node">{"Trace for Perfetto"}</button>
+                            <button id="export-spans" onclick={link.callback(|_| Msg::Export(ExportKind::Spans))}
+                                    title="Each request, its attempts and the server's work as spans, in OpenTelemetry's OTLP/JSON shape">{"Spans (OpenTelemetry)"}</button>
+                        </div>
+                        <p class="hint">{"The scenario with your changes, as the faultline command reads it:"}</p>
+                        // Serialised only while paused: not sixty times a second for nobody.
+                        if s.playing {
+                            <p class="hint">{"Pause to see the scenario with your changes."}</p>
+                        } else {
+                            <textarea id="scenario-json" readonly=true rows="12" aria-label="The scenario with your changes, as JSON"
+                                      value={s.recorded().to_json()} />
+                        }
+                    </details>
+                    <section class="charts" aria-label="Charts" hidden={self.hides("charts")}>
+                        { for self.charts.iter().map(|c| {
+                            let (name, svg) = (file_stem(&c.title), c.svg.clone());
+                            let (png_name, png_svg) = (format!("{name}.png"), svg.clone());
+                            let save = Callback::from(move |_: MouseEvent| {
+                                // A failed download leaves the chart on the page: nothing to undo.
+                                let _ = download(&format!("{name}.svg"), "image/svg+xml", &svg);
+                            });
+                            let save_as_png = Callback::from(move |_: MouseEvent| save_png(png_name.clone(), &png_svg));
+                            html! {
+                            <figure class="chart">
+                                <figcaption>{ &c.title }<button class="save-chart link-button" onclick={save}
+                                    aria-label={format!("Save the chart {} as SVG", c.title)}>{"SVG"}</button><button class="save-png link-button" onclick={save_as_png}
+                                    aria-label={format!("Save the chart {} as PNG", c.title)}>{"PNG"}</button></figcaption>
+                                { Html::from_html_unchecked(AttrValue::from(c.svg.clone())) }
+                            </figure>
+                        }}) }
+                    </section>
+                    <section class="views" aria-label="Invariants and message views">
+                        { crate::views::verdicts(&self.verdict_rows, world.names(), link) }
+                        if !self.hides("log") && !self.embed {
+                            { crate::views::spacetime(&self.spacetime.0, self.spacetime.1, link) }
+                            { crate::views::waterfall(&self.recent, self.request, &self.waterfall, world.names(), link) }
+                        }
+                    </section>
+                    if !self.hides("log") && !self.embed {
+                        { self.event_log(s, ctx) }
+                    }
+                    <table class="stats" hidden={self.hides("numbers")}>
+                        <caption>{"Requests completed, by node"}</caption>
+                        <thead><tr><th scope="col">{"node"}</th><th scope="col">{"model"}</th><th scope="col">{"ok"}</th><th scope="col">{"failed"}</th><th scope="col">{"p50"}</th><th scope="col">{"p99"}</th></tr></thead>
+                        <tbody>{ for rows }</tbody>
+                    </table>
+            </>
+        }
+    }
+
+    /// `make()`'s page part, rebuilt only when [`App::version`] moved: between refreshes the
+    /// same part is handed to Yew, which then skips it (see [`Frozen`]).
+    fn frozen(&self, key: &'static str, make: impl FnOnce() -> Html) -> Html {
+        let mut cache = self.frozen.borrow_mut();
+        let html = match cache
+            .iter()
+            .find(|(k, v, _)| *k == key && *v == self.version)
+        {
+            Some((_, _, h)) => h.clone(),
+            None => {
+                let h = make();
+                cache.retain(|(k, _, _)| *k != key);
+                cache.push((key, self.version, h.clone()));
+                h
+            }
+        };
+        html! { <Frozen version={self.version}>{ html }</Frozen> }
+    }
+
     fn request_frame(&mut self, ctx: &Context<Self>) {
         let link = ctx.link().clone();
         self.frame = Some(request_animation_frame(move |ts| {
@@ -1308,6 +1455,8 @@ impl Component for App {
             last_frame_ms: None,
             svg: NodeRef::default(),
             charts: Vec::new(),
+            version: 0,
+            frozen: Default::default(),
             verdicts: Default::default(),
             verdict_rows: Vec::new(),
             spacetime: (String::new(), 0),
@@ -1405,13 +1554,23 @@ impl Component for App {
                         self.sync_fragment();
                     }
                     self.sync_verdicts(None);
-                    if self.frames % 30 == 1 || stopped {
+                    // The costly parts take turns, so no one frame draws them all.
+                    let phase = self.frames % 30;
+                    if phase == 1 || stopped {
                         self.refresh_charts();
+                    }
+                    if phase == 11 || stopped {
                         self.refresh_log();
+                    }
+                    if phase == 21 || stopped {
                         self.refresh_views();
                     }
-                    if self.request.is_some() && (self.frames % 120 == 1 || stopped) {
+                    if self.request.is_some() && (self.frames % 120 == 61 || stopped) {
                         self.refresh_waterfall();
+                    }
+                    // The page below the canvas, the inspector and the lesson: six times a second.
+                    if phase % 10 == 1 || stopped {
+                        self.version += 1;
                     }
                 }
                 return playing;
@@ -1675,6 +1834,7 @@ impl Component for App {
         self.refresh_charts();
         self.refresh_log();
         if !before.2 {
+            self.version += 1;
             self.sync_verdicts(Some(before));
             if self.request.is_some()
                 && self
@@ -1725,25 +1885,6 @@ impl Component for App {
         let world = &s.world;
         let now = world.now_us();
         let link = ctx.link();
-        let rows = (0..world.names().len()).map(|i| {
-            let id = NodeId(i as u16);
-            let m = world.metrics(id);
-            let q = |p: f64| {
-                m.latency
-                    .quantile_us(p)
-                    .map_or("–".to_string(), |us| fmt_ms(us as f64 / 1000.0))
-            };
-            html! {
-                <tr>
-                    <th scope="row">{ &world.names()[i] }</th>
-                    <td>{ world.node(id).kind() }</td>
-                    <td>{ m.successes }</td>
-                    <td>{ m.failures }</td>
-                    <td>{ q(0.5) }</td>
-                    <td>{ q(0.99) }</td>
-                </tr>
-            }
-        });
         let end_ms = s.end_us() / 1000;
         let on_seek = link.batch_callback(|e: InputEvent| {
             let el: HtmlInputElement = e.target_unchecked_into();
@@ -1761,7 +1902,10 @@ impl Component for App {
             Msg::Seed(el.value())
         });
         let speed = s.speed;
-        let panel = self.lesson.as_ref().map(|o| self.lesson_panel(o, s, ctx));
+        let panel = self
+            .lesson
+            .as_ref()
+            .map(|o| self.frozen("panel", || self.lesson_panel(o, s, ctx)));
         let list_open = self.lesson_list;
         html! {
             <div class={classes!("app", panel.is_some().then_some("lesson-mode"), self.embed.then_some("embed"))}>
@@ -1840,7 +1984,7 @@ impl Component for App {
                     }
                     <div class="stage">
                         { canvas::view(CanvasView { world, pos: &self.pos, selected: self.selected, svg_ref: &self.svg, still: self.still }, link) }
-                        <aside class="side">{ self.inspector(s, ctx) }</aside>
+                        <aside class="side">{ self.frozen("inspector", || self.inspector(s, ctx)) }</aside>
                     </div>
                     if let Some(b) = &self.bench {
                         <p class="notice" role="status">
@@ -1855,65 +1999,7 @@ impl Component for App {
                         </p>
                     }
                     <p id="announce" class="visually-hidden" aria-live="polite">{ &self.announce }</p>
-                    if !self.embed {
-                        { self.share_view(ctx) }
-                    }
-                    <details class="export" hidden={self.embed}>
-                        <summary>{"Save, open and export"}</summary>
-                        <div class="export-actions">
-                            <button id="export-scenario" onclick={link.callback(|_| Msg::Export(ExportKind::Scenario))}>{"Download scenario (JSON)"}</button>
-                            <label class="upload">{"Open a scenario file "}
-                                <input id="import-scenario" type="file" accept=".json,application/json" onchange={import_file(link)} />
-                            </label>
-                            <button id="export-jsonl" onclick={link.callback(|_| Msg::Export(ExportKind::TraceJsonl))}
-                                    title="Every event up to now, one JSON object per line, as the faultline command writes">{"Trace (JSON Lines)"}</button>
-                            <button id="export-chrome" onclick={link.callback(|_| Msg::Export(ExportKind::TraceChrome))}
-                                    title="Opens in ui.perfetto.dev or chrome://tracing: one track per node">{"Trace for Perfetto"}</button>
-                            <button id="export-spans" onclick={link.callback(|_| Msg::Export(ExportKind::Spans))}
-                                    title="Each request, its attempts and the server's work as spans, in OpenTelemetry's OTLP/JSON shape">{"Spans (OpenTelemetry)"}</button>
-                        </div>
-                        <p class="hint">{"The scenario with your changes, as the faultline command reads it:"}</p>
-                        // Serialised only while paused: not sixty times a second for nobody.
-                        if s.playing {
-                            <p class="hint">{"Pause to see the scenario with your changes."}</p>
-                        } else {
-                            <textarea id="scenario-json" readonly=true rows="12" aria-label="The scenario with your changes, as JSON"
-                                      value={s.recorded().to_json()} />
-                        }
-                    </details>
-                    <section class="charts" aria-label="Charts" hidden={self.hides("charts")}>
-                        { for self.charts.iter().map(|c| {
-                            let (name, svg) = (file_stem(&c.title), c.svg.clone());
-                            let (png_name, png_svg) = (format!("{name}.png"), svg.clone());
-                            let save = Callback::from(move |_: MouseEvent| {
-                                // A failed download leaves the chart on the page: nothing to undo.
-                                let _ = download(&format!("{name}.svg"), "image/svg+xml", &svg);
-                            });
-                            let save_as_png = Callback::from(move |_: MouseEvent| save_png(png_name.clone(), &png_svg));
-                            html! {
-                            <figure class="chart">
-                                <figcaption>{ &c.title }<button class="save-chart link-button" onclick={save}
-                                    aria-label={format!("Save the chart {} as SVG", c.title)}>{"SVG"}</button><button class="save-png link-button" onclick={save_as_png}
-                                    aria-label={format!("Save the chart {} as PNG", c.title)}>{"PNG"}</button></figcaption>
-                                { Html::from_html_unchecked(AttrValue::from(c.svg.clone())) }
-                            </figure>
-                        }}) }
-                    </section>
-                    <section class="views" aria-label="Invariants and message views">
-                        { crate::views::verdicts(&self.verdict_rows, world.names(), link) }
-                        if !self.hides("log") && !self.embed {
-                            { crate::views::spacetime(&self.spacetime.0, self.spacetime.1, link) }
-                            { crate::views::waterfall(&self.recent, self.request, &self.waterfall, world.names(), link) }
-                        }
-                    </section>
-                    if !self.hides("log") && !self.embed {
-                        { self.event_log(s, ctx) }
-                    }
-                    <table class="stats" hidden={self.hides("numbers")}>
-                        <caption>{"Requests completed, by node"}</caption>
-                        <thead><tr><th scope="col">{"node"}</th><th scope="col">{"model"}</th><th scope="col">{"ok"}</th><th scope="col">{"failed"}</th><th scope="col">{"p50"}</th><th scope="col">{"p99"}</th></tr></thead>
-                        <tbody>{ for rows }</tbody>
-                    </table>
+                    { self.frozen("lower", || self.lower(s, ctx)) }
                 </main>
                 </div>
             </div>
