@@ -86,3 +86,50 @@ test('the space-time diagram is saved as SVG', async () => {
   assert.equal(download.suggestedFilename(), 'space-time.svg');
   assert.deepEqual(errors, []);
 });
+
+test('compare mode: two panes on one clock whose figures differ after one change', async () => {
+  const { page, errors } = await openPage(env.browser, env.url);
+  await page.selectOption('#template', '3');
+  await page.click('#play-pause');
+  await page.click('#compare-toggle');
+  assert.equal(await page.getAttribute('#compare-toggle', 'aria-pressed'), 'true');
+  assert.equal(await page.locator('#compare-a g.node').count(), 2);
+  assert.equal(await page.locator('#compare-b g.node').count(), 2);
+  const cell = (figure, pane) => page.textContent(`#compare-figures tr[data-figure="${figure}"] td[data-pane="${pane}"]`);
+  // Unchanged, the panes are the same run.
+  await setRange(page, '#timeline', 5000);
+  assert.equal(await cell('attempts', 'a'), await cell('attempts', 'b'));
+  // A longer timeout in the second pane: fewer retries, so fewer attempts, at the same moment.
+  await page.selectOption('#compare-param', '0|timeout_ms');
+  await page.fill('#compare-value', '2000');
+  await page.click('#compare-apply');
+  assert.match(await page.textContent('#compare-changed'), /checkout timeout_ms = 2000/);
+  await setRange(page, '#timeline', 20000);
+  const [a, b] = [Number(await cell('attempts', 'a')), Number(await cell('attempts', 'b'))];
+  assert.ok(b < a, `attempts ${a} as is, ${b} changed`);
+  // Both panes follow the clock while playing.
+  await page.click('#play-pause');
+  await page.waitForFunction(() => Number(document.querySelector('#sim-time').dataset.timeUs) > 21_000_000);
+  await page.click('#play-pause');
+  assert.ok(Number(await cell('attempts', 'b')) > b);
+  // A refused value changes nothing and says why.
+  await page.fill('#compare-value', '-5');
+  await page.click('#compare-apply');
+  assert.match(await page.textContent('.notice.error-text'), /timeout_ms not changed/);
+  await page.click('#compare-toggle');
+  assert.equal(await page.locator('#compare-b').count(), 0);
+  assert.deepEqual(errors, []);
+});
+
+test('the new views fit a 375 px wide screen', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, { viewport: { width: 375, height: 800 } });
+  await page.selectOption('#template', '3');
+  await page.click('#play-pause');
+  await page.click('#compare-toggle');
+  await setRange(page, '#timeline', 5000);
+  await page.selectOption('#request-pick', { index: 1 });
+  await page.waitForSelector('#waterfall-spans li');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no sideways scrolling (${overflow} px too wide)`);
+  assert.deepEqual(errors, []);
+});

@@ -131,6 +131,10 @@ pub enum Msg {
     RemoveLink(NodeId, String),
     /// Pick a request (client node index, trace id) for the waterfall, or none.
     PickRequest(Option<(usize, u64)>),
+    /// Compare mode on or off.
+    CompareToggle,
+    /// Apply the compare form's change to the second pane.
+    CompareApply,
 }
 
 /// What can be downloaded.
@@ -436,6 +440,8 @@ pub struct App {
     /// Moves when the page below the canvas must be drawn again: every message but a frame,
     /// and a few frames a second while playing.
     version: u64,
+    /// Compare mode's second pane.
+    compare: Option<crate::compare::Compare>,
     frozen: std::cell::RefCell<Vec<(&'static str, u64, Html)>>,
     /// The invariants' transitions of this session, and the rows on screen.
     verdicts: crate::verdicts::Verdicts,
@@ -518,6 +524,7 @@ impl App {
                 self.seen_seq = 0;
                 self.log.clear();
                 self.verdicts = Default::default();
+                self.compare = None;
                 self.request = None;
                 self.waterfall = Ok(Vec::new());
                 self.error = None;
@@ -1011,6 +1018,108 @@ impl App {
         }
     }
 
+    /// The compare form's change: node and setting from `#compare-param` ("index|path"), the
+    /// value from `#compare-value` (JSON, or else a word).
+    fn compare_form(s: &Session) -> Option<crate::compare::Change> {
+        use wasm_bindgen::JsCast;
+        let doc = web_sys::window()?.document()?;
+        let pick: HtmlSelectElement = doc.get_element_by_id("compare-param")?.dyn_into().ok()?;
+        let input: HtmlInputElement = doc.get_element_by_id("compare-value")?.dyn_into().ok()?;
+        let (i, path) = pick
+            .value()
+            .split_once('|')
+            .map(|(i, p)| (i.to_string(), p.to_string()))?;
+        let node = s.scenario.nodes.get(i.parse::<usize>().ok()?)?.id.clone();
+        let text = input.value();
+        let value = serde_json::from_str(text.trim())
+            .unwrap_or_else(|_| serde_json::Value::String(text.trim().to_string()));
+        Some(crate::compare::Change {
+            node,
+            param: path,
+            value,
+        })
+    }
+
+    /// The two panes on one clock, small, with their key figures side by side.
+    fn compare_view(&self, s: &Session, c: &crate::compare::Compare, ctx: &Context<Self>) -> Html {
+        use crate::compare::Figures;
+        let picture = |w: &faultline_core::world::World, id: &'static str| {
+            canvas::view(
+                CanvasView {
+                    world: w,
+                    pos: &self.pos,
+                    selected: None,
+                    svg_ref: &NodeRef::default(),
+                    still: self.still,
+                    picture: Some(id),
+                },
+                ctx.link(),
+            )
+        };
+        let (fa, fb) = (Figures::of(&s.world), Figures::of(&c.session.world));
+        let changed = c
+            .change
+            .as_ref()
+            .map_or("nothing changed yet".to_string(), |ch| {
+                format!("{} {} = {}", ch.node, ch.param, ch.value)
+            });
+        let pct = |f: &Figures| f.success_pct().map_or("–".into(), |p| format!("{p:.1} %"));
+        let p99 = |f: &Figures| f.p99_us.map_or("–".into(), |us| fmt_ms(us as f64 / 1000.0));
+        let rows: [(&str, &str, String, String); 5] = [
+            ("success", "success rate", pct(&fa), pct(&fb)),
+            ("p99", "p99 latency", p99(&fa), p99(&fb)),
+            (
+                "attempts",
+                "attempts",
+                fa.attempts.to_string(),
+                fb.attempts.to_string(),
+            ),
+            (
+                "failed",
+                "failed requests",
+                fa.failed.to_string(),
+                fb.failed.to_string(),
+            ),
+            (
+                "duplicates",
+                "duplicate charges",
+                fa.duplicates.to_string(),
+                fb.duplicates.to_string(),
+            ),
+        ];
+        let options = s.scenario.nodes.iter().enumerate().flat_map(|(i, n)| {
+            let cfg = Self::current_config(s, NodeId(i as u16));
+            controls::params_for(s.world.node(NodeId(i as u16)).kind())
+                .iter()
+                .filter(move |p| controls::get(&cfg, p.path).is_some())
+                .map(move |p| html! { <option value={format!("{i}|{}", p.path)}>{ format!("{}: {}{}", n.id, p.label, if p.unit.is_empty() { String::new() } else { format!(" ({})", p.unit) }) }</option> })
+                .collect::<Vec<_>>()
+        });
+        html! {
+            <section class="compare" aria-labelledby="compare-title">
+                <h3 id="compare-title">{"Compare: the same run, one setting changed"}</h3>
+                <div class="compare-form">
+                    <label>{"Setting "}<select id="compare-param">{ for options }</select></label>
+                    <label>{"Value "}<input id="compare-value" type="text" size="8" placeholder="2000, false…" /></label>
+                    <button id="compare-apply" onclick={ctx.link().callback(|_| Msg::CompareApply)}>{"Apply to the second pane"}</button>
+                </div>
+                <div class="compare-panes">
+                    <figure class="pane"><figcaption>{"As it is"}</figcaption>{ picture(&s.world, "compare-a") }</figure>
+                    <figure class="pane"><figcaption id="compare-changed">{ format!("Changed: {changed}") }</figcaption>{ picture(&c.session.world, "compare-b") }</figure>
+                </div>
+                <table id="compare-figures" class="stats">
+                    <caption>{ format!("Key figures at t = {}", faultline_core::fmt_time(s.world.now_us())) }</caption>
+                    <thead><tr><th scope="col">{"figure"}</th><th scope="col">{"as it is"}</th><th scope="col">{"changed"}</th></tr></thead>
+                    <tbody>
+                        { for rows.iter().map(|(key, label, a, b)| html! {
+                            <tr data-figure={*key}><th scope="row">{ *label }</th><td data-pane="a">{ a.clone() }</td><td data-pane="b">{ b.clone() }</td></tr>
+                        }) }
+                    </tbody>
+                </table>
+            </section>
+        }
+    }
+
     /// `make()`'s page part, rebuilt only when [`App::version`] moved: between refreshes the
     /// same part is handed to Yew, which then skips it (see [`Frozen`]).
     fn frozen(&self, key: &'static str, make: impl FnOnce() -> Html) -> Html {
@@ -1456,6 +1565,7 @@ impl Component for App {
             svg: NodeRef::default(),
             charts: Vec::new(),
             version: 0,
+            compare: None,
             frozen: Default::default(),
             verdicts: Default::default(),
             verdict_rows: Vec::new(),
@@ -1542,6 +1652,9 @@ impl Component for App {
                     s.advance(ts - last);
                 }
                 self.last_frame_ms = Some(ts);
+                if let Some(c) = &mut self.compare {
+                    c.follow(s.world.now_us());
+                }
                 self.request_frame(ctx);
                 if playing {
                     self.judge_goal();
@@ -1673,6 +1786,55 @@ impl Component for App {
             }
             Msg::LogKind(k, on) => self.log_kinds[k as usize] = on,
             Msg::LogNode(n) => self.log_node = n,
+            Msg::CompareToggle => {
+                self.compare = match self.compare.take() {
+                    Some(_) => None,
+                    None => {
+                        match crate::compare::Compare::new(&s.recorded(), None, s.world.now_us()) {
+                            Ok(c) => Some(c),
+                            Err(e) => {
+                                self.error = Some(e);
+                                None
+                            }
+                        }
+                    }
+                };
+                self.announce = if self.compare.is_some() {
+                    "Compare mode: change one setting in the second pane.".into()
+                } else {
+                    "Compare mode off.".into()
+                };
+            }
+            Msg::CompareApply => {
+                if let Some(change) = Self::compare_form(s) {
+                    let probe = s.world.node_id(&change.node).map(|id| {
+                        s.world
+                            .node(id)
+                            .clone_box()
+                            .set_param(&change.param, &change.value)
+                    });
+                    match probe {
+                        Some(Ok(_)) => {
+                            match crate::compare::Compare::new(
+                                &s.recorded(),
+                                Some(change),
+                                s.world.now_us(),
+                            ) {
+                                Ok(c) => {
+                                    self.compare = Some(c);
+                                    self.error = None;
+                                    self.announce = "The second pane runs with your change.".into();
+                                }
+                                Err(e) => self.error = Some(e),
+                            }
+                        }
+                        Some(Err(e)) => {
+                            self.error = Some(format!("{} not changed: {e}", change.param))
+                        }
+                        None => {}
+                    }
+                }
+            }
             Msg::PickRequest(r) => {
                 self.request = r;
                 self.refresh_waterfall();
@@ -1833,6 +1995,18 @@ impl Component for App {
         self.catch_up_narration();
         self.refresh_charts();
         self.refresh_log();
+        if let (Some(c), Ok(s)) = (&mut self.compare, &self.session) {
+            let forks = s.world.trace().hash() != before.1 && s.world.now_us() == before.0;
+            if forks || s.world.now_us() == 0 {
+                if let Ok(next) =
+                    crate::compare::Compare::new(&s.recorded(), c.change.clone(), s.world.now_us())
+                {
+                    *c = next;
+                }
+            } else {
+                c.follow(s.world.now_us());
+            }
+        }
         if !before.2 {
             self.version += 1;
             self.sync_verdicts(Some(before));
@@ -1967,6 +2141,10 @@ impl Component for App {
                         <label class="seed" hidden={self.hides("seed")}>{"Seed "}
                             <input id="seed" type="text" inputmode="numeric" size="8" value={s.scenario.seed.to_string()} onchange={on_seed} />
                         </label>
+                        if !self.embed {
+                            <button id="compare-toggle" aria-pressed={self.compare.is_some().to_string()} onclick={link.callback(|_| Msg::CompareToggle)}
+                                    title="Run a copy of this run beside it with one setting changed">{"Compare"}</button>
+                        }
                     </div>
                     <div class="timeline">
                         <input id="timeline" type="range" min="0" max={end_ms.to_string()} step="10" value={(now / 1000).to_string()}
@@ -1983,9 +2161,12 @@ impl Component for App {
                         <p class="notice error-text" role="alert">{ e.clone() }</p>
                     }
                     <div class="stage">
-                        { canvas::view(CanvasView { world, pos: &self.pos, selected: self.selected, svg_ref: &self.svg, still: self.still }, link) }
+                        { canvas::view(CanvasView { world, pos: &self.pos, selected: self.selected, svg_ref: &self.svg, still: self.still, picture: None }, link) }
                         <aside class="side">{ self.frozen("inspector", || self.inspector(s, ctx)) }</aside>
                     </div>
+                    if let Some(c) = &self.compare {
+                        { self.compare_view(s, c, ctx) }
+                    }
                     if let Some(b) = &self.bench {
                         <p class="notice" role="status">
                             if let Some((i50, i95, w50, w95)) = b.report {

@@ -7,6 +7,7 @@
 mod app;
 mod canvas;
 mod charts;
+mod compare;
 mod controls;
 mod framebench;
 mod lessons;
