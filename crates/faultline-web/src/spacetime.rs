@@ -51,21 +51,28 @@ struct Line {
     end_us: u64,
     kind: &'static str,
     lost: bool,
-    request: Option<(usize, u64)>,
+    request: Option<RequestKey>,
 }
 
-/// The diagram of the last [`WINDOW_US`] up to the world's moment, and how many messages it
-/// draws. `highlight` is a request (client node, trace id) drawn thicker.
+/// The diagram of the last [`WINDOW_US`] up to the world's moment (shorter when more than
+/// [`MAX_LINES`] messages would be drawn), and how many messages it draws. `highlight` is a request (client node, trace id) drawn thicker.
 pub fn svg(world: &World, highlight: Option<(usize, u64)>) -> (String, usize) {
     let now = world.now_us();
-    let start = now.saturating_sub(WINDOW_US);
+    let mut start = now.saturating_sub(WINDOW_US);
     let names = world.names();
-    let events = world.trace().events();
-    // The events from a little before the window (a message sent before it may end in it).
-    let first = events.partition_point(|e| e.time_us < start.saturating_sub(WINDOW_US));
-    let mut sent: HashMap<u64, (&'static str, Option<RequestKey>)> = HashMap::new();
+    // Newest first, until the window's start or the quota: a busy run shows a shorter window
+    // rather than costing a frame. A message's kind comes from its send, met later going back.
     let mut lines: Vec<Line> = Vec::new();
-    for e in events.range(first..) {
+    let mut waiting: HashMap<u64, usize> = HashMap::new();
+    let quota = MAX_LINES - MAX_LINES / 3;
+    for e in world.trace().events().iter().rev() {
+        let full = lines.len() >= quota;
+        if (full || e.time_us < start) && waiting.is_empty() {
+            break;
+        }
+        if e.time_us < start.saturating_sub(WINDOW_US) {
+            break; // a send so old is not worth the search
+        }
         match &e.kind {
             TraceKind::Sent {
                 id,
@@ -74,13 +81,10 @@ pub fn svg(world: &World, highlight: Option<(usize, u64)>) -> (String, usize) {
                 payload,
                 ..
             } => {
-                sent.insert(
-                    id.0,
-                    (
-                        payload.kind(),
-                        request_of(from.index(), to.index(), payload),
-                    ),
-                );
+                if let Some(i) = waiting.remove(&id.0) {
+                    lines[i].kind = payload.kind();
+                    lines[i].request = request_of(from.index(), to.index(), payload);
+                }
             }
             TraceKind::Delivered {
                 id,
@@ -94,23 +98,28 @@ pub fn svg(world: &World, highlight: Option<(usize, u64)>) -> (String, usize) {
                 to,
                 sent_us,
                 ..
-            } if e.time_us >= start => {
-                let (kind, request) = sent.get(&id.0).copied().unwrap_or(("message", None));
+            } if !full && e.time_us >= start => {
+                waiting.insert(id.0, lines.len());
                 lines.push(Line {
                     from: from.index(),
                     to: to.index(),
                     sent_us: *sent_us,
                     end_us: e.time_us,
-                    kind,
+                    kind: "message",
                     lost: matches!(e.kind, TraceKind::Dropped { .. }),
-                    request,
+                    request: None,
                 });
             }
             _ => {}
         }
     }
+    if lines.len() >= quota
+        && let Some(oldest) = lines.last()
+    {
+        start = oldest.end_us.min(now.saturating_sub(1));
+    }
     // Still in flight: a line to where it is now.
-    for m in world.in_flight() {
+    for m in world.in_flight().take(MAX_LINES - quota) {
         lines.push(Line {
             from: m.from.index(),
             to: m.to.index(),
@@ -121,12 +130,9 @@ pub fn svg(world: &World, highlight: Option<(usize, u64)>) -> (String, usize) {
             request: request_of(m.from.index(), m.to.index(), &m.payload),
         });
     }
-    if lines.len() > MAX_LINES {
-        lines.sort_by_key(|l| l.end_us);
-        lines.drain(..lines.len() - MAX_LINES);
-    }
+    let window = (now - start).max(1);
     let h = TOP + LANE * names.len() as f64 + 8.0;
-    let x = |t: u64| LEFT + (W - LEFT - 10.0) * (t.saturating_sub(start) as f64 / WINDOW_US as f64);
+    let x = |t: u64| LEFT + (W - LEFT - 10.0) * (t.saturating_sub(start) as f64 / window as f64);
     let y = |lane: usize| TOP + LANE * lane as f64 + LANE / 2.0;
     let mut out = String::new();
     let _ = write!(

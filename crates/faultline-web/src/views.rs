@@ -79,7 +79,7 @@ pub fn spacetime(svg: &str, lines: usize, link: &Scope<App>) -> Html {
     });
     html! {
         <figure class="chart spacetime" id="spacetime">
-            <figcaption>{ format!("Messages over the last {} ({lines} drawn); click one to see its request", fmt_time(crate::spacetime::WINDOW_US)) }
+            <figcaption>{ format!("Recent messages, a lane per node ({lines} drawn); click one to see its request") }
                 { save_buttons("space-time", "space-time diagram", svg) }</figcaption>
             <div class="spacetime-body" role="img" aria-label={format!("Space-time diagram: a lane per node, time to the right, {lines} messages")} {onclick}>
                 { Html::from_html_unchecked(AttrValue::from(svg.to_string())) }
