@@ -308,6 +308,38 @@ mod tests {
     }
 
     #[test]
+    fn model_verdicts_keep_the_moment_their_answer_changed() {
+        let p = checkout(true);
+        let mut v = Verdicts::default();
+        let ev = |seq: u64, t: u64, holds: Option<bool>, detail: &str| TraceEvent {
+            seq,
+            time_us: t,
+            kind: TraceKind::Verdict {
+                node: NodeId(1),
+                name: "one leader per term".into(),
+                holds,
+                detail: detail.into(),
+            },
+        };
+        assert_eq!(v.observe(&ev(0, 10, Some(true), "")), None);
+        assert_eq!(
+            v.observe(&ev(1, 20, Some(true), "again")),
+            None,
+            "no change"
+        );
+        let turned = v.observe(&ev(2, 30, Some(false), "two leaders in term 3"));
+        assert_eq!(turned.as_deref(), Some("one leader per term"));
+        v.observe(&ev(3, 40, None, "budget ran out"));
+        let rows = v.rows(&p.world);
+        let row = rows
+            .iter()
+            .find(|r| r.name == "one leader per term")
+            .expect("listed");
+        assert_eq!((row.holds, row.since_us), (None, Some(40)));
+        assert_eq!(row.detail, "budget ran out");
+    }
+
+    #[test]
     fn many_flips_are_folded_and_stay_bounded() {
         let mut v = Verdicts::default();
         for i in 0..10_000u64 {
