@@ -72,6 +72,12 @@ test('the space-time diagram draws messages, and a click shows the request as a 
   assert.ok(options > 5);
   await page.selectOption('#request-pick', { index: 3 });
   await page.waitForSelector('#waterfall-spans li');
+  // So does a click on a sent message in the event log.
+  const line = page.locator('.log-lines li.has-request').last();
+  const trace = await line.getAttribute('data-trace');
+  await line.dispatchEvent('click');
+  assert.equal(await page.inputValue('#request-pick'), `0:${trace}`);
+  await page.waitForSelector('#waterfall-spans li');
   assert.deepEqual(errors, []);
 });
 

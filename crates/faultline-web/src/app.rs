@@ -318,6 +318,9 @@ impl LogKind {
     }
 }
 
+/// A line of the event log: its trace seq, kind, text and the request it belongs to.
+type LogLine = (u64, LogKind, String, Option<(usize, u64)>);
+
 /// Lines kept in the event log view.
 const LOG_LINES: usize = 80;
 
@@ -456,7 +459,7 @@ pub struct App {
     bench: Option<FrameBench>,
     log_kinds: [bool; 3],
     log_node: Option<NodeId>,
-    log: Vec<(u64, LogKind, String)>,
+    log: Vec<LogLine>,
     still: bool,
     /// Parsed once and kept for the page's life (leaked on purpose: it is the page's data).
     catalog: &'static [(&'static str, Result<Lesson, String>)],
@@ -1193,7 +1196,7 @@ impl App {
         let names = s.world.names();
         let kinds = self.log_kinds;
         let node = self.log_node;
-        let mut lines: Vec<(u64, LogKind, String)> = s
+        let mut lines: Vec<LogLine> = s
             .world
             .trace()
             .events()
@@ -1204,7 +1207,15 @@ impl App {
                 kinds[k as usize] && node.is_none_or(|n| LogKind::involves(&e.kind, n))
             })
             .take(LOG_LINES)
-            .map(|e| (e.seq, LogKind::of(&e.kind), e.describe(names)))
+            .map(|e| {
+                let request = match &e.kind {
+                    TraceKind::Sent {
+                        from, to, payload, ..
+                    } => crate::spacetime::request_of(from.index(), to.index(), payload),
+                    _ => None,
+                };
+                (e.seq, LogKind::of(&e.kind), e.describe(names), request)
+            })
             .collect();
         lines.reverse();
         self.log = lines;
@@ -1374,9 +1385,16 @@ impl App {
                         </select>
                     </label>
                 </div>
-                <ol class="log-lines" aria-live="off">
-                    { for self.log.iter().map(|(seq, k, line)| html! {
-                        <li key={*seq} class={format!("{k:?}").to_lowercase()}>{ line }</li>
+                <ol class="log-lines" aria-live="off" onclick={ctx.link().batch_callback(|e: MouseEvent| {
+                    // A click on a sent message shows its request in the waterfall.
+                    let el: web_sys::Element = e.target_unchecked_into();
+                    let client = el.get_attribute("data-client")?.parse::<usize>().ok()?;
+                    let trace = el.get_attribute("data-trace")?.parse::<u64>().ok()?;
+                    Some(Msg::PickRequest(Some((client, trace))))
+                })}>
+                    { for self.log.iter().map(|(seq, k, line, request)| html! {
+                        <li key={*seq} class={classes!(format!("{k:?}").to_lowercase(), request.is_some().then_some("has-request"))}
+                            data-client={request.map(|r| r.0.to_string())} data-trace={request.map(|r| r.1.to_string())}>{ line }</li>
                     }) }
                 </ol>
             </section>
