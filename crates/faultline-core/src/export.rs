@@ -192,6 +192,13 @@ fn span_id(parts: &[u64]) -> u64 {
     h.max(1)
 }
 
+/// The OTLP `traceId` of the logical request `trace_id` sent by the client at node index
+/// `client`, as [`otel_spans`] writes it (the page picks a request's spans by it).
+pub fn otel_trace_id(client: usize, trace_id: u64) -> String {
+    let trace = span_id(&[client as u64, trace_id]);
+    format!("{trace:016x}{:016x}", span_id(&[trace]))
+}
+
 /// The run's requests as OpenTelemetry spans, in the OTLP/JSON shape: per logical request a root
 /// span on the client, a CLIENT span per attempt, and a SERVER span for each attempt a service
 /// received, its child. Times are virtual, counted from the Unix epoch (a run starts in 1970).

@@ -141,6 +141,12 @@ pub enum Msg {
     AddLink(NodeId, String),
     /// Sandbox: remove the link between a node and another (by id).
     RemoveLink(NodeId, String),
+    /// Pick a request (client node index, trace id) for the waterfall, or none.
+    PickRequest(Option<(usize, u64)>),
+    /// Compare mode on or off.
+    CompareToggle,
+    /// Apply the compare form's change to the second pane.
+    CompareApply,
 }
 
 /// What can be downloaded.
@@ -157,7 +163,7 @@ pub enum ExportKind {
 }
 
 /// Offers `text` as a file download.
-fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
+pub(crate) fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
     let fail = |e: wasm_bindgen::JsValue| format!("The download could not start: {e:?}");
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let opts = web_sys::BlobPropertyBag::new();
@@ -184,7 +190,7 @@ fn click_download(href: &str, name: &str) -> Result<(), wasm_bindgen::JsValue> {
 
 /// Saves an SVG chart as a PNG at twice its size: the browser draws the SVG onto a canvas,
 /// on white (a chart's background is transparent), and the canvas gives the PNG.
-fn save_png(name: String, svg: &str) {
+pub(crate) fn save_png(name: String, svg: &str) {
     use wasm_bindgen::JsCast;
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;
@@ -324,6 +330,9 @@ impl LogKind {
     }
 }
 
+/// A line of the event log: its trace seq, kind, text and the request it belongs to.
+type LogLine = (u64, LogKind, String, Option<(usize, u64)>);
+
 /// Lines kept in the event log view.
 const LOG_LINES: usize = 80;
 
@@ -396,6 +405,41 @@ struct Drag {
     moved: bool,
 }
 
+/// A part of the page that Yew redraws only when `version` moves.
+pub struct Frozen;
+
+/// [`Frozen`]'s properties: equal when the versions are.
+#[derive(Properties)]
+pub struct FrozenProps {
+    /// Moves when the part changed.
+    pub version: u64,
+    /// The part.
+    pub children: Html,
+}
+
+impl PartialEq for FrozenProps {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version
+    }
+}
+
+impl Component for Frozen {
+    type Message = ();
+    type Properties = FrozenProps;
+
+    fn create(_: &Context<Self>) -> Self {
+        Frozen
+    }
+
+    fn changed(&mut self, ctx: &Context<Self>, old: &FrozenProps) -> bool {
+        ctx.props().version != old.version
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        ctx.props().children.clone()
+    }
+}
+
 /// The root component.
 pub struct App {
     session: Result<Session, String>,
@@ -408,11 +452,26 @@ pub struct App {
     last_frame_ms: Option<f64>,
     svg: NodeRef,
     charts: Vec<Chart>,
+    /// Moves when the page below the canvas must be drawn again: every message but a frame,
+    /// and twice a second while playing.
+    version: u64,
+    /// Compare mode's second pane.
+    compare: Option<crate::compare::Compare>,
+    frozen: std::cell::RefCell<Vec<(&'static str, u64, Html)>>,
+    /// The invariants' transitions of this session, and the rows on screen.
+    verdicts: crate::verdicts::Verdicts,
+    verdict_rows: Vec<crate::verdicts::Row>,
+    /// The space-time diagram (SVG text, messages drawn), redrawn a few times a second.
+    spacetime: (String, usize),
+    /// Recent requests for the waterfall's picker, and the picked one with its spans.
+    recent: Vec<(usize, u64)>,
+    request: Option<(usize, u64)>,
+    waterfall: Result<Vec<crate::waterfall::Bar>, String>,
     frames: u64,
     bench: Option<FrameBench>,
     log_kinds: [bool; 3],
     log_node: Option<NodeId>,
-    log: Vec<(u64, LogKind, String)>,
+    log: Vec<LogLine>,
     still: bool,
     /// Parsed once and kept for the page's life (leaked on purpose: it is the page's data).
     catalog: &'static [(&'static str, Result<Lesson, String>)],
@@ -479,6 +538,10 @@ impl App {
                 self.selected = None;
                 self.seen_seq = 0;
                 self.log.clear();
+                self.verdicts = Default::default();
+                self.compare = None;
+                self.request = None;
+                self.waterfall = Ok(Vec::new());
                 self.error = None;
             }
             // Lessons are checked by the tests, so this is a bug; say so and keep the current run.
@@ -881,6 +944,216 @@ impl App {
         }
     }
 
+    /// The page below the canvas: sharing, exports, charts, views, the log and the numbers.
+    /// Drawn a few times a second while playing (see [`App::frozen`]).
+    fn lower(&self, s: &Session, ctx: &Context<Self>) -> Html {
+        let world = &s.world;
+        let link = ctx.link();
+        let rows = (0..world.names().len()).map(|i| {
+            let id = NodeId(i as u16);
+            let m = world.metrics(id);
+            let q = |p: f64| {
+                m.latency
+                    .quantile_us(p)
+                    .map_or("–".to_string(), |us| fmt_ms(us as f64 / 1000.0))
+            };
+            html! {
+                <tr>
+                    <th scope="row">{ &world.names()[i] }</th>
+                    <td>{ world.node(id).kind() }</td>
+                    <td>{ m.successes }</td>
+                    <td>{ m.failures }</td>
+                    <td>{ q(0.5) }</td>
+                    <td>{ q(0.99) }</td>
+                </tr>
+            }
+        });
+        html! {
+            <>
+                    if !self.embed {
+                        { self.share_view(ctx) }
+                    }
+                    <details class="export" hidden={self.embed}>
+                        <summary>{"Save, open and export"}</summary>
+                        <div class="export-actions">
+                            <button id="export-scenario" onclick={link.callback(|_| Msg::Export(ExportKind::Scenario))}>{"Download scenario (JSON)"}</button>
+                            <label class="upload">{"Open a scenario file "}
+                                <input id="import-scenario" type="file" accept=".json,application/json" onchange={import_file(link)} />
+                            </label>
+                            <button id="export-jsonl" onclick={link.callback(|_| Msg::Export(ExportKind::TraceJsonl))}
+                                    title="Every event up to now, one JSON object per line, as the faultline command writes">{"Trace (JSON Lines)"}</button>
+                            <button id="export-chrome" onclick={link.callback(|_| Msg::Export(ExportKind::TraceChrome))}
+                                    title="Opens in ui.perfetto.dev or chrome://tracing: one track per node">{"Trace for Perfetto"}</button>
+                            <button id="export-spans" onclick={link.callback(|_| Msg::Export(ExportKind::Spans))}
+                                    title="Each request, its attempts and the server's work as spans, in OpenTelemetry's OTLP/JSON shape">{"Spans (OpenTelemetry)"}</button>
+                        </div>
+                        <p class="hint">{"The scenario with your changes, as the faultline command reads it:"}</p>
+                        // Serialised only while paused: not sixty times a second for nobody.
+                        if s.playing {
+                            <p class="hint">{"Pause to see the scenario with your changes."}</p>
+                        } else {
+                            <textarea id="scenario-json" readonly=true rows="12" aria-label="The scenario with your changes, as JSON"
+                                      value={s.recorded().to_json()} />
+                        }
+                    </details>
+                    <section class="charts" aria-label="Charts" hidden={self.hides("charts")}>
+                        { for self.charts.iter().map(|c| {
+                            let (name, svg) = (file_stem(&c.title), c.svg.clone());
+                            let (png_name, png_svg) = (format!("{name}.png"), svg.clone());
+                            let save = Callback::from(move |_: MouseEvent| {
+                                // A failed download leaves the chart on the page: nothing to undo.
+                                let _ = download(&format!("{name}.svg"), "image/svg+xml", &svg);
+                            });
+                            let save_as_png = Callback::from(move |_: MouseEvent| save_png(png_name.clone(), &png_svg));
+                            html! {
+                            <figure class="chart">
+                                <figcaption>{ &c.title }<button class="save-chart link-button" onclick={save}
+                                    aria-label={format!("Save the chart {} as SVG", c.title)}>{"SVG"}</button><button class="save-png link-button" onclick={save_as_png}
+                                    aria-label={format!("Save the chart {} as PNG", c.title)}>{"PNG"}</button></figcaption>
+                                { Html::from_html_unchecked(AttrValue::from(c.svg.clone())) }
+                            </figure>
+                        }}) }
+                    </section>
+                    <section class="views" aria-label="Invariants and message views">
+                        { crate::views::verdicts(&self.verdict_rows, world.names(), link) }
+                        if !self.hides("log") && !self.embed {
+                            { crate::views::spacetime(&self.spacetime.0, self.spacetime.1, link) }
+                            { crate::views::waterfall(&self.recent, self.request, &self.waterfall, world.names(), link) }
+                        }
+                    </section>
+                    if !self.hides("log") && !self.embed {
+                        { self.event_log(s, ctx) }
+                    }
+                    <table class="stats" hidden={self.hides("numbers")}>
+                        <caption>{"Requests completed, by node"}</caption>
+                        <thead><tr><th scope="col">{"node"}</th><th scope="col">{"model"}</th><th scope="col">{"ok"}</th><th scope="col">{"failed"}</th><th scope="col">{"p50"}</th><th scope="col">{"p99"}</th></tr></thead>
+                        <tbody>{ for rows }</tbody>
+                    </table>
+            </>
+        }
+    }
+
+    /// The compare form's change: node and setting from `#compare-param` ("index|path"), the
+    /// value from `#compare-value` (JSON, or else a word).
+    fn compare_form(s: &Session) -> Option<crate::compare::Change> {
+        use wasm_bindgen::JsCast;
+        let doc = web_sys::window()?.document()?;
+        let pick: HtmlSelectElement = doc.get_element_by_id("compare-param")?.dyn_into().ok()?;
+        let input: HtmlInputElement = doc.get_element_by_id("compare-value")?.dyn_into().ok()?;
+        let (i, path) = pick
+            .value()
+            .split_once('|')
+            .map(|(i, p)| (i.to_string(), p.to_string()))?;
+        let node = s.scenario.nodes.get(i.parse::<usize>().ok()?)?.id.clone();
+        let text = input.value();
+        let value = serde_json::from_str(text.trim())
+            .unwrap_or_else(|_| serde_json::Value::String(text.trim().to_string()));
+        Some(crate::compare::Change {
+            node,
+            param: path,
+            value,
+        })
+    }
+
+    /// The two panes on one clock, small, with their key figures side by side.
+    fn compare_view(&self, s: &Session, c: &crate::compare::Compare, ctx: &Context<Self>) -> Html {
+        use crate::compare::Figures;
+        let picture = |w: &faultline_core::world::World, id: &'static str| {
+            canvas::view(
+                CanvasView {
+                    world: w,
+                    pos: &self.pos,
+                    selected: None,
+                    svg_ref: &NodeRef::default(),
+                    still: self.still,
+                    picture: Some(id),
+                },
+                ctx.link(),
+            )
+        };
+        let (fa, fb) = (Figures::of(&s.world), Figures::of(&c.session.world));
+        let changed = c
+            .change
+            .as_ref()
+            .map_or("nothing changed yet".to_string(), |ch| {
+                format!("{} {} = {}", ch.node, ch.param, ch.value)
+            });
+        let pct = |f: &Figures| f.success_pct().map_or("–".into(), |p| format!("{p:.1} %"));
+        let p99 = |f: &Figures| f.p99_us.map_or("–".into(), |us| fmt_ms(us as f64 / 1000.0));
+        let rows: [(&str, &str, String, String); 5] = [
+            ("success", "success rate", pct(&fa), pct(&fb)),
+            ("p99", "p99 latency", p99(&fa), p99(&fb)),
+            (
+                "attempts",
+                "attempts",
+                fa.attempts.to_string(),
+                fb.attempts.to_string(),
+            ),
+            (
+                "failed",
+                "failed requests",
+                fa.failed.to_string(),
+                fb.failed.to_string(),
+            ),
+            (
+                "duplicates",
+                "duplicate charges",
+                fa.duplicates.to_string(),
+                fb.duplicates.to_string(),
+            ),
+        ];
+        let options = s.scenario.nodes.iter().enumerate().flat_map(|(i, n)| {
+            let cfg = Self::current_config(s, NodeId(i as u16));
+            controls::params_for(s.world.node(NodeId(i as u16)).kind())
+                .iter()
+                .filter(move |p| controls::get(&cfg, p.path).is_some())
+                .map(move |p| html! { <option value={format!("{i}|{}", p.path)}>{ format!("{}: {}{}", n.id, p.label, if p.unit.is_empty() { String::new() } else { format!(" ({})", p.unit) }) }</option> })
+                .collect::<Vec<_>>()
+        });
+        html! {
+            <section class="compare" aria-labelledby="compare-title">
+                <h3 id="compare-title">{"Compare: the same run, one setting changed"}</h3>
+                <div class="compare-form">
+                    <label>{"Setting "}<select id="compare-param">{ for options }</select></label>
+                    <label>{"Value "}<input id="compare-value" type="text" size="8" placeholder="2000, false…" /></label>
+                    <button id="compare-apply" onclick={ctx.link().callback(|_| Msg::CompareApply)}>{"Apply to the second pane"}</button>
+                </div>
+                <div class="compare-panes">
+                    <figure class="pane"><figcaption>{"As it is"}</figcaption>{ picture(&s.world, "compare-a") }</figure>
+                    <figure class="pane"><figcaption id="compare-changed">{ format!("Changed: {changed}") }</figcaption>{ picture(&c.session.world, "compare-b") }</figure>
+                </div>
+                <table id="compare-figures" class="stats">
+                    <caption>{ format!("Key figures at t = {}", faultline_core::fmt_time(s.world.now_us())) }</caption>
+                    <thead><tr><th scope="col">{"figure"}</th><th scope="col">{"as it is"}</th><th scope="col">{"changed"}</th></tr></thead>
+                    <tbody>
+                        { for rows.iter().map(|(key, label, a, b)| html! {
+                            <tr data-figure={*key}><th scope="row">{ *label }</th><td data-pane="a">{ a.clone() }</td><td data-pane="b">{ b.clone() }</td></tr>
+                        }) }
+                    </tbody>
+                </table>
+            </section>
+        }
+    }
+
+    /// `make()`'s page part, rebuilt only when [`App::version`] moved: between refreshes the
+    /// same part is handed to Yew, which then skips it (see [`Frozen`]).
+    fn frozen(&self, key: &'static str, make: impl FnOnce() -> Html) -> Html {
+        let mut cache = self.frozen.borrow_mut();
+        let html = match cache
+            .iter()
+            .find(|(k, v, _)| *k == key && *v == self.version)
+        {
+            Some((_, _, h)) => h.clone(),
+            None => {
+                let h = make();
+                cache.retain(|(k, _, _)| *k != key);
+                cache.push((key, self.version, h.clone()));
+                h
+            }
+        };
+        html! { <Frozen version={self.version}>{ html }</Frozen> }
+    }
+
     fn request_frame(&mut self, ctx: &Context<Self>) {
         let link = ctx.link().clone();
         self.frame = Some(request_animation_frame(move |ts| {
@@ -935,7 +1208,7 @@ impl App {
         let names = s.world.names();
         let kinds = self.log_kinds;
         let node = self.log_node;
-        let mut lines: Vec<(u64, LogKind, String)> = s
+        let mut lines: Vec<LogLine> = s
             .world
             .trace()
             .events()
@@ -946,10 +1219,66 @@ impl App {
                 kinds[k as usize] && node.is_none_or(|n| LogKind::involves(&e.kind, n))
             })
             .take(LOG_LINES)
-            .map(|e| (e.seq, LogKind::of(&e.kind), e.describe(names)))
+            .map(|e| {
+                let request = match &e.kind {
+                    TraceKind::Sent {
+                        from, to, payload, ..
+                    } => crate::spacetime::request_of(from.index(), to.index(), payload),
+                    _ => None,
+                };
+                (e.seq, LogKind::of(&e.kind), e.describe(names), request)
+            })
             .collect();
         lines.reverse();
         self.log = lines;
+    }
+
+    /// Reads new verdicts; `before` (time, trace hash) is the moment before a change of the run:
+    /// when the trace differs, the list forgets what came after it first.
+    fn sync_verdicts(&mut self, before: Option<(u64, u64, bool)>) {
+        use crate::verdicts::Sync;
+        let Ok(s) = &self.session else { return };
+        let w = &s.world;
+        let mut ok = true;
+        if let Some((t, hash, _)) = before
+            && hash != w.trace().hash()
+        {
+            ok = self.verdicts.rewind(w, t.min(w.now_us()));
+        }
+        let turned = match ok.then(|| self.verdicts.sync(w)) {
+            Some(Sync::Fresh(t)) => t,
+            _ => {
+                self.verdicts.rebuild(&s.recorded(), w);
+                Vec::new()
+            }
+        };
+        if let Some(name) = turned.last() {
+            self.announce = format!("Invariant violated: {name}.");
+        }
+        if !turned.is_empty() || before.is_some() {
+            self.verdict_rows = self.verdicts.rows(w);
+        }
+    }
+
+    /// Redraws the space-time diagram, the verdicts' rows and the list of recent requests.
+    fn refresh_views(&mut self) {
+        let Ok(s) = &self.session else { return };
+        let w = &s.world;
+        self.verdict_rows = self.verdicts.rows(w);
+        if !self.hides("log") {
+            self.spacetime = crate::spacetime::svg(w, self.request);
+        }
+        self.recent = crate::spacetime::recent_requests(w, 30);
+    }
+
+    /// Rebuilds the picked request's spans (a replay of the run up to now).
+    fn refresh_waterfall(&mut self) {
+        let Ok(s) = &self.session else { return };
+        self.waterfall = match self.request {
+            Some((c, t)) => crate::waterfall::bars(&s.recorded(), s.world.now_us(), c, t),
+            None => Ok(Vec::new()),
+        };
+        self.spacetime = crate::spacetime::svg(&s.world, self.request);
     }
 
     /// Redraws the charts for the selected node, or the first client.
@@ -1090,9 +1419,16 @@ impl App {
                         </select>
                     </label>
                 </div>
-                <ol class="log-lines" aria-live="off">
-                    { for self.log.iter().map(|(seq, k, line)| html! {
-                        <li key={*seq} class={format!("{k:?}").to_lowercase()}>{ line }</li>
+                <ol class="log-lines" aria-live="off" onclick={ctx.link().batch_callback(|e: MouseEvent| {
+                    // A click on a sent message shows its request in the waterfall.
+                    let el: web_sys::Element = e.target_unchecked_into();
+                    let client = el.get_attribute("data-client")?.parse::<usize>().ok()?;
+                    let trace = el.get_attribute("data-trace")?.parse::<u64>().ok()?;
+                    Some(Msg::PickRequest(Some((client, trace))))
+                })}>
+                    { for self.log.iter().map(|(seq, k, line, request)| html! {
+                        <li key={*seq} class={classes!(format!("{k:?}").to_lowercase(), request.is_some().then_some("has-request"))}
+                            data-client={request.map(|r| r.0.to_string())} data-trace={request.map(|r| r.1.to_string())}>{ line }</li>
                     }) }
                 </ol>
             </section>
@@ -1280,6 +1616,15 @@ impl Component for App {
             last_frame_ms: None,
             svg: NodeRef::default(),
             charts: Vec::new(),
+            version: 0,
+            compare: None,
+            frozen: Default::default(),
+            verdicts: Default::default(),
+            verdict_rows: Vec::new(),
+            spacetime: (String::new(), 0),
+            recent: Vec::new(),
+            request: None,
+            waterfall: Ok(Vec::new()),
             frames: 0,
             bench,
             log_kinds: [true, false, true],
@@ -1337,6 +1682,12 @@ impl Component for App {
         let Ok(s) = &mut self.session else {
             return false;
         };
+        // What the verdicts' list must re-read when this message moves or forks the run.
+        let before = (
+            s.world.now_us(),
+            s.world.trace().hash(),
+            matches!(msg, Msg::Frame(_)),
+        );
         match msg {
             Msg::Frame(ts) => {
                 if let Some(b) = &mut self.bench
@@ -1353,6 +1704,9 @@ impl Component for App {
                     s.advance(ts - last);
                 }
                 self.last_frame_ms = Some(ts);
+                if let Some(c) = &mut self.compare {
+                    c.follow(s.world.now_us());
+                }
                 self.request_frame(ctx);
                 if playing {
                     self.judge_goal();
@@ -1364,9 +1718,17 @@ impl Component for App {
                     if stopped {
                         self.sync_fragment();
                     }
+                    self.sync_verdicts(None);
+                    // Everything below the canvas is drawn twice a second, all in one frame: one
+                    // slow frame in thirty, not a third of them a little slow.
                     if self.frames % 30 == 1 || stopped {
                         self.refresh_charts();
                         self.refresh_log();
+                        self.refresh_views();
+                        if self.request.is_some() && (self.frames % 120 == 1 || stopped) {
+                            self.refresh_waterfall();
+                        }
+                        self.version += 1;
                     }
                 }
                 return playing;
@@ -1469,6 +1831,59 @@ impl Component for App {
             }
             Msg::LogKind(k, on) => self.log_kinds[k as usize] = on,
             Msg::LogNode(n) => self.log_node = n,
+            Msg::CompareToggle => {
+                self.compare = match self.compare.take() {
+                    Some(_) => None,
+                    None => {
+                        match crate::compare::Compare::new(&s.recorded(), None, s.world.now_us()) {
+                            Ok(c) => Some(c),
+                            Err(e) => {
+                                self.error = Some(e);
+                                None
+                            }
+                        }
+                    }
+                };
+                self.announce = if self.compare.is_some() {
+                    "Compare mode: change one setting in the second pane.".into()
+                } else {
+                    "Compare mode off.".into()
+                };
+            }
+            Msg::CompareApply => {
+                if let Some(change) = Self::compare_form(s) {
+                    let probe = s.world.node_id(&change.node).map(|id| {
+                        s.world
+                            .node(id)
+                            .clone_box()
+                            .set_param(&change.param, &change.value)
+                    });
+                    match probe {
+                        Some(Ok(_)) => {
+                            match crate::compare::Compare::new(
+                                &s.recorded(),
+                                Some(change),
+                                s.world.now_us(),
+                            ) {
+                                Ok(c) => {
+                                    self.compare = Some(c);
+                                    self.error = None;
+                                    self.announce = "The second pane runs with your change.".into();
+                                }
+                                Err(e) => self.error = Some(e),
+                            }
+                        }
+                        Some(Err(e)) => {
+                            self.error = Some(format!("{} not changed: {e}", change.param))
+                        }
+                        None => {}
+                    }
+                }
+            }
+            Msg::PickRequest(r) => {
+                self.request = r;
+                self.refresh_waterfall();
+            }
             Msg::Still(on) => self.still = on,
             Msg::Nudge(id, dx, dy) => {
                 let (x, y) = self.pos[id.index()];
@@ -1625,6 +2040,31 @@ impl Component for App {
         self.catch_up_narration();
         self.refresh_charts();
         self.refresh_log();
+        if let (Some(c), Ok(s)) = (&mut self.compare, &self.session) {
+            let forks = s.world.trace().hash() != before.1 && s.world.now_us() == before.0;
+            if forks || s.world.now_us() == 0 {
+                if let Ok(next) =
+                    crate::compare::Compare::new(&s.recorded(), c.change.clone(), s.world.now_us())
+                {
+                    *c = next;
+                }
+            } else {
+                c.follow(s.world.now_us());
+            }
+        }
+        if !before.2 {
+            self.version += 1;
+            self.sync_verdicts(Some(before));
+            if self.request.is_some()
+                && self
+                    .session
+                    .as_ref()
+                    .is_ok_and(|s| s.world.trace().hash() != before.1)
+            {
+                self.refresh_waterfall();
+            }
+        }
+        self.refresh_views();
         true
     }
 
@@ -1664,25 +2104,6 @@ impl Component for App {
         let world = &s.world;
         let now = world.now_us();
         let link = ctx.link();
-        let rows = (0..world.names().len()).map(|i| {
-            let id = NodeId(i as u16);
-            let m = world.metrics(id);
-            let q = |p: f64| {
-                m.latency
-                    .quantile_us(p)
-                    .map_or("–".to_string(), |us| fmt_ms(us as f64 / 1000.0))
-            };
-            html! {
-                <tr>
-                    <th scope="row">{ &world.names()[i] }</th>
-                    <td>{ world.node(id).kind() }</td>
-                    <td>{ m.successes }</td>
-                    <td>{ m.failures }</td>
-                    <td>{ q(0.5) }</td>
-                    <td>{ q(0.99) }</td>
-                </tr>
-            }
-        });
         let end_ms = s.end_us() / 1000;
         let on_seek = link.batch_callback(|e: InputEvent| {
             let el: HtmlInputElement = e.target_unchecked_into();
@@ -1700,7 +2121,10 @@ impl Component for App {
             Msg::Seed(el.value())
         });
         let speed = s.speed;
-        let panel = self.lesson.as_ref().map(|o| self.lesson_panel(o, s, ctx));
+        let panel = self
+            .lesson
+            .as_ref()
+            .map(|o| self.frozen("panel", || self.lesson_panel(o, s, ctx)));
         let list_open = self.lesson_list;
         html! {
             <div class={classes!("app", panel.is_some().then_some("lesson-mode"), self.embed.then_some("embed"))}>
@@ -1762,6 +2186,10 @@ impl Component for App {
                         <label class="seed" hidden={self.hides("seed")}>{"Seed "}
                             <input id="seed" type="text" inputmode="numeric" size="8" value={s.scenario.seed.to_string()} onchange={on_seed} />
                         </label>
+                        if !self.embed {
+                            <button id="compare-toggle" aria-pressed={self.compare.is_some().to_string()} onclick={link.callback(|_| Msg::CompareToggle)}
+                                    title="Run a copy of this run beside it with one setting changed">{"Compare"}</button>
+                        }
                     </div>
                     <div class="timeline">
                         <input id="timeline" type="range" min="0" max={end_ms.to_string()} step="10" value={(now / 1000).to_string()}
@@ -1778,9 +2206,12 @@ impl Component for App {
                         <p class="notice error-text" role="alert">{ e.clone() }</p>
                     }
                     <div class="stage">
-                        { canvas::view(CanvasView { world, pos: &self.pos, selected: self.selected, svg_ref: &self.svg, still: self.still }, link) }
-                        <aside class="side">{ self.inspector(s, ctx) }</aside>
+                        { canvas::view(CanvasView { world, pos: &self.pos, selected: self.selected, svg_ref: &self.svg, still: self.still, picture: None }, link) }
+                        <aside class="side">{ self.frozen("inspector", || self.inspector(s, ctx)) }</aside>
                     </div>
+                    if let Some(c) = &self.compare {
+                        { self.compare_view(s, c, ctx) }
+                    }
                     if let Some(b) = &self.bench {
                         <p class="notice" role="status">
                             if let Some((i50, i95, w50, w95)) = b.report {
@@ -1794,58 +2225,7 @@ impl Component for App {
                         </p>
                     }
                     <p id="announce" class="visually-hidden" aria-live="polite">{ &self.announce }</p>
-                    if !self.embed {
-                        { self.share_view(ctx) }
-                    }
-                    <details class="export" hidden={self.embed}>
-                        <summary>{"Save, open and export"}</summary>
-                        <div class="export-actions">
-                            <button id="export-scenario" onclick={link.callback(|_| Msg::Export(ExportKind::Scenario))}>{"Download scenario (JSON)"}</button>
-                            <label class="upload">{"Open a scenario file "}
-                                <input id="import-scenario" type="file" accept=".json,application/json" onchange={import_file(link)} />
-                            </label>
-                            <button id="export-jsonl" onclick={link.callback(|_| Msg::Export(ExportKind::TraceJsonl))}
-                                    title="Every event up to now, one JSON object per line, as the faultline command writes">{"Trace (JSON Lines)"}</button>
-                            <button id="export-chrome" onclick={link.callback(|_| Msg::Export(ExportKind::TraceChrome))}
-                                    title="Opens in ui.perfetto.dev or chrome://tracing: one track per node">{"Trace for Perfetto"}</button>
-                            <button id="export-spans" onclick={link.callback(|_| Msg::Export(ExportKind::Spans))}
-                                    title="Each request, its attempts and the server's work as spans, in OpenTelemetry's OTLP/JSON shape">{"Spans (OpenTelemetry)"}</button>
-                        </div>
-                        <p class="hint">{"The scenario with your changes, as the faultline command reads it:"}</p>
-                        // Serialised only while paused: not sixty times a second for nobody.
-                        if s.playing {
-                            <p class="hint">{"Pause to see the scenario with your changes."}</p>
-                        } else {
-                            <textarea id="scenario-json" readonly=true rows="12" aria-label="The scenario with your changes, as JSON"
-                                      value={s.recorded().to_json()} />
-                        }
-                    </details>
-                    <section class="charts" aria-label="Charts" hidden={self.hides("charts")}>
-                        { for self.charts.iter().map(|c| {
-                            let (name, svg) = (file_stem(&c.title), c.svg.clone());
-                            let (png_name, png_svg) = (format!("{name}.png"), svg.clone());
-                            let save = Callback::from(move |_: MouseEvent| {
-                                // A failed download leaves the chart on the page: nothing to undo.
-                                let _ = download(&format!("{name}.svg"), "image/svg+xml", &svg);
-                            });
-                            let save_as_png = Callback::from(move |_: MouseEvent| save_png(png_name.clone(), &png_svg));
-                            html! {
-                            <figure class="chart">
-                                <figcaption>{ &c.title }<button class="save-chart link-button" onclick={save}
-                                    aria-label={format!("Save the chart {} as SVG", c.title)}>{"SVG"}</button><button class="save-png link-button" onclick={save_as_png}
-                                    aria-label={format!("Save the chart {} as PNG", c.title)}>{"PNG"}</button></figcaption>
-                                { Html::from_html_unchecked(AttrValue::from(c.svg.clone())) }
-                            </figure>
-                        }}) }
-                    </section>
-                    if !self.hides("log") && !self.embed {
-                        { self.event_log(s, ctx) }
-                    }
-                    <table class="stats" hidden={self.hides("numbers")}>
-                        <caption>{"Requests completed, by node"}</caption>
-                        <thead><tr><th scope="col">{"node"}</th><th scope="col">{"model"}</th><th scope="col">{"ok"}</th><th scope="col">{"failed"}</th><th scope="col">{"p50"}</th><th scope="col">{"p99"}</th></tr></thead>
-                        <tbody>{ for rows }</tbody>
-                    </table>
+                    { self.frozen("lower", || self.lower(s, ctx)) }
                 </main>
                 </div>
             </div>

@@ -63,6 +63,8 @@ pub struct CanvasView<'a> {
     pub svg_ref: &'a NodeRef,
     /// Reduced motion: count the messages on each link instead of moving them.
     pub still: bool,
+    /// `Some(id)`: a small picture for comparing, with this element id, that takes no input.
+    pub picture: Option<&'static str>,
 }
 
 /// Messages as dots at the fraction of their journey.
@@ -120,7 +122,11 @@ pub fn view(c: CanvasView<'_>, link: &Scope<App>) -> Html {
         selected,
         svg_ref,
         still,
+        picture,
     } = c;
+    if let Some(id) = picture {
+        return picture_view(world, pos, still, id);
+    }
     let now = world.now_us();
     let names = world.names();
     let links = world.links().iter().enumerate().map(|(i, l)| {
@@ -191,9 +197,7 @@ pub fn view(c: CanvasView<'_>, link: &Scope<App>) -> Html {
             <g class={class} data-node={name.clone()} transform={format!("translate({x:.1},{y:.1})")}
                tabindex="0" role="button" aria-label={format!("node {name}, {}, {state}", node.kind())}
                aria-pressed={(selected == Some(id)).to_string()} {onpointerdown} {onkeydown}>
-                <circle r={NODE_R.to_string()} />
-                <text class="label" y="5">{ name }</text>
-                <text class="status" y="48">{ state }</text>
+                { node_body(world, id, name, &state) }
             </g>
         }
     });
@@ -206,6 +210,73 @@ pub fn view(c: CanvasView<'_>, link: &Scope<App>) -> Html {
              aria-label="The simulated system: Tab to a node or a link" {onpointermove} {onpointerup} {onpointercancel}>
             <g class="links">{ for links }</g>
             <g class="messages" aria-hidden="true">{ messages }</g>
+            <g class="nodes">{ for nodes }</g>
+        </svg>
+    }
+}
+
+/// Kinds drawn as circles; any other kind (a model this page does not know yet) is a rounded
+/// square with its kind's name, so it still reads right.
+const ROUND_KINDS: &[&str] = &["client", "service", "payment"];
+
+/// A node's shape and marks, shared by the canvas and its pictures: a crown when its status
+/// says it leads.
+fn node_body(world: &World, id: NodeId, name: &str, state: &str) -> Html {
+    let kind = world.node(id).kind();
+    let leader = world.liveness(id) == Liveness::Up && state.starts_with("leader");
+    let r = NODE_R;
+    html! {
+        <>
+            if ROUND_KINDS.contains(&kind) {
+                <circle r={r.to_string()} />
+            } else {
+                <rect class="shape" x={(-r).to_string()} y={(-r).to_string()} width={(2.0 * r).to_string()} height={(2.0 * r).to_string()} rx="8" />
+                <text class="kind-label" y="19">{ kind }</text>
+            }
+            if leader {
+                <path class="crown" d="M-12 -33L-12 -45L-6 -38L0 -47L6 -38L12 -45L12 -33Z" />
+            }
+            <text class="label" y={if ROUND_KINDS.contains(&kind) { "5" } else { "2" }}>{ name }</text>
+            <text class="status" y="48">{ state.to_string() }</text>
+        </>
+    }
+}
+
+/// A still picture of the world for the compare panes: no focus, no pointer.
+fn picture_view(world: &World, pos: &[(f64, f64)], still: bool, id: &'static str) -> Html {
+    let names = world.names();
+    let links = world.links().iter().map(|l| {
+        let (ax, ay) = pos[l.a.index()];
+        let (bx, by) = pos[l.b.index()];
+        let class = classes!("link", (l.is_cut(0) || l.is_cut(1)).then_some("cut"));
+        html! { <g {class}><line class="wire" x1={ax.to_string()} y1={ay.to_string()} x2={bx.to_string()} y2={by.to_string()} /></g> }
+    });
+    let messages = if still {
+        counts(world, pos)
+    } else {
+        moving(world, pos, world.now_us())
+    };
+    let nodes = (0..names.len()).map(|i| {
+        let nid = NodeId(i as u16);
+        let live = world.liveness(nid);
+        let state = node_state(world, nid);
+        let (x, y) = pos[i];
+        let class = classes!(
+            "node",
+            world.node(nid).kind(),
+            (live == Liveness::Crashed).then_some("crashed"),
+            (live == Liveness::Paused).then_some("paused")
+        );
+        html! {
+            <g {class} data-node={names[i].clone()} transform={format!("translate({x:.1},{y:.1})")}>
+                { node_body(world, nid, &names[i], &state) }
+            </g>
+        }
+    });
+    html! {
+        <svg {id} class="picture" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} aria-hidden="true">
+            <g class="links">{ for links }</g>
+            <g class="messages">{ messages }</g>
             <g class="nodes">{ for nodes }</g>
         </svg>
     }

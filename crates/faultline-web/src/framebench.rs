@@ -105,3 +105,46 @@ mod tests {
         assert_eq!(quantile(&mut [], 0.5), 0.0);
     }
 }
+
+#[cfg(test)]
+mod cost {
+    /// Not a test: what each of the page's refreshes costs natively on the benchmark's scenario.
+    /// `cargo test --release -p faultline-web refresh_costs -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn refresh_costs() {
+        let s = super::scenario();
+        let mut w = s.build(None).expect("builds");
+        w.run_until(3_000_000, u64::MAX);
+        let id = faultline_core::NodeId(0);
+        let time = |label: &str, f: &mut dyn FnMut()| {
+            let t = std::time::Instant::now();
+            for _ in 0..20 {
+                f();
+            }
+            println!("{label}: {:?}", t.elapsed() / 20);
+        };
+        time("charts", &mut || {
+            let _ = crate::charts::latency(&w, id, Some(2000.0));
+            let _ = crate::charts::rates(&w, id);
+            let _ = crate::charts::gauge(&w, faultline_core::NodeId(1), "queue", "q");
+        });
+        time("spacetime", &mut || {
+            let _ = crate::spacetime::svg(&w, None);
+        });
+        time("recent", &mut || {
+            let _ = crate::spacetime::recent_requests(&w, 30);
+        });
+        let names = w.names().to_vec();
+        time("log", &mut || {
+            let _: Vec<String> = w
+                .trace()
+                .events()
+                .iter()
+                .rev()
+                .take(80)
+                .map(|e| e.describe(&names))
+                .collect();
+        });
+    }
+}

@@ -7,11 +7,16 @@
 mod app;
 mod canvas;
 mod charts;
+mod compare;
 mod controls;
 mod framebench;
 mod lessons;
 mod sandbox;
 mod session;
+mod spacetime;
+mod verdicts;
+mod views;
+mod waterfall;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

@@ -1,0 +1,360 @@
+//! The invariants panel's data: the latest verdict per (node, property), and the moment it
+//! turned, kept by the page itself because the trace is a bounded ring.
+//!
+//! Models report verdicts with `TraceKind::Verdict`. The page also derives one the core already
+//! knows: a payment service's duplicate charge (a `Metric` event) violates "no duplicate charge".
+//!
+//! Only *transitions* are kept (a property first seen, or its answer changed), in trace order,
+//! so a seek back or a fork simply forgets the transitions after the new moment: the run before
+//! it is the same run. When the ring no longer holds the events needed (a long jump forward, a
+//! link opened at a late moment), the list is rebuilt by replaying the recorded scenario.
+
+use faultline_core::NodeId;
+use faultline_core::scenario::Scenario;
+use faultline_core::trace::{TraceEvent, TraceKind};
+use faultline_core::world::{RunStatus, World};
+
+/// Transitions kept before the oldest are folded into one per property.
+const MAX_TRANSITIONS: usize = 4_096;
+/// The derived property of a payment service.
+pub const NO_DUPLICATE_CHARGE: &str = "no duplicate charge";
+
+/// One transition of one property.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transition {
+    /// The trace event that made it.
+    pub seq: u64,
+    /// When.
+    pub time_us: u64,
+    /// Which node judged.
+    pub node: NodeId,
+    /// The property.
+    pub name: String,
+    /// Holds, violated, unknown.
+    pub holds: Option<bool>,
+    /// Why, for people.
+    pub detail: String,
+}
+
+/// A row of the panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Which node judged.
+    pub node: NodeId,
+    /// The property.
+    pub name: String,
+    /// Holds, violated, unknown.
+    pub holds: Option<bool>,
+    /// Why, for people.
+    pub detail: String,
+    /// When it took this answer (`None`: from the start, never reported).
+    pub since_us: Option<u64>,
+}
+
+/// What [`Verdicts::sync`] found.
+#[derive(Debug, PartialEq)]
+pub enum Sync {
+    /// Up to date; these properties turned violated on the way (for the live region).
+    Fresh(Vec<String>),
+    /// The ring lost events the list needs: call [`Verdicts::rebuild`].
+    Rebuild,
+}
+
+/// The accumulated transitions of one session.
+#[derive(Default)]
+pub struct Verdicts {
+    transitions: Vec<Transition>,
+    /// Trace events read so far (the next `seq` to read).
+    seen: u64,
+    /// Transitions before this time were folded: a rewind before it needs a rebuild.
+    floor_us: u64,
+}
+
+/// The transition a trace event makes, if it is a verdict (or the payment's duplicate charge).
+fn verdict_of(e: &TraceEvent) -> Option<(NodeId, String, Option<bool>, String)> {
+    match &e.kind {
+        TraceKind::Verdict {
+            node,
+            name,
+            holds,
+            detail,
+        } => Some((*node, name.clone(), *holds, detail.clone())),
+        TraceKind::Metric { node, name, .. } if name.starts_with("duplicate charge") => Some((
+            *node,
+            NO_DUPLICATE_CHARGE.to_string(),
+            Some(false),
+            name.clone(),
+        )),
+        _ => None,
+    }
+}
+
+impl Verdicts {
+    /// Reads one event; returns the property's name when it turned violated.
+    pub fn observe(&mut self, e: &TraceEvent) -> Option<String> {
+        self.seen = self.seen.max(e.seq + 1);
+        let (node, name, holds, detail) = verdict_of(e)?;
+        let last = self
+            .transitions
+            .iter()
+            .rev()
+            .find(|t| t.node == node && t.name == name);
+        if last.is_some_and(|t| t.holds == holds) {
+            return None;
+        }
+        let turned = (holds == Some(false)).then(|| name.clone());
+        self.transitions.push(Transition {
+            seq: e.seq,
+            time_us: e.time_us,
+            node,
+            name,
+            holds,
+            detail,
+        });
+        if self.transitions.len() > MAX_TRANSITIONS {
+            self.fold(e.time_us);
+        }
+        turned
+    }
+
+    /// Keeps only the newest transition per property.
+    fn fold(&mut self, at_us: u64) {
+        let mut kept: Vec<Transition> = Vec::new();
+        for t in self.transitions.drain(..).rev() {
+            if !kept.iter().any(|k| k.node == t.node && k.name == t.name) {
+                kept.push(t);
+            }
+        }
+        kept.reverse();
+        self.transitions = kept;
+        self.floor_us = at_us;
+    }
+
+    /// Reads the world's new trace events.
+    pub fn sync(&mut self, world: &World) -> Sync {
+        let trace = world.trace();
+        if trace.len_total() < self.seen {
+            // Rewound without being told: forget what came after.
+            if !self.rewind(world, world.now_us()) {
+                return Sync::Rebuild;
+            }
+        }
+        if trace.evicted() > self.seen {
+            return Sync::Rebuild;
+        }
+        let turned = trace
+            .since(self.seen)
+            .filter_map(|e| self.observe(e))
+            .collect::<Vec<_>>();
+        self.seen = trace.len_total();
+        Sync::Fresh(turned)
+    }
+
+    /// The world was rewound to `t_us`, or changed at `t_us` (a fork): forgets the transitions
+    /// at or after it and reads again from there. `false` when it cannot (rebuild instead).
+    pub fn rewind(&mut self, world: &World, t_us: u64) -> bool {
+        if t_us < self.floor_us {
+            return false;
+        }
+        let trace = world.trace();
+        let events = trace.events();
+        let i = events.partition_point(|e| e.time_us < t_us);
+        if i == 0 && trace.evicted() > 0 {
+            return false; // the ring does not reach back to the boundary
+        }
+        let seq = events.get(i).map_or(trace.len_total(), |e| e.seq);
+        self.transitions.retain(|t| t.time_us < t_us && t.seq < seq);
+        self.seen = seq;
+        true
+    }
+
+    /// Replays `scenario` (the session's recorded one) from zero to the world's moment and reads
+    /// every event; the same run, so the same transitions.
+    pub fn rebuild(&mut self, scenario: &Scenario, world: &World) {
+        *self = Verdicts::default();
+        let (until, total) = (world.now_us(), world.trace().len_total());
+        let Ok(mut w) = scenario.build(None) else {
+            return;
+        };
+        loop {
+            let status = w.run_until(until, 20_000);
+            for e in w.trace_mut().drain() {
+                if e.seq < total {
+                    self.observe(&e);
+                }
+            }
+            if !matches!(status, RunStatus::Budget) || w.trace().len_total() >= total {
+                break;
+            }
+        }
+        self.seen = total;
+    }
+
+    /// The panel's rows: the latest answer per property, by node then name; nodes that count
+    /// duplicate charges and never had one show that it holds.
+    pub fn rows(&self, world: &World) -> Vec<Row> {
+        let mut rows: Vec<Row> = Vec::new();
+        for t in self.transitions.iter().rev() {
+            if !rows.iter().any(|r| r.node == t.node && r.name == t.name) {
+                rows.push(Row {
+                    node: t.node,
+                    name: t.name.clone(),
+                    holds: t.holds,
+                    detail: t.detail.clone(),
+                    since_us: Some(t.time_us),
+                });
+            }
+        }
+        for i in 0..world.names().len() {
+            let node = NodeId(i as u16);
+            let counts = world
+                .node(node)
+                .counters()
+                .iter()
+                .any(|(k, _)| *k == "duplicate_charges");
+            if counts
+                && !rows
+                    .iter()
+                    .any(|r| r.node == node && r.name == NO_DUPLICATE_CHARGE)
+            {
+                rows.push(Row {
+                    node,
+                    name: NO_DUPLICATE_CHARGE.into(),
+                    holds: Some(true),
+                    detail: "no card charged twice so far".into(),
+                    since_us: None,
+                });
+            }
+        }
+        rows.sort_by(|a, b| (a.node, &a.name).cmp(&(b.node, &b.name)));
+        rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::Session;
+    use faultline_core::world::Action;
+
+    fn checkout(keys: bool) -> Session {
+        let mut s = Scenario::parse(crate::app::TEMPLATES[3]).expect("valid");
+        if !keys {
+            s.interventions
+                .push(faultline_core::scenario::Intervention::Set {
+                    at_ms: 0.0,
+                    node: "checkout".into(),
+                    param: "idempotency_keys".into(),
+                    value: serde_json::json!(false),
+                });
+        }
+        Session::new(s).expect("builds")
+    }
+
+    fn synced(v: &mut Verdicts, p: &Session) {
+        if v.sync(&p.world) == Sync::Rebuild {
+            v.rebuild(&p.recorded(), &p.world);
+        }
+    }
+
+    #[test]
+    fn a_duplicate_charge_violates_the_property_and_a_seek_back_forgets_it() {
+        let mut p = checkout(false);
+        let mut v = Verdicts::default();
+        synced(&mut v, &p);
+        let rows = v.rows(&p.world);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].holds, Some(true));
+        p.seek(30_000_000);
+        assert!(matches!(v.sync(&p.world), Sync::Fresh(t) if t == [NO_DUPLICATE_CHARGE]));
+        let row = v.rows(&p.world).remove(0);
+        assert_eq!(row.holds, Some(false));
+        let at = row.since_us.expect("a moment");
+        assert!(at > 0 && at <= 30_000_000);
+        // Back to just before it: it holds again; forward: violated at the same moment.
+        p.seek(at - 1);
+        assert!(v.rewind(&p.world, at - 1));
+        synced(&mut v, &p);
+        assert_eq!(v.rows(&p.world)[0].holds, Some(true));
+        p.seek(30_000_000);
+        synced(&mut v, &p);
+        assert_eq!(v.rows(&p.world)[0].since_us, Some(at));
+        // A fresh list, rebuilt by replay, agrees.
+        let mut fresh = Verdicts::default();
+        fresh.rebuild(&p.recorded(), &p.world);
+        assert_eq!(fresh.rows(&p.world), v.rows(&p.world));
+    }
+
+    #[test]
+    fn with_keys_it_holds_and_a_fork_is_followed() {
+        let mut p = checkout(true);
+        let mut v = Verdicts::default();
+        p.seek(20_000_000);
+        synced(&mut v, &p);
+        assert_eq!(v.rows(&p.world)[0].holds, Some(true));
+        p.seek(5_000_000);
+        v.rewind(&p.world, 5_000_000);
+        p.intervene(Action::Set {
+            node: NodeId(0),
+            param: "idempotency_keys".into(),
+            value: serde_json::json!(false),
+        });
+        assert!(v.rewind(&p.world, 5_000_000));
+        p.seek(60_000_000);
+        synced(&mut v, &p);
+        let mut fresh = Verdicts::default();
+        fresh.rebuild(&p.recorded(), &p.world);
+        assert_eq!(fresh.rows(&p.world), v.rows(&p.world));
+    }
+
+    #[test]
+    fn model_verdicts_keep_the_moment_their_answer_changed() {
+        let p = checkout(true);
+        let mut v = Verdicts::default();
+        let ev = |seq: u64, t: u64, holds: Option<bool>, detail: &str| TraceEvent {
+            seq,
+            time_us: t,
+            kind: TraceKind::Verdict {
+                node: NodeId(1),
+                name: "one leader per term".into(),
+                holds,
+                detail: detail.into(),
+            },
+        };
+        assert_eq!(v.observe(&ev(0, 10, Some(true), "")), None);
+        assert_eq!(
+            v.observe(&ev(1, 20, Some(true), "again")),
+            None,
+            "no change"
+        );
+        let turned = v.observe(&ev(2, 30, Some(false), "two leaders in term 3"));
+        assert_eq!(turned.as_deref(), Some("one leader per term"));
+        v.observe(&ev(3, 40, None, "budget ran out"));
+        let rows = v.rows(&p.world);
+        let row = rows
+            .iter()
+            .find(|r| r.name == "one leader per term")
+            .expect("listed");
+        assert_eq!((row.holds, row.since_us), (None, Some(40)));
+        assert_eq!(row.detail, "budget ran out");
+    }
+
+    #[test]
+    fn many_flips_are_folded_and_stay_bounded() {
+        let mut v = Verdicts::default();
+        for i in 0..10_000u64 {
+            v.observe(&TraceEvent {
+                seq: i,
+                time_us: i,
+                kind: TraceKind::Verdict {
+                    node: NodeId((i % 3) as u16),
+                    name: "p".into(),
+                    holds: Some(i % 2 == 0),
+                    detail: String::new(),
+                },
+            });
+        }
+        assert!(v.transitions.len() <= MAX_TRANSITIONS);
+        assert_eq!(v.transitions.last().map(|t| t.seq), Some(9_999));
+    }
+}
