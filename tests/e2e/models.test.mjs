@@ -69,3 +69,23 @@ test('an AP store under a partition is caught serving a stale read', async () =>
   assert.match(await row.first().textContent(), /stale read of/);
   assert.deepEqual(errors, []);
 });
+
+test('a link\'s bandwidth and loss are knobs: a narrow link makes requests time out', async () => {
+  const { page, errors } = await openPage(env.browser, env.url);
+  await open(page, 'A client and a server');
+  await page.click('#play-pause');
+  const failed = () => page.locator('table.stats tbody tr:first-child td:nth-child(4)').textContent().then(Number);
+  await setRange(page, '#timeline', 20000);
+  const before = await failed();
+  await setRange(page, '#timeline', 0);
+  await page.locator('#canvas g.node[data-node="server"]').click();
+  await page.check('fieldset.link-params input[type="checkbox"]');
+  await setRange(page, '#link-bandwidth-client-server', 2);
+  assert.match(await page.textContent('output[for="link-bandwidth-client-server"]'), /2 messages\/s/);
+  await setRange(page, '#link-loss-client-server', 0.2);
+  assert.match(await page.textContent('output[for="link-loss-client-server"]'), /20 %/);
+  await setRange(page, '#timeline', 20000);
+  const after = await failed();
+  assert.ok(after > before + 10, `failed requests: ${before} with the link as it was, ${after} through 2 messages a second`);
+  assert.deepEqual(errors, []);
+});

@@ -214,6 +214,7 @@ fn breaker_and_budget_settings_are_range_checked() {
 /// A setting left out of the JSON because it is off (a link's `bandwidth_per_s`) can still be
 /// set by an intervention; a name that no setting has is still refused with the known names.
 #[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn an_unset_optional_setting_can_be_set_and_a_misspelt_one_cannot() {
     let add = |iv: &str| {
         BASE.replacen(

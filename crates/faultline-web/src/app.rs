@@ -101,6 +101,8 @@ pub enum Msg {
     Nudge(NodeId, f64, f64),
     /// Change a setting of a node.
     Set(NodeId, &'static str, serde_json::Value),
+    /// Change a setting of the link between two nodes (both directions).
+    SetLink(NodeId, NodeId, &'static str, serde_json::Value),
     /// Show or hide a kind of event in the log.
     LogKind(LogKind, bool),
     /// Show only one node's events in the log (or all).
@@ -1534,6 +1536,45 @@ impl App {
             .links()
             .iter()
             .any(|l| (l.a == id || l.b == id) && (l.is_cut(0) || l.is_cut(1)));
+        // The node's links: loss, and bandwidth (the fallacy "bandwidth is infinite"), both ways.
+        let link_rows = world.links().iter().filter(|l| l.a == id || l.b == id).map(|l| {
+            let (a, b) = (l.a, l.b);
+            let other = &world.names()[if a == id { b } else { a }.index()];
+            let cfg = l.config(0);
+            let loss = f64::from(cfg.loss_ppm) / 1e6;
+            let key = format!("{}-{}", world.names()[a.index()], world.names()[b.index()]);
+            let loss_id = format!("link-loss-{key}");
+            let bw_id = format!("link-bandwidth-{key}");
+            let on_loss = ctx.link().batch_callback(move |e: InputEvent| {
+                let el: HtmlInputElement = e.target_unchecked_into();
+                el.value().parse::<f64>().ok().map(|v| Msg::SetLink(a, b, "loss", serde_json::json!(v)))
+            });
+            let bw = (cfg.bandwidth_per_s > 0).then_some(cfg.bandwidth_per_s);
+            let on_bw = ctx.link().batch_callback(move |e: InputEvent| {
+                let el: HtmlInputElement = e.target_unchecked_into();
+                el.value().parse::<u32>().ok().map(|v| Msg::SetLink(a, b, "bandwidth_per_s", serde_json::json!(v)))
+            });
+            let on_limit = ctx.link().callback(move |e: Event| {
+                let el: HtmlInputElement = e.target_unchecked_into();
+                Msg::SetLink(a, b, "bandwidth_per_s", if el.checked() { serde_json::json!(100) } else { serde_json::Value::Null })
+            });
+            html! {
+                <fieldset class="link-params">
+                    <legend>{ format!("Link to {other}") }</legend>
+                    <div class="param">
+                        <label for={loss_id.clone()}>{"Loss"}</label>
+                        <input id={loss_id.clone()} type="range" min="0" max="0.5" step="0.01" value={loss.to_string()} oninput={on_loss} />
+                        <output for={loss_id}>{ format!("{:.0} %", loss * 100.0) }</output>
+                    </div>
+                    <div class="param">
+                        <label for={bw_id.clone()}>{"Bandwidth"}</label>
+                        <input id={bw_id.clone()} type="range" min="1" max="1000" step="1" value={bw.unwrap_or(1000).to_string()} disabled={bw.is_none()} oninput={on_bw} />
+                        <output for={bw_id}>{ bw.map_or("unlimited".to_string(), |b| format!("{b} messages/s")) }</output>
+                        <label class="opt"><input type="checkbox" checked={bw.is_some()} onchange={on_limit} />{" limit"}</label>
+                    </div>
+                </fieldset>
+            }
+        });
         let close = ctx.link().callback(|_| Msg::Select(None));
         html! {
             <section class="inspector" aria-label={format!("Inspector: {name}")}>
@@ -1548,7 +1589,7 @@ impl App {
                     { act("Rejoin", NodeAct::Rejoin, has_cut) }
                 </div>
                 <dl>{ for rows }</dl>
-                <div class="params" hidden={self.hides("settings")}>{ for params }</div>
+                <div class="params" hidden={self.hides("settings")}>{ for params }{ for link_rows }</div>
                 if self.lesson.is_none() && !self.embed {
                     { self.build_controls(s, id, ctx) }
                 }
@@ -1787,6 +1828,22 @@ impl Component for App {
                         self.error = None;
                     }
                     Err(e) => self.error = Some(format!("{param} not changed: {e}")),
+                }
+            }
+            Msg::SetLink(a, b, param, value) => {
+                // Checked as the core will check it, so a refused value changes nothing.
+                let mut probe = faultline_core::world::DirConfig::default();
+                match faultline_core::scenario::set_dir_param(&mut probe, param, &value) {
+                    Ok(()) => {
+                        s.intervene(Action::SetLink {
+                            a,
+                            b,
+                            param: param.to_string(),
+                            value,
+                        });
+                        self.error = None;
+                    }
+                    Err(e) => self.error = Some(format!("link {param} not changed: {e}")),
                 }
             }
             Msg::DragStart(id, pointer, cx, cy) => {
