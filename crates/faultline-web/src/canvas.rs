@@ -67,6 +67,9 @@ pub struct CanvasView<'a> {
     pub picture: Option<&'static str>,
 }
 
+/// Messages in flight past which dots are drawn for speed rather than smooth edges.
+const MANY_MESSAGES: usize = 300;
+
 /// Messages as dots at the fraction of their journey.
 fn moving(world: &World, pos: &[(f64, f64)], now: u64) -> Html {
     // Messages are drawn as one path per kind: a thousand messages in flight are then a
@@ -89,8 +92,18 @@ fn moving(world: &World, pos: &[(f64, f64)], now: u64) -> Html {
         // A dot: a zero-length segment with a round cap (cheaper to paint than arcs).
         let _ = std::fmt::Write::write_fmt(d, format_args!("M{x:.1} {y:.1}h0"));
     }
+    // Hundreds of anti-aliased round dots repainted every frame were what made frames late
+    // (bench/frames.mjs, 1,000 messages: 3-7 % of frames over 20 ms, none with the messages
+    // hidden). Past a few hundred, dots are drawn without anti-aliasing: about 0.2 % late, and
+    // at that density nobody sees the edges.
+    let many = world.in_flight_count() > MANY_MESSAGES;
     let paths_html = paths.into_iter().map(|((kind, doomed), d)| {
-        let class = classes!("msg", kind, doomed.then_some("doomed"));
+        let class = classes!(
+            "msg",
+            kind,
+            doomed.then_some("doomed"),
+            many.then_some("many")
+        );
         html! { <path class={class} d={d} /> }
     });
     html! { <>{ for paths_html }</> }
