@@ -38,6 +38,7 @@ const SAMPLES: &[(&str, &str)] = &[
     sample!("queue.json"),
     sample!("raft.json"),
     sample!("retry-storm.json"),
+    sample!("saga-choreography-queue.json"),
     sample!("saga-choreography.json"),
     sample!("saga-orchestrated.json"),
     sample!("two-phase-commit.json"),

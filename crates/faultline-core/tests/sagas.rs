@@ -220,6 +220,8 @@ fn compensations_run_in_reverse_order_of_the_steps_that_succeeded() {
 
 const ORCHESTRATED: &str = include_str!("../../../tests/scenarios/saga-orchestrated.json");
 const CHOREOGRAPHY: &str = include_str!("../../../tests/scenarios/saga-choreography.json");
+const CHOREOGRAPHY_QUEUE: &str =
+    include_str!("../../../tests/scenarios/saga-choreography-queue.json");
 
 /// The sample with random failures, 5 % loss, and crashes of random nodes chosen by the seed;
 /// it stops starting sagas at 30 s so every saga can finish.
@@ -346,4 +348,66 @@ fn a_choreography_compensates_in_reverse_order_by_passing_undo_back() {
     );
     assert_eq!(counter(&r.world, "d", "runs"), 0);
     all_hold(&r);
+}
+
+#[test]
+fn a_choreography_over_a_queue_ignores_redelivered_events_and_keeps_the_invariants() {
+    let mut ignored = 0;
+    let mut redelivered = 0;
+    for seed in 1..=30 {
+        let r = run(&chaos(CHOREOGRAPHY_QUEUE, seed), Some(seed));
+        let w = &r.world;
+        let ctx = format!("queue seed {seed}");
+        assert_eq!(counter(w, "orders", "invariant_violations"), 0, "{ctx}");
+        assert!(
+            r.verdicts.iter().all(|v| v.1 == Some(true)),
+            "{ctx}: {:?}",
+            r.verdicts
+        );
+        assert_eq!(counter(w, "orders", "sagas_started"), 50, "{ctx}");
+        assert_eq!(
+            counter(w, "orders", "sagas_running"),
+            0,
+            "{ctx}: every saga ended"
+        );
+        let completed = counter(w, "orders", "sagas_completed");
+        assert_eq!(
+            completed + counter(w, "orders", "sagas_compensated"),
+            50,
+            "{ctx}"
+        );
+        assert!(completed > 0, "{ctx}: some orders approved");
+        assert_eq!(counter(w, "inventory", "reserved_now"), 0, "{ctx}");
+        assert_eq!(
+            counter(w, "payments", "charges") - counter(w, "payments", "refunds"),
+            completed,
+            "{ctx}: one charge per approved order"
+        );
+        // Every event went through the broker, none point to point.
+        assert!(counter(w, "broker", "published") > 0, "{ctx}");
+        redelivered += counter(w, "broker", "redelivered");
+        for p in ["inventory", "payments", "shipping"] {
+            ignored += counter(w, p, "duplicate_events_ignored");
+        }
+    }
+    assert!(redelivered > 0, "loss makes the broker deliver again");
+    assert!(
+        ignored > 0,
+        "some redelivered events were ignored, not processed twice"
+    );
+}
+
+#[test]
+fn the_queue_sample_completes_sagas_without_double_charges() {
+    let s: Value = serde_json::from_str(CHOREOGRAPHY_QUEUE).expect("json");
+    let r = run(&s, None);
+    let w = &r.world;
+    all_hold(&r);
+    let completed = counter(w, "orders", "sagas_completed");
+    assert!(completed > 50, "{completed} orders approved");
+    assert_eq!(
+        counter(w, "payments", "charges") - counter(w, "payments", "refunds"),
+        completed
+    );
+    assert!(counter(w, "broker", "redelivered") > 0);
 }

@@ -127,6 +127,25 @@ pub enum FlowMsg {
         /// The transaction.
         tx: u64,
     },
+    /// Choreography over a queue: a participant hands an event for `to` to its broker, resent
+    /// until the broker reports it delivered with [`FlowMsg::EventQueued`].
+    EventPublish {
+        /// The saga.
+        saga: u64,
+        /// What happened.
+        kind: EventKind,
+        /// The consumer the broker delivers it to (a node id).
+        to: u16,
+    },
+    /// The broker delivered an [`FlowMsg::EventPublish`] and its consumer acknowledged it.
+    EventQueued {
+        /// The saga.
+        saga: u64,
+        /// The event's kind.
+        kind: EventKind,
+        /// Its consumer (a node id).
+        to: u16,
+    },
 }
 
 impl FlowMsg {
@@ -139,7 +158,8 @@ impl FlowMsg {
             FlowMsg::Step { .. } | FlowMsg::Prepare { .. } | FlowMsg::Query { .. } => "request",
             FlowMsg::StepReply { ok: true, .. } | FlowMsg::Vote { yes: true, .. } => "response",
             FlowMsg::StepReply { .. } | FlowMsg::Vote { .. } => "error",
-            FlowMsg::Event { .. } => "event",
+            FlowMsg::Event { .. } | FlowMsg::EventPublish { .. } => "event",
+            FlowMsg::EventQueued { .. } => "ack",
             FlowMsg::Decision { .. } => "decision",
         }
     }
@@ -153,7 +173,9 @@ impl FlowMsg {
             FlowMsg::Step { saga, .. }
             | FlowMsg::StepReply { saga, .. }
             | FlowMsg::Event { saga, .. }
-            | FlowMsg::EventAck { saga, .. } => Some(*saga),
+            | FlowMsg::EventAck { saga, .. }
+            | FlowMsg::EventPublish { saga, .. }
+            | FlowMsg::EventQueued { saga, .. } => Some(*saga),
             FlowMsg::Prepare { tx }
             | FlowMsg::Vote { tx, .. }
             | FlowMsg::Decision { tx, .. }
@@ -195,6 +217,10 @@ impl fmt::Display for FlowMsg {
             ),
             FlowMsg::Event { saga, kind } => write!(f, "event s{saga} {kind:?}"),
             FlowMsg::EventAck { saga, kind } => write!(f, "event ack s{saga} {kind:?}"),
+            FlowMsg::EventPublish { saga, kind, .. } => write!(f, "publish event s{saga} {kind:?}"),
+            FlowMsg::EventQueued { saga, kind, .. } => {
+                write!(f, "delivered event s{saga} {kind:?}")
+            }
             FlowMsg::Prepare { tx } => write!(f, "prepare {}", Tx(*tx)),
             FlowMsg::Vote { tx, yes } => {
                 write!(f, "vote {} {}", Tx(*tx), if *yes { "yes" } else { "no" })

@@ -18,6 +18,11 @@
 //! publish lost on its link is lost: give the producer's link no loss to study delivery alone);
 //! the de-duplication store and the side-effect record are each consumer's own, so duplicates are
 //! counted, and caught, per consumer; delivery is FIFO with redeliveries at the head.
+//!
+//! A queue is also a choreographed saga's broker: a [`FlowMsg::EventPublish`] names its consumer
+//! (which must be one of `consumers`) and is delivered as a [`FlowMsg::Event`] to that consumer
+//! only, again after `ack_timeout_ms`, until the consumer's [`FlowMsg::EventAck`] arrives; then
+//! the publisher is told ([`FlowMsg::EventQueued`]) and stops publishing it.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -25,7 +30,7 @@ use std::collections::{BTreeMap, VecDeque};
 use super::{ConfigError, check_ms, check_ratio, resolve};
 use crate::dist::{Dist, ms_to_us};
 use crate::idhash::IdMap;
-use crate::models::flow::FlowMsg;
+use crate::models::flow::{EventKind, FlowMsg};
 use crate::msg::Payload;
 use crate::node::{Ctx, InspectRow, Node, NodeId, TimerId};
 
@@ -220,6 +225,12 @@ pub struct Queue {
     by_timer: IdMap<TimerId, u64>,
     held: Vec<u32>,
     next: usize,
+    /// Routed saga events (durable): id -> (consumer index, saga, kind, publisher).
+    routes: BTreeMap<u64, (usize, u64, EventKind, NodeId)>,
+    /// Routed events waiting for room at their consumer: (id, deliveries so far).
+    routed_ready: VecDeque<(u64, u32)>,
+    routed_ids: u64,
+    unroutable: u64,
     published: u64,
     delivered: u64,
     redelivered: u64,
@@ -249,6 +260,10 @@ impl Queue {
             by_timer: IdMap::default(),
             held: vec![0; n],
             next: 0,
+            routes: BTreeMap::new(),
+            routed_ready: VecDeque::new(),
+            routed_ids: 0,
+            unroutable: 0,
             published: 0,
             delivered: 0,
             redelivered: 0,
@@ -259,10 +274,57 @@ impl Queue {
     }
 
     fn depth(&self) -> usize {
-        self.ready.len() + self.unacked.len()
+        self.ready.len() + self.routed_ready.len() + self.unacked.len()
+    }
+
+    /// Puts a message back to be delivered again, at the head of its line.
+    fn requeue(&mut self, id: u64, deliveries: u32) {
+        if self.routes.contains_key(&id) {
+            self.routed_ready.push_front((id, deliveries));
+        } else {
+            self.ready.push_front((id, deliveries));
+        }
+    }
+
+    /// Delivers the routed saga events whose consumer has room, oldest first.
+    fn dispatch_routed(&mut self, ctx: &mut Ctx<'_>) {
+        let waiting = std::mem::take(&mut self.routed_ready);
+        for (id, deliveries) in waiting {
+            let Some(&(c, saga, kind, _)) = self.routes.get(&id) else {
+                continue;
+            };
+            if self.held[c] >= self.cfg.prefetch {
+                self.routed_ready.push_back((id, deliveries));
+                continue;
+            }
+            let timer = ctx.set_timer(ms_to_us(self.cfg.ack_timeout_ms), 0);
+            self.by_timer.insert(timer, id);
+            self.unacked.insert(
+                id,
+                Unacked {
+                    consumer: c,
+                    timer,
+                    deliveries: deliveries + 1,
+                },
+            );
+            self.held[c] += 1;
+            self.delivered += 1;
+            ctx.count("delivered", 1);
+            if deliveries > 0 {
+                self.redelivered += 1;
+                ctx.count("redelivered", 1);
+            }
+            ctx.send(
+                self.consumers[c],
+                Payload::Flow(FlowMsg::Event { saga, kind }),
+            );
+        }
     }
 
     fn dispatch(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.routed_ready.is_empty() {
+            self.dispatch_routed(ctx);
+        }
         let n = self.consumers.len();
         while !self.ready.is_empty() {
             let Some(c) = (0..n)
@@ -314,7 +376,7 @@ impl Node for Queue {
         self.dispatch(ctx);
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, msg: Payload) {
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, from: NodeId, msg: Payload) {
         match msg {
             Payload::Flow(FlowMsg::Publish { id }) => {
                 if self.depth() >= self.cfg.max_depth as usize {
@@ -342,6 +404,62 @@ impl Node for Queue {
                     ctx.count("late_acks", 1);
                 }
             }
+            Payload::Flow(FlowMsg::EventPublish { saga, kind, to }) => {
+                let Some(c) = self.consumers.iter().position(|n| n.0 == to) else {
+                    self.unroutable += 1;
+                    ctx.count("unroutable", 1);
+                    return;
+                };
+                if self.depth() >= self.cfg.max_depth as usize {
+                    self.rejected += 1;
+                    ctx.count("rejected", 1);
+                    return; // not confirmed: the publisher sends it again
+                }
+                self.published += 1;
+                ctx.count("published", 1);
+                self.routed_ids += 1;
+                let id = (1 << 63) | self.routed_ids;
+                self.routes.insert(id, (c, saga, kind, from));
+                self.routed_ready.push_back((id, 0));
+                self.dispatch(ctx);
+            }
+            Payload::Flow(FlowMsg::EventAck { saga, kind }) => {
+                // The consumer processed (or de-duplicated) the event: settle every delivery of
+                // it to that consumer (a publish sent twice is two messages).
+                let settled: Vec<u64> = self
+                    .unacked
+                    .iter()
+                    .filter(|(id, u)| {
+                        self.routes.get(id).is_some_and(|&(c, s, k, _)| {
+                            c == u.consumer && self.consumers[c] == from && s == saga && k == kind
+                        })
+                    })
+                    .map(|(id, _)| *id)
+                    .collect();
+                if settled.is_empty() {
+                    self.late_acks += 1;
+                    ctx.count("late_acks", 1);
+                    return;
+                }
+                for id in settled {
+                    if let Some(u) = self.unacked.remove(&id) {
+                        ctx.cancel_timer(u.timer);
+                        self.by_timer.remove(&u.timer);
+                        self.held[u.consumer] = self.held[u.consumer].saturating_sub(1);
+                        if let Some((_, _, _, publisher)) = self.routes.remove(&id) {
+                            // Tell the publisher its event arrived: it stops publishing it.
+                            let to = from.0;
+                            ctx.send(
+                                publisher,
+                                Payload::Flow(FlowMsg::EventQueued { saga, kind, to }),
+                            );
+                        }
+                        self.acked += 1;
+                        ctx.count("acked", 1);
+                    }
+                }
+                self.dispatch(ctx);
+            }
             _ => {}
         }
     }
@@ -358,7 +476,7 @@ impl Node for Queue {
             "q{id}: no ack within {} ms, delivering it again",
             self.cfg.ack_timeout_ms
         ));
-        self.ready.push_front((id, u.deliveries));
+        self.requeue(id, u.deliveries);
         self.dispatch(ctx);
     }
 
@@ -369,8 +487,8 @@ impl Node for Queue {
             .iter()
             .map(|(id, u)| (*id, u.deliveries))
             .collect();
-        for m in back.into_iter().rev() {
-            self.ready.push_front(m);
+        for (id, d) in back.into_iter().rev() {
+            self.requeue(id, d);
         }
         self.unacked.clear();
         self.by_timer.clear();
@@ -387,7 +505,11 @@ impl Node for Queue {
     }
 
     fn status(&self) -> String {
-        format!("{} ready, {} unacked", self.ready.len(), self.unacked.len())
+        format!(
+            "{} ready, {} unacked",
+            self.ready.len() + self.routed_ready.len(),
+            self.unacked.len()
+        )
     }
 
     fn inspect(&self) -> Vec<InspectRow> {

@@ -340,6 +340,10 @@ pub struct ParticipantConfig {
     /// Choreography: the pause before an event is sent again, or a retriable step run again.
     #[serde(default = "default_retry_ms")]
     pub retry_ms: f64,
+    /// Choreography over a queue: the queue node that carries this step's events (publish to
+    /// it instead of sending to `prev`/`next`); events arriving from it are de-duplicated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<String>,
 }
 
 impl ParticipantConfig {
@@ -385,6 +389,10 @@ pub struct Participant {
     cfg: ParticipantConfig,
     prev: Option<NodeId>,
     next: Option<NodeId>,
+    broker: Option<NodeId>,
+    /// Over a queue (durable, kept with the side effects): the events already processed.
+    seen: BTreeSet<(u64, u8)>,
+    duplicates_ignored: u64,
     records: BTreeMap<u64, Rec>,
     running: BTreeMap<TimerId, (u64, ReplyTo)>,
     /// Choreography outbox (durable): events sent until acknowledged.
@@ -427,10 +435,17 @@ impl Participant {
             Some(p) => Some(resolve("next", p, me, lookup)?),
             None => None,
         };
+        let broker = match &cfg.broker {
+            Some(b) => Some(resolve("broker", b, me, lookup)?),
+            None => None,
+        };
         Ok(Participant {
             cfg,
             prev,
             next,
+            broker,
+            seen: BTreeSet::new(),
+            duplicates_ignored: 0,
             records: BTreeMap::new(),
             running: BTreeMap::new(),
             outbox: BTreeMap::new(),
@@ -496,7 +511,17 @@ impl Participant {
 
     fn emit(&mut self, ctx: &mut Ctx<'_>, saga: u64, to: NodeId, kind: EventKind) {
         self.outbox.insert((saga, kind_code(kind)), (to, kind));
-        ctx.send(to, Payload::Flow(FlowMsg::Event { saga, kind }));
+        match self.broker {
+            Some(b) => ctx.send(
+                b,
+                Payload::Flow(FlowMsg::EventPublish {
+                    saga,
+                    kind,
+                    to: to.0,
+                }),
+            ),
+            None => ctx.send(to, Payload::Flow(FlowMsg::Event { saga, kind })),
+        };
         let t = ctx.set_timer(ms_to_us(self.cfg.retry_ms), 1);
         self.retry_timers.insert(t, (saga, kind_code(kind)));
     }
@@ -587,6 +612,15 @@ impl Node for Participant {
             }
             FlowMsg::Event { saga, kind } => {
                 ctx.send(from, Payload::Flow(FlowMsg::EventAck { saga, kind }));
+                if self.broker.is_some() && !self.seen.insert((saga, kind_code(kind))) {
+                    // At-least-once delivery: a redelivered event was already processed.
+                    self.duplicates_ignored += 1;
+                    ctx.count("duplicate_events_ignored", 1);
+                    return;
+                }
+                if self.seen.len() > MAX_RECORDS {
+                    self.seen.pop_first();
+                }
                 match kind {
                     EventKind::Done => {
                         if !self.records.contains_key(&saga) {
@@ -611,6 +645,9 @@ impl Node for Participant {
                 }
             }
             FlowMsg::EventAck { saga, kind } => {
+                self.outbox.remove(&(saga, kind_code(kind)));
+            }
+            FlowMsg::EventQueued { saga, kind, .. } if Some(from) == self.broker => {
                 self.outbox.remove(&(saga, kind_code(kind)));
             }
             _ => {}
@@ -685,8 +722,8 @@ impl Node for Participant {
 
     fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
         let (cfg, v) = super::set_param(&self.cfg, param, value, ParticipantConfig::check)?;
-        if cfg.prev != self.cfg.prev || cfg.next != self.cfg.next {
-            return Err("prev and next cannot change during a run".into());
+        if cfg.prev != self.cfg.prev || cfg.next != self.cfg.next || cfg.broker != self.cfg.broker {
+            return Err("prev, next and broker cannot change during a run".into());
         }
         self.cfg = cfg;
         Ok(v)
@@ -720,14 +757,18 @@ impl Node for Participant {
     }
 
     fn counters(&self) -> Vec<(&'static str, i64)> {
-        vec![
+        let mut c = vec![
             ("runs", self.runs as i64),
             ("failures", self.failures as i64),
             ("compensations", self.compensations as i64),
             ("charges", self.charges as i64),
             ("refunds", self.refunds as i64),
             ("reserved_now", self.reserved_now() as i64),
-        ]
+        ];
+        if self.broker.is_some() {
+            c.push(("duplicate_events_ignored", self.duplicates_ignored as i64));
+        }
+        c
     }
 
     fn clone_box(&self) -> Box<dyn Node> {
@@ -803,6 +844,9 @@ pub struct OrchestratorConfig {
     /// Orchestration: what a step's timeout means.
     #[serde(default = "default_on_timeout")]
     pub on_timeout: OnTimeout,
+    /// Choreography over a queue: the queue node that carries the order service's events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<String>,
 }
 
 impl OrchestratorConfig {
@@ -875,6 +919,7 @@ pub struct Orchestrator {
     cfg: OrchestratorConfig,
     me: NodeId,
     steps: Vec<NodeId>,
+    broker: Option<NodeId>,
     active: BTreeMap<u64, Run>,
     by_timer: BTreeMap<TimerId, u64>,
     started: u64,
@@ -897,10 +942,15 @@ impl Orchestrator {
         for (i, s) in cfg.steps.iter().enumerate() {
             steps.push(resolve(&format!("steps[{i}]"), s, me, lookup)?);
         }
+        let broker = match &cfg.broker {
+            Some(b) => Some(resolve("broker", b, me, lookup)?),
+            None => None,
+        };
         Ok(Orchestrator {
             cfg,
             me,
             steps,
+            broker,
             active: BTreeMap::new(),
             by_timer: BTreeMap::new(),
             started: 0,
@@ -965,25 +1015,13 @@ impl Orchestrator {
                 }
             }
             Phase::Starting => {
-                ctx.send(
-                    self.steps[0],
-                    Payload::Flow(FlowMsg::Event {
-                        saga,
-                        kind: EventKind::Done,
-                    }),
-                );
+                self.send_event(ctx, self.steps[0], saga, EventKind::Done);
             }
             Phase::Waiting => return,
             Phase::Approving { acked } => {
                 for (i, &n) in self.steps.iter().enumerate() {
                     if !acked[i] {
-                        ctx.send(
-                            n,
-                            Payload::Flow(FlowMsg::Event {
-                                saga,
-                                kind: EventKind::Approved,
-                            }),
-                        );
+                        self.send_event(ctx, n, saga, EventKind::Approved);
                     }
                 }
             }
@@ -1134,8 +1172,54 @@ impl Orchestrator {
         }
     }
 
+    /// A choreography event for `to`: sent to it, or published to the broker for it.
+    fn send_event(&self, ctx: &mut Ctx<'_>, to: NodeId, saga: u64, kind: EventKind) {
+        match self.broker {
+            Some(b) => ctx.send(
+                b,
+                Payload::Flow(FlowMsg::EventPublish {
+                    saga,
+                    kind,
+                    to: to.0,
+                }),
+            ),
+            None => ctx.send(to, Payload::Flow(FlowMsg::Event { saga, kind })),
+        };
+    }
+
+    fn on_event_ack(&mut self, ctx: &mut Ctx<'_>, from: NodeId, saga: u64, kind: EventKind) {
+        let Some(r) = self.active.get_mut(&saga) else {
+            return;
+        };
+        match (&mut r.phase, kind) {
+            (Phase::Starting, EventKind::Done) if from == self.steps[0] => {
+                r.phase = Phase::Waiting;
+                if let Some(t) = r.timer.take() {
+                    ctx.cancel_timer(t);
+                    self.by_timer.remove(&t);
+                }
+            }
+            (Phase::Approving { acked }, EventKind::Approved) => {
+                if let Some(i) = self.steps.iter().position(|&n| n == from) {
+                    acked[i] = true;
+                }
+                if acked.iter().all(|a| *a) {
+                    self.end(ctx, saga, OrderStatus::Approved);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn on_event(&mut self, ctx: &mut Ctx<'_>, from: NodeId, saga: u64, kind: EventKind) {
         let last = *self.steps.last().expect("at least one step");
+        // Over a queue the broker delivers: the chain says who sent it (only the last step
+        // tells the order service "done", only the first one "undo").
+        let from = match (self.broker, kind) {
+            (Some(b), EventKind::Done) if from == b => last,
+            (Some(b), EventKind::Undo) if from == b => self.steps[0],
+            _ => from,
+        };
         let Some(r) = self.active.get_mut(&saga) else {
             return;
         };
@@ -1190,28 +1274,9 @@ impl Node for Orchestrator {
                 ctx.send(from, Payload::Flow(FlowMsg::EventAck { saga, kind }));
                 self.on_event(ctx, from, saga, kind);
             }
-            FlowMsg::EventAck { saga, kind } => {
-                let Some(r) = self.active.get_mut(&saga) else {
-                    return;
-                };
-                match (&mut r.phase, kind) {
-                    (Phase::Starting, EventKind::Done) if from == self.steps[0] => {
-                        r.phase = Phase::Waiting;
-                        if let Some(t) = r.timer.take() {
-                            ctx.cancel_timer(t);
-                            self.by_timer.remove(&t);
-                        }
-                    }
-                    (Phase::Approving { acked }, EventKind::Approved) => {
-                        if let Some(i) = self.steps.iter().position(|&n| n == from) {
-                            acked[i] = true;
-                        }
-                        if acked.iter().all(|a| *a) {
-                            self.end(ctx, saga, OrderStatus::Approved);
-                        }
-                    }
-                    _ => {}
-                }
+            FlowMsg::EventAck { saga, kind } => self.on_event_ack(ctx, from, saga, kind),
+            FlowMsg::EventQueued { saga, kind, to } if Some(from) == self.broker => {
+                self.on_event_ack(ctx, NodeId(to), saga, kind);
             }
             _ => {}
         }
@@ -1272,8 +1337,9 @@ impl Node for Orchestrator {
 
     fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
         let (cfg, v) = super::set_param(&self.cfg, param, value, OrchestratorConfig::check)?;
-        if cfg.steps != self.cfg.steps || cfg.mode != self.cfg.mode {
-            return Err("steps and mode cannot change during a run".into());
+        if cfg.steps != self.cfg.steps || cfg.mode != self.cfg.mode || cfg.broker != self.cfg.broker
+        {
+            return Err("steps, mode and broker cannot change during a run".into());
         }
         self.cfg = cfg;
         Ok(v)
