@@ -38,6 +38,7 @@ pub const TEMPLATES: &[&str] = &[
     include_str!("../../../tests/scenarios/queue.json"),
     include_str!("../../../tests/scenarios/saga-orchestrated.json"),
     include_str!("../../../tests/scenarios/saga-choreography.json"),
+    include_str!("../../../tests/scenarios/saga-choreography-queue.json"),
     include_str!("../../../tests/scenarios/two-phase-commit.json"),
 ];
 
