@@ -287,6 +287,28 @@ impl Queue {
     }
 
     /// Delivers the routed saga events whose consumer has room, oldest first.
+    /// Books message `id` as held by consumer `c` until its ack or its ack timeout, and counts
+    /// the delivery (a redelivery when it was delivered before). The caller sends it.
+    fn hand_out(&mut self, ctx: &mut Ctx<'_>, id: u64, c: usize, deliveries: u32) {
+        let timer = ctx.set_timer(ms_to_us(self.cfg.ack_timeout_ms), 0);
+        self.by_timer.insert(timer, id);
+        self.unacked.insert(
+            id,
+            Unacked {
+                consumer: c,
+                timer,
+                deliveries: deliveries + 1,
+            },
+        );
+        self.held[c] += 1;
+        self.delivered += 1;
+        ctx.count("delivered", 1);
+        if deliveries > 0 {
+            self.redelivered += 1;
+            ctx.count("redelivered", 1);
+        }
+    }
+
     fn dispatch_routed(&mut self, ctx: &mut Ctx<'_>) {
         let waiting = std::mem::take(&mut self.routed_ready);
         for (id, deliveries) in waiting {
@@ -297,23 +319,7 @@ impl Queue {
                 self.routed_ready.push_back((id, deliveries));
                 continue;
             }
-            let timer = ctx.set_timer(ms_to_us(self.cfg.ack_timeout_ms), 0);
-            self.by_timer.insert(timer, id);
-            self.unacked.insert(
-                id,
-                Unacked {
-                    consumer: c,
-                    timer,
-                    deliveries: deliveries + 1,
-                },
-            );
-            self.held[c] += 1;
-            self.delivered += 1;
-            ctx.count("delivered", 1);
-            if deliveries > 0 {
-                self.redelivered += 1;
-                ctx.count("redelivered", 1);
-            }
+            self.hand_out(ctx, id, c, deliveries);
             ctx.send(
                 self.consumers[c],
                 Payload::Flow(FlowMsg::Event { saga, kind }),
@@ -337,23 +343,7 @@ impl Queue {
             let Some((id, deliveries)) = self.ready.pop_front() else {
                 break;
             };
-            let timer = ctx.set_timer(ms_to_us(self.cfg.ack_timeout_ms), 0);
-            self.by_timer.insert(timer, id);
-            self.unacked.insert(
-                id,
-                Unacked {
-                    consumer: c,
-                    timer,
-                    deliveries: deliveries + 1,
-                },
-            );
-            self.held[c] += 1;
-            self.delivered += 1;
-            ctx.count("delivered", 1);
-            if deliveries > 0 {
-                self.redelivered += 1;
-                ctx.count("redelivered", 1);
-            }
+            self.hand_out(ctx, id, c, deliveries);
             ctx.send(
                 self.consumers[c],
                 Payload::Flow(FlowMsg::Deliver {
