@@ -234,9 +234,7 @@ impl Default for DatabaseConfig {
 
 impl DatabaseConfig {
     fn check(&self) -> Result<(), ConfigError> {
-        self.latency
-            .check()
-            .map_err(|(f, m)| (format!("latency.{f}").trim_end_matches('.').to_string(), m))
+        self.latency.check().map_err(super::under("latency"))
     }
 }
 

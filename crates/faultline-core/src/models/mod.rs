@@ -135,6 +135,19 @@ pub(crate) fn check_ms(field: &str, v: f64, lo: f64, hi: f64) -> Result<(), Conf
     }
 }
 
+/// Puts a nested setting's error under its parent: `latency` + `mean_ms` is `latency.mean_ms`,
+/// and an error about the whole setting (no field) is `latency`.
+pub(crate) fn under(parent: &'static str) -> impl Fn(ConfigError) -> ConfigError {
+    move |(field, message)| {
+        let path = if field.is_empty() {
+            parent.to_string()
+        } else {
+            format!("{parent}.{field}")
+        };
+        (path, message)
+    }
+}
+
 /// Checks that `v` is a ratio in `[0, 1]`.
 pub(crate) fn check_ratio(field: &str, v: f64) -> Result<(), ConfigError> {
     if v.is_finite() && (0.0..=1.0).contains(&v) {

@@ -65,9 +65,7 @@ pub struct PaymentConfig {
 
 impl PaymentConfig {
     fn check(&self) -> Result<(), ConfigError> {
-        self.latency
-            .check()
-            .map_err(|(f, m)| (format!("latency.{f}").trim_end_matches('.').to_string(), m))?;
+        self.latency.check().map_err(super::under("latency"))?;
         check_ratio("error_rate", self.error_rate)?;
         super::check_ms(
             "retention_ms",

@@ -557,12 +557,9 @@ pub struct ConsumerConfig {
 
 impl ConsumerConfig {
     fn check(&self) -> Result<(), ConfigError> {
-        self.processing.check().map_err(|(f, m)| {
-            (
-                format!("processing.{f}").trim_end_matches('.').to_string(),
-                m,
-            )
-        })?;
+        self.processing
+            .check()
+            .map_err(super::under("processing"))?;
         check_ratio("failure_rate", self.failure_rate)?;
         check_ms(
             "dedup_retention_ms",

@@ -348,9 +348,7 @@ pub struct ParticipantConfig {
 
 impl ParticipantConfig {
     fn check(&self) -> Result<(), ConfigError> {
-        self.latency
-            .check()
-            .map_err(|(f, m)| (format!("latency.{f}").trim_end_matches('.').to_string(), m))?;
+        self.latency.check().map_err(super::under("latency"))?;
         check_ratio("failure_rate", self.failure_rate)?;
         if self.fail_next > 1_000_000 {
             return Err(("fail_next".into(), "expected 0 to 1000000".into()));

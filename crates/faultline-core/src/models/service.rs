@@ -101,9 +101,7 @@ impl Default for ServiceConfig {
 
 impl ServiceConfig {
     fn check(&self) -> Result<(), ConfigError> {
-        self.latency
-            .check()
-            .map_err(|(f, m)| (format!("latency.{f}").trim_end_matches('.').to_string(), m))?;
+        self.latency.check().map_err(super::under("latency"))?;
         if !(1..=10_000).contains(&self.concurrency) {
             return Err((
                 "concurrency".into(),

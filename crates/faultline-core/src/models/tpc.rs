@@ -383,9 +383,7 @@ pub struct ParticipantConfig {
 impl ParticipantConfig {
     fn check(&self) -> Result<(), ConfigError> {
         check_ratio("no_rate", self.no_rate)?;
-        self.prepare
-            .check()
-            .map_err(|(f, m)| (format!("prepare.{f}").trim_end_matches('.').to_string(), m))?;
+        self.prepare.check().map_err(super::under("prepare"))?;
         check_ms("query_ms", self.query_ms, 1.0, 3_600_000.0)
     }
 }
