@@ -89,17 +89,14 @@ const BREAKERS: &[(&str, &str)] = &[
 ];
 
 const CLIENT: &[Param] = &[
-    Param {
-        kind: Kind::Optional,
-        ..num(
-            "timeout_ms",
-            "Timeout per attempt",
-            "ms",
-            10.0,
-            5_000.0,
-            10.0,
-        )
-    },
+    optional(
+        "timeout_ms",
+        "Timeout per attempt",
+        "ms",
+        10.0,
+        5_000.0,
+        10.0,
+    ),
     num(
         "retry.max_attempts",
         "Attempts (first + retries)",
@@ -108,10 +105,7 @@ const CLIENT: &[Param] = &[
         10.0,
         1.0,
     ),
-    Param {
-        kind: Kind::Choice(BACKOFFS),
-        ..num("retry.backoff.type", "Backoff", "", 0.0, 0.0, 0.0)
-    },
+    choice("retry.backoff.type", "Backoff", BACKOFFS),
     num(
         "retry.backoff.base_ms",
         "Backoff base",
@@ -132,10 +126,7 @@ const CLIENT: &[Param] = &[
         kind: Kind::Preset(BUDGETS),
         ..num("retry.budget", "Retry budget", "", 0.0, 0.0, 0.0)
     },
-    Param {
-        kind: Kind::Bool,
-        ..num("idempotency_keys", "Idempotency keys", "", 0.0, 0.0, 0.0)
-    },
+    flag("idempotency_keys", "Idempotency keys"),
     Param {
         kind: Kind::Preset(BREAKERS),
         ..num("breaker", "Circuit breaker", "", 0.0, 0.0, 0.0)
