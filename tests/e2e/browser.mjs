@@ -49,3 +49,11 @@ export async function openPage(browser, url, options = {}) {
 export async function simTime(page) {
   return Number(await page.getAttribute('#sim-time', 'data-time-us'));
 }
+
+/** Moves a range input (a slider, the time line) to `value` as a learner's drag would. */
+export async function setRange(page, selector, value) {
+  await page.$eval(selector, (el, v) => {
+    el.value = String(v);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, value);
+}

@@ -3,18 +3,11 @@
 // the key-value store's linearizability verdict, the sagas' invariants).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, openPage, simTime } from './browser.mjs';
+import { start, openPage, simTime, setRange } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
 after(async () => { await env?.close(); });
-
-async function setRange(page, selector, value) {
-  await page.$eval(selector, (el, v) => {
-    el.value = String(v);
-    el.dispatchEvent(new Event('input', { bubbles: true }));
-  }, value);
-}
 
 /** Opens the template with this title, paused at zero. */
 async function open(page, title) {

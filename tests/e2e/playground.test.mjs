@@ -2,7 +2,7 @@
 // turn a setting and see it in a chart, scrub back and fork, and all of it by keyboard.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, openPage, simTime } from './browser.mjs';
+import { start, openPage, simTime, setRange } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -17,13 +17,6 @@ async function clickBetween(page, a, b) {
   const p = await page.locator(`#canvas g.node[data-node="${a}"]`).boundingBox();
   const q = await page.locator(`#canvas g.node[data-node="${b}"]`).boundingBox();
   await page.mouse.click((p.x + p.width / 2 + q.x + q.width / 2) / 2, (p.y + p.height / 2 + q.y + q.height / 2) / 2);
-}
-
-async function setRange(page, selector, value) {
-  await page.$eval(selector, (el, v) => {
-    el.value = String(v);
-    el.dispatchEvent(new Event('input', { bubbles: true }));
-  }, value);
 }
 
 test('drag a node with the pointer', async () => {

@@ -3,18 +3,11 @@
 // message; a classroom link hides what the teacher chose; embed=1 is the minimal page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, openPage } from './browser.mjs';
+import { start, openPage, setRange } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
 after(async () => { await env?.close(); });
-
-async function setRange(page, selector, value) {
-  await page.$eval(selector, (el, v) => {
-    el.value = String(v);
-    el.dispatchEvent(new Event('input', { bubbles: true }));
-  }, value);
-}
 
 const state = async (page) => ({
   time: await page.getAttribute('#sim-time', 'data-time-us'),

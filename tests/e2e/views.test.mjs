@@ -2,18 +2,11 @@
 // moment one turned), the space-time diagram of messages, the waterfall of one request.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, openPage, simTime } from './browser.mjs';
+import { start, openPage, simTime, setRange } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
 after(async () => { await env?.close(); });
-
-async function setRange(page, selector, value) {
-  await page.$eval(selector, (el, v) => {
-    el.value = String(v);
-    el.dispatchEvent(new Event('input', { bubbles: true }));
-  }, value);
-}
 
 /** The idempotent checkout, paused at zero with its idempotency keys turned off. */
 async function checkoutWithoutKeys(page) {
