@@ -75,9 +75,15 @@ if (( want_test )); then
   if [[ -x "$FAULTLINE_CHROMIUM" ]]; then
     say "ok chromium ($("$FAULTLINE_CHROMIUM" --version 2>/dev/null | head -1), present)"
   else
-    say "installing Debian's chromium"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq chromium >/dev/null
+    say "installing Debian's chromium (takes about half a minute)"
+    # apt needs root: CI runs as root; a developer's account goes through sudo.
+    as_root=()
+    if (( EUID != 0 )); then
+      command -v sudo >/dev/null || die "installing chromium needs root: run 'apt-get install chromium' as root, or set FAULTLINE_CHROMIUM to a Chromium you have"
+      as_root=(sudo)
+    fi
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    [[ -x "$FAULTLINE_CHROMIUM" ]] || die "chromium was installed but $FAULTLINE_CHROMIUM is not there: set FAULTLINE_CHROMIUM"
   fi
 fi
