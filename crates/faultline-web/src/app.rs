@@ -1177,17 +1177,20 @@ impl App {
         }
         let x = (cx - r.left()) * WIDTH / r.width();
         let y = (cy - r.top()) * HEIGHT / r.height();
-        Some((x.clamp(0.0, WIDTH), y.clamp(0.0, HEIGHT)))
+        Some(canvas::inside(x, y))
     }
 
-    fn save_position(&mut self, id: NodeId) {
+    /// Saves the layout as drawn after a node moved: every node's position, not only the moved
+    /// one's, because a saved layout that did not fit was scaled to be drawn, and a mix of scaled
+    /// and unscaled positions would be scaled again, wrongly, when the link is opened.
+    fn save_layout(&mut self) {
         if let Ok(s) = &mut self.session {
-            let name = s.scenario.nodes[id.index()].id.clone();
-            let (x, y) = self.pos[id.index()];
-            s.scenario
-                .view
-                .positions
-                .insert(name, [x.round(), y.round()]);
+            for (node, &(x, y)) in s.scenario.nodes.iter().zip(&self.pos) {
+                s.scenario
+                    .view
+                    .positions
+                    .insert(node.id.clone(), [x.round(), y.round()]);
+            }
         }
     }
 
@@ -1893,7 +1896,7 @@ impl Component for App {
                     return false;
                 };
                 if d.moved {
-                    self.save_position(d.node);
+                    self.save_layout();
                 } else {
                     self.selected = if self.selected == Some(d.node) {
                         None
@@ -1960,8 +1963,8 @@ impl Component for App {
             Msg::Still(on) => self.still = on,
             Msg::Nudge(id, dx, dy) => {
                 let (x, y) = self.pos[id.index()];
-                self.pos[id.index()] = ((x + dx).clamp(0.0, WIDTH), (y + dy).clamp(0.0, HEIGHT));
-                self.save_position(id);
+                self.pos[id.index()] = canvas::inside(x + dx, y + dy);
+                self.save_layout();
             }
             Msg::LessonList(on) => self.lesson_list = on,
             Msg::OpenStep(l, st) => self.open_step(l, st, false),
