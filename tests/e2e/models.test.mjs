@@ -9,7 +9,7 @@ let env;
 before(async () => { env = await start(); });
 after(async () => { await env?.close(); });
 
-/** Opens the template with this title, paused at zero. */
+/** Opens the template with this title; a template plays from zero. */
 async function open(page, title) {
   await page.selectOption('#template', { label: title });
   await page.waitForFunction((t) => document.querySelector('#scenario-title')?.textContent === t, title);

@@ -132,3 +132,51 @@ test('the new views fit a 375 px wide screen', async () => {
   assert.ok(overflow <= 0, `no sideways scrolling (${overflow} px too wide)`);
   assert.deepEqual(errors, []);
 });
+
+test('the event log follows one trace id across every service it reached', async () => {
+  const { page, errors } = await openPage(env.browser, env.url);
+  const title = 'An API, four dependencies, one long tail';
+  await page.selectOption('#template', { label: title });
+  await page.waitForFunction((t) => document.querySelector('#scenario-title')?.textContent === t, title);
+  // A template plays from zero: pause it, so the log stands still while it is read.
+  await page.click('#play-pause');
+  assert.equal(await page.getAttribute('#play-pause', 'aria-pressed'), 'false');
+  await setRange(page, '#timeline', 2000);
+  // A request that web sent and the api has answered: its trace id, as the log prints it.
+  const answered = page.locator('.log-lines li.has-request', { hasText: 'api -> web' }).first();
+  const trace = await answered.getAttribute('data-trace');
+  assert.ok(trace, 'the api answered a request in the first two seconds');
+  await page.fill('#log-trace', `t${trace}`);
+  await page.press('#log-trace', 'Enter');
+  await page.waitForFunction(() => document.querySelector('#log-trace-help').textContent.startsWith('Only'));
+  const lines = await page.$$eval('.log-lines li', (ls) => ls.map((l) => l.textContent));
+  const ids = new Set();
+  const reached = new Set();
+  for (const l of lines) {
+    const s = l.match(/ sent (m\d+) \S+ -> (\S+): .*\bt(\d+)\b/);
+    if (s) {
+      assert.equal(s[3], trace, l);
+      ids.add(s[1]);
+      reached.add(s[2]);
+    } else {
+      // Arrivals and losses name only their message: one of this request's.
+      const m = l.match(/ (?:delivered|dropped) (m\d+) /);
+      assert.ok(m && ids.has(m[1]), `not about t${trace}: ${l}`);
+    }
+  }
+  // The api calls its four dependencies with the same id, and they answer.
+  for (const n of ['api', 'auth', 'catalog', 'reviews', 'recommendations', 'web']) {
+    assert.ok(reached.has(n), `t${trace} reached ${n}: ${[...reached]}`);
+  }
+  // A typo says what a trace id looks like and keeps the filter that was on.
+  await page.fill('#log-trace', 'r25');
+  await page.press('#log-trace', 'Enter');
+  assert.match(await page.textContent('#log-trace-help'), /"r25" is not a trace id: type t and a number, like t6/);
+  assert.equal(await page.locator('.log-lines li').count(), lines.length);
+  // An empty box shows every request's lines again.
+  await page.fill('#log-trace', '');
+  await page.press('#log-trace', 'Enter');
+  await page.waitForFunction((t) => document.querySelector('#log-trace-help').textContent === ''
+    && [...document.querySelectorAll('.log-lines li.has-request')].some((l) => l.dataset.trace !== t), trace);
+  assert.deepEqual(errors, []);
+});

@@ -40,6 +40,7 @@ pub const TEMPLATES: &[&str] = &[
     include_str!("../../../tests/scenarios/saga-choreography.json"),
     include_str!("../../../tests/scenarios/saga-choreography-queue.json"),
     include_str!("../../../tests/scenarios/two-phase-commit.json"),
+    include_str!("../../../tests/scenarios/observability.json"),
 ];
 
 /// The templates' titles, read once (the view runs every frame).
@@ -108,6 +109,8 @@ pub enum Msg {
     LogKind(LogKind, bool),
     /// Show only one node's events in the log (or all).
     LogNode(Option<NodeId>),
+    /// The event log's trace filter as typed (`t6` or `6`; empty shows every request).
+    LogTrace(String),
     /// Reduce motion on or off.
     Still(bool),
     /// Show or hide the list of lessons.
@@ -299,6 +302,16 @@ pub enum LogKind {
     Changes,
 }
 
+/// A trace id as the event log prints it (`t6`), or bare (`6`); `None` for an empty box.
+fn parse_trace_id(text: &str) -> Result<Option<u64>, ()> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let digits = t.strip_prefix(['t', 'T']).unwrap_or(t);
+    digits.parse::<u64>().map(Some).map_err(|_| ())
+}
+
 impl LogKind {
     fn of(kind: &TraceKind) -> LogKind {
         match kind {
@@ -477,6 +490,10 @@ pub struct App {
     bench: Option<FrameBench>,
     log_kinds: [bool; 3],
     log_node: Option<NodeId>,
+    /// Only lines about this trace id's messages, when set.
+    log_trace: Option<u64>,
+    /// The trace filter's text when it is not a trace id, to say so beside it.
+    log_trace_bad: Option<String>,
     log: Vec<LogLine>,
     still: bool,
     /// Parsed once and kept for the page's life (leaked on purpose: it is the page's data).
@@ -1219,15 +1236,33 @@ impl App {
         let names = s.world.names();
         let kinds = self.log_kinds;
         let node = self.log_node;
-        let mut lines: Vec<LogLine> = s
-            .world
-            .trace()
-            .events()
+        let events = s.world.trace().events();
+        // The messages of the filtered trace: a delivery or a loss names only its message, so
+        // they are found from the sends, in a first pass over the (bounded) ring.
+        let traced: Option<std::collections::HashSet<u64>> = self.log_trace.map(|t| {
+            events
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    TraceKind::Sent { id, payload, .. } if payload.trace_id() == Some(t) => {
+                        Some(id.0)
+                    }
+                    _ => None,
+                })
+                .collect()
+        });
+        let mut lines: Vec<LogLine> = events
             .iter()
             .rev()
             .filter(|e| {
                 let k = LogKind::of(&e.kind);
-                kinds[k as usize] && node.is_none_or(|n| LogKind::involves(&e.kind, n))
+                kinds[k as usize]
+                    && node.is_none_or(|n| LogKind::involves(&e.kind, n))
+                    && traced.as_ref().is_none_or(|ids| match &e.kind {
+                        TraceKind::Sent { id, .. }
+                        | TraceKind::Delivered { id, .. }
+                        | TraceKind::Dropped { id, .. } => ids.contains(&id.0),
+                        _ => false,
+                    })
             })
             .take(LOG_LINES)
             .map(|e| {
@@ -1413,6 +1448,10 @@ impl App {
             let el: HtmlSelectElement = e.target_unchecked_into();
             Msg::LogNode(el.value().parse::<u16>().ok().map(NodeId))
         });
+        let on_trace = ctx.link().callback(|e: Event| {
+            let el: HtmlInputElement = e.target_unchecked_into();
+            Msg::LogTrace(el.value())
+        });
         let names = s.world.names();
         html! {
             <section class="event-log" aria-label="Event log">
@@ -1429,7 +1468,19 @@ impl App {
                             }) }
                         </select>
                     </label>
+                    <label>{"Trace "}
+                        <input id="log-trace" type="text" inputmode="text" size="6" maxlength="24"
+                            placeholder="t6" aria-describedby="log-trace-help" onchange={on_trace}
+                            value={self.log_trace.map(|t| format!("t{t}")).unwrap_or_default()} />
+                    </label>
                 </div>
+                <p id="log-trace-help" class={classes!("hint", self.log_trace_bad.is_some().then_some("error-text"))} aria-live="polite">{
+                    match (&self.log_trace_bad, self.log_trace) {
+                        (Some(bad), _) => format!("\"{bad}\" is not a trace id: type t and a number, like t6, or clear the box."),
+                        (None, Some(t)) => format!("Only the messages of request t{t}, on every node it reached. Clear the box for all."),
+                        (None, None) => String::new(),
+                    }
+                }</p>
                 <ol class="log-lines" aria-live="off" onclick={ctx.link().batch_callback(|e: MouseEvent| {
                     // A click on a sent message shows its request in the waterfall.
                     let el: web_sys::Element = e.target_unchecked_into();
@@ -1680,6 +1731,8 @@ impl Component for App {
             bench,
             log_kinds: [true, false, true],
             log_node: None,
+            log_trace: None,
+            log_trace_bad: None,
             log: Vec::new(),
             still: prefers_reduced_motion(),
             catalog: Box::leak(lessons::catalog().into_boxed_slice()),
@@ -1907,6 +1960,14 @@ impl Component for App {
             }
             Msg::LogKind(k, on) => self.log_kinds[k as usize] = on,
             Msg::LogNode(n) => self.log_node = n,
+            Msg::LogTrace(text) => match parse_trace_id(&text) {
+                Ok(t) => {
+                    self.log_trace = t;
+                    self.log_trace_bad = None;
+                }
+                // A typo keeps the filter that was on, and says what a trace id looks like.
+                Err(()) => self.log_trace_bad = Some(text.chars().take(20).collect()),
+            },
             Msg::CompareToggle => {
                 self.compare = match self.compare.take() {
                     Some(_) => None,
@@ -2306,6 +2367,30 @@ impl Component for App {
                 </main>
                 </div>
             </div>
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_trace_id;
+
+    #[test]
+    fn the_trace_filter_reads_what_the_log_prints() {
+        assert_eq!(parse_trace_id("t6"), Ok(Some(6)));
+        assert_eq!(parse_trace_id(" T42 "), Ok(Some(42)));
+        assert_eq!(parse_trace_id("6"), Ok(Some(6)));
+        assert_eq!(parse_trace_id("  "), Ok(None));
+        // What the log prints beside a trace id is not one: a request id, a status.
+        for bad in [
+            "r25",
+            "t",
+            "t-1",
+            "t6 r25",
+            "tt6",
+            "t99999999999999999999999",
+        ] {
+            assert_eq!(parse_trace_id(bad), Err(()), "{bad}");
         }
     }
 }
