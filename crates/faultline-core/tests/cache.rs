@@ -5,27 +5,18 @@
 //! delete does the same; leases refuse the late set; a short TTL bounds how long staleness lasts.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::collections::BTreeMap;
+mod common;
 
+use common::{counters, model, run_to};
 use faultline_core::scenario::Scenario;
 use faultline_core::trace::TraceKind;
-use faultline_core::world::{RunStatus, World};
+use faultline_core::world::World;
 use serde_json::{Value, json};
 
 const SAMPLE: &str = include_str!("../../../tests/scenarios/cache.json");
 
 fn sample() -> Value {
     serde_json::from_str(SAMPLE).unwrap()
-}
-
-fn model<'a>(s: &'a mut Value, id: &str) -> &'a mut Value {
-    s["nodes"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|n| n["id"] == id)
-        .map(|n| &mut n["model"])
-        .unwrap()
 }
 
 fn set_app_loss(s: &mut Value, loss: f64) {
@@ -38,17 +29,11 @@ fn set_app_loss(s: &mut Value, loss: f64) {
 
 /// Runs to the end; returns the world (for its trace and nodes).
 fn run(s: &Value, seed: u64) -> World {
-    let scenario = Scenario::parse(&s.to_string()).expect("valid scenario");
-    let mut w = scenario.build(Some(seed)).expect("builds");
-    while w.run_until(scenario.duration_us(), 1_000_000) == RunStatus::Budget {}
-    w
-}
-
-fn counters(w: &World, id: &str) -> BTreeMap<&'static str, i64> {
-    w.node(w.node_id(id).unwrap())
-        .counters()
-        .into_iter()
-        .collect()
+    run_to(
+        s,
+        Some(seed),
+        s["duration_ms"].as_u64().expect("duration") * 1000,
+    )
 }
 
 /// One app, one operation at a time, no loss: nothing ever races.

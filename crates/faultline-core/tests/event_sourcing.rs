@@ -3,11 +3,14 @@
 //! rebuild by replay gives the same state; the state at a past time is the fold up to it.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use std::collections::BTreeMap;
 
+use common::{counters, model, run_to};
 use faultline_core::scenario::Scenario;
 use faultline_core::trace::TraceKind;
-use faultline_core::world::{RunStatus, World};
+use faultline_core::world::World;
 use serde_json::{Value, json};
 
 const SAMPLE: &str = include_str!("../../../tests/scenarios/event-sourcing.json");
@@ -16,33 +19,13 @@ fn sample() -> Value {
     serde_json::from_str(SAMPLE).unwrap()
 }
 
-fn model<'a>(s: &'a mut Value, id: &str) -> &'a mut Value {
-    s["nodes"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|n| n["id"] == id)
-        .map(|n| &mut n["model"])
-        .unwrap()
-}
-
-fn run_to(s: &Value, seed: u64, until_ms: u64) -> World {
-    let scenario = Scenario::parse(&s.to_string()).expect("valid scenario");
-    let mut w = scenario.build(Some(seed)).expect("builds");
-    while w.run_until(until_ms * 1000, 1_000_000) == RunStatus::Budget {}
-    w
+fn run_to_ms(s: &Value, seed: u64, until_ms: u64) -> World {
+    run_to(s, Some(seed), until_ms * 1000)
 }
 
 fn run(s: &Value, seed: u64) -> World {
     let ms = s["duration_ms"].as_f64().unwrap() as u64;
-    run_to(s, seed, ms)
-}
-
-fn counters(w: &World, id: &str) -> BTreeMap<&'static str, i64> {
-    w.node(w.node_id(id).unwrap())
-        .counters()
-        .into_iter()
-        .collect()
+    run_to_ms(s, seed, ms)
 }
 
 const STATE: [&str; 5] = ["placed", "paid", "shipped", "revenue_cents", "digest"];
@@ -133,7 +116,7 @@ fn a_rebuild_by_replay_gives_the_same_state() {
         json!({"do": "set", "at_ms": 15000, "node": "dashboard", "param": "rebuild", "value": true}),
     );
     for seed in 1..=3 {
-        let before = counters(&run_to(&s, seed, 14_900), "dashboard");
+        let before = counters(&run_to_ms(&s, seed, 14_900), "dashboard");
         let w = run(&s, seed);
         let after = counters(&w, "dashboard");
         assert_eq!(after["rebuilds"], 1);
@@ -249,7 +232,7 @@ fn the_log_answers_the_state_as_of_a_past_time() {
     model(&mut s, "log")["as_of_ms"] = json!(10000);
     let w = run(&s, 1);
     let log = counters(&w, "log");
-    let at10 = counters(&run_to(&s, 1, 10_000), "log");
+    let at10 = counters(&run_to_ms(&s, 1, 10_000), "log");
     assert_eq!(log["as_of_offset"], at10["appended"]);
     assert_eq!(log["as_of_placed"], at10["placed"]);
     assert_eq!(log["as_of_paid"], at10["paid"]);

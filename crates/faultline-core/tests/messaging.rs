@@ -1,6 +1,9 @@
 //! The queue with at-least-once delivery: a lost ack causes exactly one redelivery, and a
 //! de-duplicating consumer turns that redelivery into no second side effect.
 
+mod common;
+
+use common::counter;
 use faultline_core::NodeId;
 use faultline_core::scenario::Scenario;
 use faultline_core::world::{RunStatus, World};
@@ -13,16 +16,6 @@ fn run(s: &serde_json::Value, seed: Option<u64>) -> (World, Scenario) {
         w.trace_mut().drain();
     }
     (w, s)
-}
-
-fn counter(w: &World, node: &str, name: &str) -> i64 {
-    let id = w.node_id(node).expect("node exists");
-    w.node(id)
-        .counters()
-        .into_iter()
-        .find(|(n, _)| *n == name)
-        .unwrap_or_else(|| panic!("{node} has no counter {name}"))
-        .1
 }
 
 /// One message; the consumer's first ack is lost (its link to the queue is cut one way until

@@ -1,6 +1,9 @@
 //! Sagas: the exact order of compensations, the pivot, and the invariants over many seeds with
 //! random failures, lost messages and crashes.
 
+mod common;
+
+use common::counter;
 use faultline_core::scenario::Scenario;
 use faultline_core::trace::TraceKind;
 use faultline_core::world::{RunStatus, World};
@@ -37,16 +40,6 @@ fn run(s: &Value, seed: Option<u64>) -> Run {
         states,
         verdicts,
     }
-}
-
-fn counter(w: &World, node: &str, name: &str) -> i64 {
-    let id = w.node_id(node).expect("node exists");
-    w.node(id)
-        .counters()
-        .into_iter()
-        .find(|(n, _)| *n == name)
-        .unwrap_or_else(|| panic!("{node} has no counter {name}"))
-        .1
 }
 
 /// One saga over the given participants (name, action, extra settings), pivot at `pivot`.

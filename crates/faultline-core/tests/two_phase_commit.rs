@@ -1,6 +1,9 @@
 //! Two-phase commit blocks: participants that voted yes hold their locks, in doubt, for as long
 //! as the coordinator is down, and are released only when it comes back.
 
+mod common;
+
+use common::counter;
 use faultline_core::scenario::Scenario;
 use faultline_core::trace::TraceKind;
 use faultline_core::world::World;
@@ -13,16 +16,6 @@ fn build(s: &Value) -> World {
         .expect("valid")
         .build(None)
         .expect("builds")
-}
-
-fn counter(w: &World, node: &str, name: &str) -> i64 {
-    let id = w.node_id(node).expect("node exists");
-    w.node(id)
-        .counters()
-        .into_iter()
-        .find(|(n, _)| *n == name)
-        .unwrap_or_else(|| panic!("{node} has no counter {name}"))
-        .1
 }
 
 fn status(w: &World, node: &str) -> String {
