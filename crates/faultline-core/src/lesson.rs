@@ -764,7 +764,7 @@ impl Lesson {
             let Some((k, v)) = line.split_once(':') else {
                 return Err(err(at, format!("expected 'key: value', got '{line}'")));
             };
-            let v = v.trim().to_string();
+            let v = unquote(v.trim()).to_string();
             match k.trim() {
                 "title" => title = Some(v),
                 "summary" => summary = Some(v),
@@ -1101,6 +1101,19 @@ fn push_markdown(steps: &mut [(Lines, Step)], intro: &mut String, src: &str) {
 }
 
 /// Splits `---` front matter from the body; returns (front, body, body's byte offset).
+/// A front-matter value without the quotes YAML allows around it (`title: "CAP: a choice"`),
+/// which a teacher writes out of habit and a learner must not see.
+fn unquote(v: &str) -> &str {
+    for q in ['"', '\''] {
+        if let Some(inner) = v.strip_prefix(q).and_then(|v| v.strip_suffix(q))
+            && !inner.contains(q)
+        {
+            return inner;
+        }
+    }
+    v
+}
+
 fn split_front_matter(text: &str) -> Result<(&str, &str, usize), LessonError> {
     let rest = text
         .strip_prefix("---\n")
@@ -1181,6 +1194,26 @@ mod tests {
     }
 
     const STEP: &str = "## Tighten\n\nText *here*.\n\nTry: set the timeout.\n\nHint: lower.\n\n```changes\n[{\"node\": \"client\", \"param\": \"timeout_ms\", \"value\": 2000}]\n```\n\n```goal\n{\"node\": \"client\", \"value\": \"p99_ms\", \"at_most\": 300}\n```\n\n```solution\n[{\"node\": \"server\", \"param\": \"latency\", \"value\": {\"type\": \"constant\", \"ms\": 100}}]\n```\n";
+
+    #[test]
+    fn front_matter_values_may_be_quoted_as_in_yaml() {
+        let text = lesson(STEP).replacen(
+            "title: T\nsummary: S",
+            "title: \"CAP: a choice\"\nsummary: 'S: quoted'",
+            1,
+        );
+        let l = Lesson::parse(&text).unwrap();
+        assert_eq!(l.title, "CAP: a choice");
+        assert_eq!(l.summary, "S: quoted");
+        // A quote that is part of the text stays.
+        let text = lesson(STEP).replacen("title: T", "title: \"Exactly once\" is a myth", 1);
+        assert_eq!(
+            Lesson::parse(&text).unwrap().title,
+            "\"Exactly once\" is a myth"
+        );
+        let text = lesson(STEP).replacen("title: T", "title: \"A\" or \"B\"", 1);
+        assert_eq!(Lesson::parse(&text).unwrap().title, "\"A\" or \"B\"");
+    }
 
     #[test]
     fn a_lesson_reads_into_steps_with_text_task_hints_goal_and_solution() {
