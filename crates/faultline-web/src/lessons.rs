@@ -75,10 +75,12 @@ impl Progress {
     }
 }
 
-/// Markdown to HTML, for lesson text (which ships with the page: it is trusted).
+/// Markdown to HTML, for lesson text (which ships with the page: it is trusted). Tables are
+/// GitHub's, as the lesson files are read on GitHub too.
 pub fn html(markdown: &str) -> String {
     let mut out = String::new();
-    pulldown_cmark::html::push_html(&mut out, pulldown_cmark::Parser::new(markdown));
+    let parser = pulldown_cmark::Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES);
+    pulldown_cmark::html::push_html(&mut out, parser);
     out
 }
 
@@ -127,6 +129,31 @@ pub fn describe(change: &Change) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_in_lesson_text_is_a_table() {
+        let h = html("| view | answers |\n|---|---|\n| **traces** | *where* |\n");
+        assert!(h.contains("<table>"), "{h}");
+        assert!(
+            h.contains("<th>view</th>") && h.contains("<td><strong>traces</strong></td>"),
+            "{h}"
+        );
+        assert!(!h.contains('|'), "no pipe is left as text: {h}");
+    }
+
+    #[test]
+    fn every_lesson_table_renders_as_one() {
+        for (id, l) in catalog() {
+            let l = l.unwrap_or_else(|e| panic!("{id}: {e}"));
+            let texts = std::iter::once(&l.intro).chain(l.steps.iter().map(|s| &s.text));
+            for t in texts {
+                assert!(
+                    !html(t).contains("| ---") && !html(t).contains("|---"),
+                    "{id}: a table left as text"
+                );
+            }
+        }
+    }
 
     #[test]
     fn every_shipped_lesson_parses() {
