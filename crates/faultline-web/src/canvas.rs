@@ -273,7 +273,7 @@ pub fn view(c: CanvasView<'_>, link: &Scope<App>) -> Html {
             <g class={class} data-node={name.clone()} transform={format!("translate({x:.1},{y:.1})")}
                tabindex="0" role="button" aria-label={format!("node {name}, {}, {state}", node.kind())}
                aria-pressed={(selected == Some(id)).to_string()} {onpointerdown} {onkeydown}>
-                { node_body(world, id, name, &state) }
+                { node_body(world, id, name, &state, x) }
             </g>
         }
     });
@@ -297,7 +297,7 @@ const ROUND_KINDS: &[&str] = &["client", "service", "payment"];
 
 /// A node's shape and marks, shared by the canvas and its pictures: a crown when its status
 /// says it leads.
-fn node_body(world: &World, id: NodeId, name: &str, state: &str) -> Html {
+fn node_body(world: &World, id: NodeId, name: &str, state: &str, x: f64) -> Html {
     let kind = world.node(id).kind();
     let leader = world.liveness(id) == Liveness::Up && state.starts_with("leader");
     let r = NODE_R;
@@ -313,8 +313,28 @@ fn node_body(world: &World, id: NodeId, name: &str, state: &str) -> Html {
                 <path class="crown" d="M-12 -33L-12 -45L-6 -38L0 -47L6 -38L12 -45L12 -33Z" />
             }
             <text class="label" y={if ROUND_KINDS.contains(&kind) { "5" } else { "2" }}>{ name }</text>
-            <text class="status" y="48">{ state.to_string() }</text>
+            <text class={classes!("status", status_side(x))} x={status_x(x)} y="48">{ state.to_string() }</text>
         </>
+    }
+}
+
+/// Where a node's status line hangs: centred under it, or, near an edge, from the node's
+/// outer side inward, so that a long status ("0 appended, 0 waiting") is not cut by the edge.
+fn status_side(x: f64) -> Option<&'static str> {
+    if x < 120.0 {
+        Some("from-left")
+    } else if x > WIDTH - 120.0 {
+        Some("from-right")
+    } else {
+        None
+    }
+}
+
+fn status_x(x: f64) -> &'static str {
+    match status_side(x) {
+        Some("from-left") => "-30",
+        Some(_) => "30",
+        None => "0",
     }
 }
 
@@ -345,7 +365,7 @@ fn picture_view(world: &World, pos: &[(f64, f64)], still: bool, id: &'static str
         );
         html! {
             <g {class} data-node={names[i].clone()} transform={format!("translate({x:.1},{y:.1})")}>
-                { node_body(world, nid, &names[i], &state) }
+                { node_body(world, nid, &names[i], &state, x) }
             </g>
         }
     });
