@@ -401,6 +401,58 @@ fn without_random_timeouts_split_votes_make_elections_slow() {
 }
 
 #[test]
+fn two_separate_clusters_in_one_scenario_each_elect_a_leader_and_break_nothing() {
+    // Two clusters of three, not linked to each other: each elects its own leader, usually
+    // both in term 1. That is two clusters, not two leaders in one term, and must not read as a
+    // violation of Election Safety.
+    let ids: Vec<String> = ["a1", "a2", "a3", "b1", "b2", "b3"]
+        .map(String::from)
+        .to_vec();
+    let nodes: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let peers = &ids[i / 3 * 3..i / 3 * 3 + 3];
+            json!({"id": id, "model": {"type": "raft", "peers": peers}})
+        })
+        .collect();
+    let mut links = Vec::new();
+    for c in [0, 3] {
+        for i in c..c + 3 {
+            for j in i + 1..c + 3 {
+                links.push(json!({"a": ids[i], "b": ids[j], "latency": {"type": "uniform", "min_ms": 2, "max_ms": 8}}));
+            }
+        }
+    }
+    let s = json!({"version": 1, "duration_ms": 3000, "nodes": nodes, "links": links});
+    let s = Scenario::parse(&s.to_string()).unwrap();
+    let mut same_term = 0;
+    for seed in 1..=10 {
+        let mut w = s.build(Some(seed)).unwrap();
+        let (bad, seen) = verdicts(&mut w, s.duration_us());
+        assert!(bad.is_empty(), "seed {seed}: {bad:?}");
+        assert!(seen >= 5, "seed {seed}: the properties are reported");
+        let l = leaders(&w);
+        assert_eq!(l.len(), 2, "seed {seed}: a leader per cluster");
+        assert!(l[0].index() < 3 && l[1].index() >= 3, "seed {seed}: {l:?}");
+        for i in 0..6 {
+            assert!(
+                counter(&w, NodeId(i), "committed") > 10,
+                "seed {seed}: {} commits",
+                ids[i as usize]
+            );
+        }
+        if counter(&w, l[0], "term") == counter(&w, l[1], "term") {
+            same_term += 1;
+        }
+    }
+    assert!(
+        same_term > 0,
+        "both clusters had a leader in the same term in some run"
+    );
+}
+
+#[test]
 fn the_live_check_fails_when_two_servers_disagree_on_the_cluster() {
     // A misconfiguration, not Raft: n1 and n2 believe the cluster is {n1, n2, n3}, n4 and n5
     // believe it is {n3, n4, n5}. Each side can elect its own leader in the same term, and the

@@ -363,18 +363,25 @@ pub struct Finding {
 }
 
 /// The cross-node checker of Raft's safety properties: every Raft node reports its role, its
-/// log's changes and the entries it applies, and the observer judges the whole cluster. It
-/// keeps a copy of every log, so it is part of the world's core (and of its snapshots), never
-/// of a node: no node can read it.
+/// log's changes and the entries it applies, and the observer judges each cluster. It keeps a
+/// copy of every log, so it is part of the world's core (and of its snapshots), never of a
+/// node: no node can read it.
+///
+/// A scenario may hold several clusters: servers belong to one when their `peers` lists link
+/// them (directly or through others), as each server declares when it starts. Two clusters
+/// each with a leader in term 1 break nothing; servers whose lists overlap but differ are one
+/// misconfigured cluster, and are judged as one.
 #[derive(Clone, Debug, Default)]
 pub struct Observer {
     logs: Vec<Vec<Entry>>,
     roles: Vec<(Role, u64)>,
-    /// The leader of each term, as first elected.
-    leaders: BTreeMap<u64, NodeId>,
-    /// The entry applied at each index (index 1 first), with the term of the leader that
-    /// committed it.
-    applied: Vec<(Entry, u64)>,
+    /// Union-find over node indices: a server's parent towards its cluster's root.
+    parent: Vec<usize>,
+    /// The leader of each (cluster, term), as first elected.
+    leaders: BTreeMap<(usize, u64), NodeId>,
+    /// Per cluster, the entry applied at each index (index 1 first), with the term of the
+    /// leader that committed it.
+    applied: BTreeMap<usize, Vec<(Entry, u64)>>,
     verdicts: [Option<bool>; 5],
     violations: [u64; 5],
     findings: Vec<Finding>,
@@ -407,8 +414,50 @@ impl Observer {
         if self.logs.len() <= i {
             self.logs.resize_with(i + 1, Vec::new);
             self.roles.resize(i + 1, (Role::Follower, 0));
+            let from = self.parent.len();
+            self.parent.extend(from..=i);
         }
         i
+    }
+
+    /// The cluster of node index `i`: its root in the union-find.
+    fn cluster(&self, mut i: usize) -> usize {
+        while let Some(&p) = self.parent.get(i).filter(|&&p| p != i) {
+            i = p;
+        }
+        i
+    }
+
+    /// Declares that `n` and its `peers` are one cluster. Servers declare it as they start,
+    /// before any of them has a log or a vote, so the clusters are known before anything is
+    /// judged; a restart declares the same again.
+    pub fn join(&mut self, n: NodeId, peers: &[NodeId]) {
+        let i = self.slot(n);
+        for &p in peers {
+            let j = self.slot(p);
+            let (a, b) = (self.cluster(i), self.cluster(j));
+            if a != b {
+                // The smaller index is the root, so a cluster's key does not depend on the
+                // order its servers started in.
+                let (root, child) = (a.min(b), a.max(b));
+                self.parent[child] = root;
+                // Nothing is judged before every server has started; should a late join merge
+                // two judged clusters, keep what each knew rather than forget it.
+                if let Some(moved) = self.applied.remove(&child) {
+                    self.applied.entry(root).or_insert(moved);
+                }
+                let terms: Vec<(u64, NodeId)> = self
+                    .leaders
+                    .iter()
+                    .filter(|((c, _), _)| *c == child)
+                    .map(|((_, t), l)| (*t, *l))
+                    .collect();
+                for (t, l) in terms {
+                    self.leaders.remove(&(child, t));
+                    self.leaders.entry((root, t)).or_insert(l);
+                }
+            }
+        }
     }
 
     /// Declares every property holding, the first time any node starts.
@@ -463,7 +512,8 @@ impl Observer {
     }
 
     fn elected(&mut self, n: NodeId, term: u64) {
-        match self.leaders.get(&term) {
+        let c = self.cluster(n.index());
+        match self.leaders.get(&(c, term)) {
             Some(&other) if other != n => self.violated(
                 Property::ElectionSafety,
                 format!(
@@ -474,7 +524,7 @@ impl Observer {
             ),
             Some(_) => {}
             None => {
-                self.leaders.insert(term, n);
+                self.leaders.insert((c, term), n);
             }
         }
         // Leader Completeness: every entry committed in an earlier term is in the new leader's
@@ -482,7 +532,9 @@ impl Observer {
         let i = n.index();
         let missing = self
             .applied
-            .iter()
+            .get(&c)
+            .into_iter()
+            .flatten()
             .enumerate()
             .find(|(k, (e, t))| *t < term && self.logs[i].get(*k) != Some(e))
             .map(|(k, (e, t))| (k + 1, *e, *t));
@@ -528,8 +580,9 @@ impl Observer {
             // another log's entry at the same index must be that entry, preceded by the same
             // entry (whose prefixes already match, by induction).
             let mut bad = None;
+            let c = self.cluster(i);
             for (j, other) in self.logs.iter().enumerate() {
-                if j == i || other.get(k).is_none_or(|o| o.term != e.term) {
+                if j == i || self.cluster(j) != c || other.get(k).is_none_or(|o| o.term != e.term) {
                     continue;
                 }
                 let same = other[k] == *e && (k == 0 || other[k - 1] == self.logs[i][k - 1]);
@@ -557,7 +610,10 @@ impl Observer {
     /// current term.
     pub fn apply(&mut self, n: NodeId, index: u64, entry: Entry, term: u64) {
         let k = index.saturating_sub(1) as usize;
-        match self.applied.get(k) {
+        let i = self.slot(n);
+        let c = self.cluster(i);
+        let applied = self.applied.entry(c).or_default();
+        match applied.get(k) {
             Some((e, _)) if *e != entry => {
                 let e = *e;
                 self.violated(
@@ -571,11 +627,14 @@ impl Observer {
                 );
             }
             Some(_) => {}
-            None if k == self.applied.len() => {
-                self.applied.push((entry, term));
+            None if k == applied.len() => {
+                applied.push((entry, term));
                 // Leader Completeness for leaders elected before this commit was known.
                 let bad = self.roles.iter().enumerate().find(|(j, (r, t))| {
-                    *r == Role::Leader && *t > term && self.logs[*j].get(k) != Some(&entry)
+                    *r == Role::Leader
+                        && *t > term
+                        && self.cluster(*j) == c
+                        && self.logs[*j].get(k) != Some(&entry)
                 });
                 if let Some((j, (_, t))) = bad {
                     let t = *t;
@@ -588,14 +647,13 @@ impl Observer {
                     );
                 }
             }
-            None => self.violated(
-                Property::StateMachineSafety,
-                format!(
-                    "{} applied entry {index} before entry {}",
-                    self.name(n),
-                    self.applied.len() + 1
-                ),
-            ),
+            None => {
+                let next = applied.len() + 1;
+                self.violated(
+                    Property::StateMachineSafety,
+                    format!("{} applied entry {index} before entry {next}", self.name(n)),
+                )
+            }
         }
     }
 }
@@ -1173,8 +1231,11 @@ impl Node for Raft {
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
-        ctx.raft_observer().establish();
-        ctx.raft_observer().learn_names(&self.peers);
+        let peers: Vec<NodeId> = self.peers.iter().map(|(p, _)| *p).collect();
+        let obs = ctx.raft_observer();
+        obs.establish();
+        obs.join(self.me, &peers);
+        obs.learn_names(&self.peers);
         self.role = Role::Follower;
         ctx.state(format!("follower, term {}", self.current_term));
         ctx.gauge("term", self.current_term as i64);
@@ -1371,6 +1432,8 @@ mod tests {
 
     fn fresh() -> Observer {
         let mut o = Observer::default();
+        let all: Vec<NodeId> = (0..8).map(NodeId).collect();
+        o.join(NodeId(0), &all);
         o.establish();
         let f = o.take_findings();
         assert_eq!(f.len(), 5);
