@@ -237,6 +237,9 @@ pub enum HistOutcome {
 pub struct HistOp {
     /// The client.
     pub client: NodeId,
+    /// The store: the first replica (by node index) of the group the client's replica belongs
+    /// to. Keys of different stores are different registers.
+    pub store: u16,
     /// The key.
     pub key: u8,
     /// `Some(v)` for a write of v, `None` for a read.
@@ -255,8 +258,11 @@ pub struct HistOp {
 pub struct KvShared {
     ops: Vec<HistOp>,
     next_value: i64,
-    /// The last verdict per key (absent: not checked yet).
-    per_key: BTreeMap<u8, (Option<bool>, String)>,
+    /// The last verdict per (store, key) (absent: not checked yet).
+    per_key: BTreeMap<(u16, u8), (Option<bool>, String)>,
+    /// Union-find over node indices: a replica's parent towards its store's first replica.
+    /// Replicas linked by their `peers` lists are one store; a scenario may hold several.
+    parent: Vec<u16>,
     /// The last overall verdict emitted.
     emitted: Option<(Option<bool>, String)>,
     full_noticed: bool,
@@ -291,6 +297,40 @@ impl KvShared {
         &self.ops
     }
 
+    /// Declares that a replica and its peers hold one store. Replicas declare it as they
+    /// start, before any client calls; a restart declares the same again.
+    pub fn join(&mut self, replica: NodeId, peers: &[NodeId]) {
+        for &p in peers {
+            let (a, b) = (self.store_of(replica), self.store_of(p));
+            if a != b {
+                // The smaller index is the root, so a store's id does not depend on the order
+                // its replicas started in.
+                let need = usize::from(a.max(b)) + 1;
+                if self.parent.len() < need {
+                    let from = self.parent.len() as u16;
+                    self.parent.extend(from..need as u16);
+                }
+                self.parent[usize::from(a.max(b))] = a.min(b);
+            }
+        }
+    }
+
+    /// The store a replica belongs to.
+    pub fn store_of(&self, replica: NodeId) -> u16 {
+        let mut i = replica.0;
+        while let Some(&p) = self.parent.get(usize::from(i)).filter(|&&p| p != i) {
+            i = p;
+        }
+        i
+    }
+
+    /// Every (store, key) with a recorded operation, in order.
+    pub fn keys(&self) -> Vec<(u16, u8)> {
+        let set: std::collections::BTreeSet<(u16, u8)> =
+            self.ops.iter().map(|o| (o.store, o.key)).collect();
+        set.into_iter().collect()
+    }
+
     /// The overall verdict as last emitted: `Some(true)`, `Some(false)`, or `None` (unknown or
     /// not checked yet).
     pub fn verdict(&self) -> Option<bool> {
@@ -299,11 +339,11 @@ impl KvShared {
 
     /// One key's sub-history in the checker's terms, and the index in `ops` of each entry.
     /// Failed operations are dropped; pending and timed-out ones are indeterminate.
-    pub fn key_history(&self, key: u8) -> (Vec<LinOp<RegisterOp>>, Vec<usize>) {
+    pub fn key_history(&self, store: u16, key: u8) -> (Vec<LinOp<RegisterOp>>, Vec<usize>) {
         let mut h = Vec::new();
         let mut idx = Vec::new();
         for (i, o) in self.ops.iter().enumerate() {
-            if o.key != key {
+            if (o.store, o.key) != (store, key) {
                 continue;
             }
             let (op, ret) = match (o.write, o.outcome) {
@@ -325,9 +365,9 @@ impl KvShared {
         (h, idx)
     }
 
-    /// Checks the history of one key (within `budget` steps).
-    pub fn check_key(&self, key: u8, budget: u64) -> (Option<bool>, String) {
-        let (h, idx) = self.key_history(key);
+    /// Checks the history of one key of one store (within `budget` steps).
+    pub fn check_key(&self, store: u16, key: u8, budget: u64) -> (Option<bool>, String) {
+        let (h, idx) = self.key_history(store, key);
         let mut budget = budget;
         match linearizability::check(&Register, &h, &mut budget) {
             Verdict::Linearizable => (Some(true), String::new()),
@@ -340,12 +380,12 @@ impl KvShared {
             ),
             Verdict::NotLinearizable { ops, .. } => {
                 let culprits: Vec<&HistOp> = ops.iter().map(|&j| &self.ops[idx[j]]).collect();
-                (Some(false), self.explain(key, &culprits))
+                (Some(false), self.explain(store, key, &culprits))
             }
         }
     }
 
-    fn explain(&self, key: u8, culprits: &[&HistOp]) -> String {
+    fn explain(&self, store: u16, key: u8, culprits: &[&HistOp]) -> String {
         let k = key_name(key);
         let show = |v: Option<i64>| v.map_or_else(|| "nothing".to_string(), |v| v.to_string());
         let Some(first) = culprits.first() else {
@@ -358,7 +398,7 @@ impl KvShared {
                 // write completed before that one was called (or it read nothing).
                 let older = v.is_none_or(|v| {
                     self.ops.iter().any(|o| {
-                        o.key == key
+                        (o.store, o.key) == (store, key)
                             && o.write == Some(v)
                             && o.end_us.is_some_and(|e| e < w.call_us)
                             && matches!(o.outcome, HistOutcome::Ok(_))
@@ -396,7 +436,7 @@ impl KvShared {
             return false;
         };
         let done_before = |o: &&HistOp| {
-            o.key == r.key
+            (o.store, o.key) == (r.store, r.key)
                 && o.write.is_some()
                 && matches!(o.outcome, HistOutcome::Ok(_))
                 && o.end_us.is_some_and(|e| e < r.call_us)
@@ -410,7 +450,7 @@ impl KvShared {
             Some(v) => self
                 .ops
                 .iter()
-                .find(|o| o.key == r.key && o.write == Some(v))
+                .find(|o| (o.store, o.key) == (r.store, r.key) && o.write == Some(v))
                 .is_some_and(|w| w.end_us.is_some_and(|e| e < latest.call_us)),
         }
     }
@@ -443,22 +483,26 @@ impl Ctx<'_> {
 /// Re-checks `key` after an operation on it ended, and emits a `linearizable` verdict when the
 /// overall answer changes. A key found not linearizable stays so (more operations cannot give
 /// a history a valid order it lacked), so it is not checked again.
-fn recheck(ctx: &mut Ctx<'_>, key: u8) {
+fn recheck(ctx: &mut Ctx<'_>, store: u16, key: u8) {
     let kv = ctx.kv();
-    match kv.per_key.get(&key) {
+    match kv.per_key.get(&(store, key)) {
         Some((Some(false), _)) => return,
         // A key whose check ran out of budget is tried again only every 16th operation on
         // it, so a hard history costs at most one budget per 16 operations.
         Some((None, _)) => {
-            let n = kv.ops.iter().filter(|o| o.key == key).count();
+            let n = kv
+                .ops
+                .iter()
+                .filter(|o| (o.store, o.key) == (store, key))
+                .count();
             if n % 16 != 0 {
                 return;
             }
         }
         _ => {}
     }
-    let v = kv.check_key(key, LIVE_BUDGET);
-    kv.per_key.insert(key, v);
+    let v = kv.check_key(store, key, LIVE_BUDGET);
+    kv.per_key.insert((store, key), v);
     let overall = kv.overall();
     let changed = kv.emitted.as_ref().map(|e| e.0) != Some(overall.0);
     if changed {
@@ -865,6 +909,8 @@ impl Node for KvReplica {
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        let (me, peers) = (self.me, self.peers.clone());
+        ctx.kv().join(me, &peers);
         self.arm_anti_entropy(ctx, true);
     }
 
@@ -1146,8 +1192,10 @@ impl KvClient {
             kv.next_value += 1;
             kv.next_value
         });
+        let store = kv.store_of(self.replica);
         kv.ops.push(HistOp {
             client: me,
+            store,
             key,
             write: value,
             call_us: now,
@@ -1172,7 +1220,7 @@ impl KvClient {
         };
         op.end_us = Some(now);
         op.outcome = outcome;
-        let (key, write, call) = (op.key, op.write, op.call_us);
+        let (store, key, write, call) = (op.store, op.key, op.write, op.call_us);
         match outcome {
             HistOutcome::Ok(_) if write.is_some() => self.writes_ok += 1,
             HistOutcome::Ok(_) => self.reads_ok += 1,
@@ -1183,7 +1231,7 @@ impl KvClient {
         if ctx.kv().is_stale_read(index) {
             self.stale_reads += 1;
         }
-        recheck(ctx, key);
+        recheck(ctx, store, key);
         let after = ctx.kv().verdict();
         self.linearizable = match after {
             Some(true) => 1,
@@ -1302,6 +1350,7 @@ mod tests {
         let mut kv = KvShared::default();
         let op = |write, end, outcome| HistOp {
             client: NodeId(1),
+            store: 0,
             key: 0,
             write,
             call_us: 10,
@@ -1312,10 +1361,10 @@ mod tests {
         kv.ops
             .push(op(Some(2), Some(20), HistOutcome::Indeterminate));
         kv.ops.push(op(None, Some(20), HistOutcome::Ok(Some(3))));
-        let (h, idx) = kv.key_history(0);
+        let (h, idx) = kv.key_history(0, 0);
         assert_eq!(idx, vec![1, 2]);
         assert_eq!(h[0].ret_us, None);
-        assert_eq!(kv.check_key(0, LIVE_BUDGET).0, Some(false));
+        assert_eq!(kv.check_key(0, 0, LIVE_BUDGET).0, Some(false));
     }
 
     #[test]
@@ -1323,6 +1372,7 @@ mod tests {
         let mut kv = KvShared::default();
         let op = |client, write, call, end, outcome| HistOp {
             client: NodeId(client),
+            store: 0,
             key: 0,
             write,
             call_us: call,
@@ -1335,7 +1385,7 @@ mod tests {
             .push(op(3, Some(2), 2_000_000, 3_900_000, HistOutcome::Ok(None)));
         kv.ops
             .push(op(4, None, 4_000_000, 4_200_000, HistOutcome::Ok(Some(1))));
-        let (holds, detail) = kv.check_key(0, LIVE_BUDGET);
+        let (holds, detail) = kv.check_key(0, 0, LIVE_BUDGET);
         assert_eq!(holds, Some(false));
         assert_eq!(
             detail,
