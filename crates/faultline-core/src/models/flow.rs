@@ -203,7 +203,7 @@ impl fmt::Display for FlowMsg {
                 op,
                 attempt,
             } => {
-                write!(f, "saga s{saga} step {step} {}", op.name())?;
+                write!(f, "saga {} step {step} {}", Saga(*saga), op.name())?;
                 if *attempt > 1 {
                     write!(f, " attempt {attempt}")?;
                 }
@@ -211,15 +211,18 @@ impl fmt::Display for FlowMsg {
             }
             FlowMsg::StepReply { saga, step, op, ok } => write!(
                 f,
-                "saga s{saga} step {step} {} {}",
+                "saga {} step {step} {} {}",
+                Saga(*saga),
                 op.name(),
                 if *ok { "ok" } else { "failed" }
             ),
-            FlowMsg::Event { saga, kind } => write!(f, "event s{saga} {kind:?}"),
-            FlowMsg::EventAck { saga, kind } => write!(f, "event ack s{saga} {kind:?}"),
-            FlowMsg::EventPublish { saga, kind, .. } => write!(f, "publish event s{saga} {kind:?}"),
+            FlowMsg::Event { saga, kind } => write!(f, "event {} {kind:?}", Saga(*saga)),
+            FlowMsg::EventAck { saga, kind } => write!(f, "event ack {} {kind:?}", Saga(*saga)),
+            FlowMsg::EventPublish { saga, kind, .. } => {
+                write!(f, "publish event {} {kind:?}", Saga(*saga))
+            }
             FlowMsg::EventQueued { saga, kind, .. } => {
-                write!(f, "delivered event s{saga} {kind:?}")
+                write!(f, "delivered event {} {kind:?}", Saga(*saga))
             }
             FlowMsg::Prepare { tx } => write!(f, "prepare {}", Tx(*tx)),
             FlowMsg::Vote { tx, yes } => {
@@ -247,5 +250,33 @@ pub struct Tx(pub u64);
 impl fmt::Display for Tx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "x{}", self.0 & ((1 << 40) - 1))
+    }
+}
+
+/// A saga id for people: `s7`, the orchestrator's own count. The high bits carry the
+/// orchestrator's node index, to keep ids unique when a run has several orchestrators; the log
+/// line names the node already, so showing them only made the number unreadable.
+pub struct Saga(pub u64);
+
+impl fmt::Display for Saga {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s{}", self.0 & ((1 << 40) - 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_read_as_the_owner_counts_them_whatever_its_node_index() {
+        assert_eq!(Saga((3 << 40) | 7).to_string(), "s7");
+        assert_eq!(Saga(12).to_string(), "s12");
+        assert_eq!(Tx((4 << 40) | 10).to_string(), "x10");
+        let m = FlowMsg::Event {
+            saga: (2 << 40) | 5,
+            kind: EventKind::Done,
+        };
+        assert!(m.to_string().starts_with("event s5 "), "{m}");
     }
 }

@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{ConfigError, check_ms, check_ratio, resolve};
 use crate::dist::{Dist, ms_to_us};
-use crate::models::flow::{EventKind, FlowMsg, StepOp};
+use crate::models::flow::{EventKind, FlowMsg, Saga, StepOp};
 use crate::msg::Payload;
 use crate::node::{Ctx, InspectRow, Node, NodeId, TimerId};
 
@@ -468,7 +468,7 @@ impl Participant {
         let me = ctx.me();
         let a = self.cfg.action;
         ctx.saga_ledger().effect(saga, me, a, e);
-        ctx.state(format!("s{saga}: {} {}", a.label(), a.state(e)));
+        ctx.state(format!("{}: {} {}", Saga(saga), a.label(), a.state(e)));
         if a == Action::ReserveInventory {
             ctx.gauge("reserved_now", self.reserved_now() as i64);
         }
@@ -500,7 +500,8 @@ impl Participant {
                 // Compensated before it ran: the step is cancelled and will not run.
                 self.records.insert(saga, Rec::Effect(Effect::Compensated));
                 ctx.state(format!(
-                    "s{saga}: {} cancelled before it ran",
+                    "{}: {} cancelled before it ran",
+                    Saga(saga),
                     self.cfg.action.label()
                 ));
             }
@@ -675,7 +676,11 @@ impl Node for Participant {
             self.failures += 1;
             ctx.count("failures", 1);
             self.records.insert(saga, Rec::Failed(attempt));
-            ctx.state(format!("s{saga}: {} failed", self.cfg.action.label()));
+            ctx.state(format!(
+                "{}: {} failed",
+                Saga(saga),
+                self.cfg.action.label()
+            ));
         } else {
             if self.cfg.action == Action::ChargePayment {
                 self.charges += 1;
@@ -1037,7 +1042,7 @@ impl Orchestrator {
         let steps = self.steps.clone();
         ctx.saga_ledger().start(saga, &steps);
         ctx.count("sagas_started", 1);
-        ctx.state(format!("s{saga}: order PENDING"));
+        ctx.state(format!("{}: order PENDING", Saga(saga)));
         let phase = match self.cfg.mode {
             Mode::Orchestration => Phase::Forward { retry_wait: false },
             Mode::Choreography => Phase::Starting,
@@ -1064,14 +1069,16 @@ impl Orchestrator {
         if step > usize::from(self.cfg.pivot) {
             r.phase = Phase::Forward { retry_wait: true };
             ctx.state(format!(
-                "s{saga}: {} failed after the pivot, retrying",
+                "{}: {} failed after the pivot, retrying",
+                Saga(saga),
                 self.cfg.steps[step]
             ));
             self.arm(ctx, saga, self.cfg.retry_ms);
             return;
         }
         ctx.state(format!(
-            "s{saga}: {} failed, compensating {} step(s) in reverse order",
+            "{}: {} failed, compensating {} step(s) in reverse order",
+            Saga(saga),
             self.cfg.steps[step],
             r.succeeded.len()
         ));
@@ -1097,12 +1104,12 @@ impl Orchestrator {
             OrderStatus::Approved => {
                 self.completed += 1;
                 ctx.count("sagas_completed", 1);
-                ctx.state(format!("s{saga}: order APPROVED"));
+                ctx.state(format!("{}: order APPROVED", Saga(saga)));
             }
             _ => {
                 self.compensated += 1;
                 ctx.count("sagas_compensated", 1);
-                ctx.state(format!("s{saga}: order REJECTED"));
+                ctx.state(format!("{}: order REJECTED", Saga(saga)));
             }
         }
         ctx.saga_ledger().end(saga, order);
@@ -1139,18 +1146,22 @@ impl Orchestrator {
                 if step + 1 < n {
                     r.step += 1;
                     r.attempt = 1;
-                    ctx.state(format!("s{saga}: {name} ok"));
+                    ctx.state(format!("{}: {name} ok", Saga(saga)));
                 } else {
                     let acked = vec![false; r.succeeded.len()];
                     r.phase = Phase::Confirming { acked };
-                    ctx.state(format!("s{saga}: {name} ok, confirming"));
+                    ctx.state(format!("{}: {name} ok, confirming", Saga(saga)));
                 }
                 self.send_current(ctx, saga);
             }
             (Phase::Compensating { k }, StepOp::Compensate) if r.succeeded[*k] == step => {
                 self.compensations += 1;
                 ctx.count("compensations", 1);
-                ctx.state(format!("s{saga}: {} compensated", self.cfg.steps[step]));
+                ctx.state(format!(
+                    "{}: {} compensated",
+                    Saga(saga),
+                    self.cfg.steps[step]
+                ));
                 if *k == 0 {
                     self.end(ctx, saga, OrderStatus::Rejected);
                 } else {
@@ -1227,7 +1238,7 @@ impl Orchestrator {
                     r.phase = Phase::Approving {
                         acked: vec![false; self.steps.len()],
                     };
-                    ctx.state(format!("s{saga}: every step done, approving"));
+                    ctx.state(format!("{}: every step done, approving", Saga(saga)));
                     self.send_current(ctx, saga);
                 }
             }
@@ -1315,7 +1326,8 @@ impl Node for Orchestrator {
                     {
                         let step = r.step;
                         ctx.state(format!(
-                            "s{saga}: {} did not answer in time, taken as failed",
+                            "{}: {} did not answer in time, taken as failed",
+                            Saga(saga),
                             self.name(step)
                         ));
                         self.step_failed(ctx, saga);
