@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, VecDeque};
 use super::{ConfigError, check_ms, check_ratio, resolve};
 use crate::dist::{Dist, ms_to_us};
 use crate::idhash::IdMap;
-use crate::models::flow::{EventKind, FlowMsg};
+use crate::models::flow::{EventKind, FlowMsg, Saga};
 use crate::msg::Payload;
 use crate::node::{Ctx, InspectRow, Node, NodeId, TimerId};
 
@@ -462,8 +462,14 @@ impl Node for Queue {
             return;
         };
         self.held[u.consumer] = self.held[u.consumer].saturating_sub(1);
+        // A routed event is named as the participants' log lines name it ("event s5 Done"),
+        // not by the broker's internal id, whose top bit marks it routed.
+        let what = match self.routes.get(&id) {
+            Some(&(_, saga, kind, _)) => format!("event {} {kind:?}", Saga(saga)),
+            None => format!("q{id}"),
+        };
         ctx.state(format!(
-            "q{id}: no ack within {} ms, delivering it again",
+            "{what}: no ack within {} ms, delivering it again",
             self.cfg.ack_timeout_ms
         ));
         self.requeue(id, u.deliveries);
