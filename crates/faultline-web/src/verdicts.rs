@@ -70,6 +70,13 @@ pub struct Verdicts {
     floor_us: u64,
 }
 
+/// Whether a transition is about the same property as (`node`, `name`): a property of the
+/// whole run (the KV history, Raft's safety, the saga ledger) is one, whichever node reported
+/// it; any other is one per node.
+fn same(t_node: NodeId, t_name: &str, node: NodeId, name: &str) -> bool {
+    t_name == name && (t_node == node || faultline_core::models::run_wide_verdict(name))
+}
+
 /// The transition a trace event makes, if it is a verdict (or the payment's duplicate charge).
 fn verdict_of(e: &TraceEvent) -> Option<(NodeId, String, Option<bool>, String)> {
     match &e.kind {
@@ -98,7 +105,7 @@ impl Verdicts {
             .transitions
             .iter()
             .rev()
-            .find(|t| t.node == node && t.name == name);
+            .find(|t| same(t.node, &t.name, node, &name));
         if last.is_some_and(|t| t.holds == holds) {
             return None;
         }
@@ -121,7 +128,7 @@ impl Verdicts {
     fn fold(&mut self, at_us: u64) {
         let mut kept: Vec<Transition> = Vec::new();
         for t in self.transitions.drain(..).rev() {
-            if !kept.iter().any(|k| k.node == t.node && k.name == t.name) {
+            if !kept.iter().any(|k| same(k.node, &k.name, t.node, &t.name)) {
                 kept.push(t);
             }
         }
@@ -195,7 +202,7 @@ impl Verdicts {
     pub fn rows(&self, world: &World) -> Vec<Row> {
         let mut rows: Vec<Row> = Vec::new();
         for t in self.transitions.iter().rev() {
-            if !rows.iter().any(|r| r.node == t.node && r.name == t.name) {
+            if !rows.iter().any(|r| same(r.node, &r.name, t.node, &t.name)) {
                 rows.push(Row {
                     node: t.node,
                     name: t.name.clone(),
@@ -337,6 +344,34 @@ mod tests {
             .expect("listed");
         assert_eq!((row.holds, row.since_us), (None, Some(40)));
         assert_eq!(row.detail, "budget ran out");
+    }
+
+    #[test]
+    fn a_verdict_on_the_whole_run_is_one_row_whoever_reported_it() {
+        let p = checkout(true);
+        let mut v = Verdicts::default();
+        let ev = |seq: u64, node: u16, name: &str, holds: bool| TraceEvent {
+            seq,
+            time_us: seq * 10,
+            kind: TraceKind::Verdict {
+                node: NodeId(node),
+                name: name.into(),
+                holds: Some(holds),
+                detail: String::new(),
+            },
+        };
+        // The KV history: client 1 saw it hold, then client 2 found a stale read. One answer:
+        // violated, not "holds" on one client beside "violated" on another.
+        v.observe(&ev(0, 1, "linearizable", true));
+        v.observe(&ev(1, 2, "linearizable", false));
+        // A property of one node (a cache's reads) stays one row per node.
+        v.observe(&ev(2, 0, "fresh reads", true));
+        v.observe(&ev(3, 1, "fresh reads", false));
+        let rows = v.rows(&p.world);
+        let lin: Vec<_> = rows.iter().filter(|r| r.name == "linearizable").collect();
+        assert_eq!(lin.len(), 1, "{rows:?}");
+        assert_eq!((lin[0].node, lin[0].holds), (NodeId(2), Some(false)));
+        assert_eq!(rows.iter().filter(|r| r.name == "fresh reads").count(), 2);
     }
 
     #[test]

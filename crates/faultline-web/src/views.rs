@@ -33,7 +33,14 @@ pub fn verdicts(rows: &[Row], names: &[String], link: &Scope<App>) -> Html {
         });
         html! {
             <li class={classes!("verdict", class)} data-name={r.name.clone()} data-holds={class}>
-                <span class="verdict-name">{ format!("{node}: {}", r.name) }</span>{": "}
+                <span class="verdict-name">{
+                    // A property of the whole run is one row, whichever node reported it last.
+                    if faultline_core::models::run_wide_verdict(&r.name) {
+                        format!("{} (whole run, reported by {node})", r.name)
+                    } else {
+                        format!("{node}: {}", r.name)
+                    }
+                }</span>{": "}
                 <strong class="verdict-answer">{ word }</strong>
                 if !r.detail.is_empty() { <span class="verdict-detail">{ format!(" ({})", r.detail) }</span> }
                 if let Some(at) = at { <span class="verdict-at">{ format!(" at t = {at}") }</span> }

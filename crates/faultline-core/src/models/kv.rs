@@ -59,6 +59,9 @@ pub const MAX_KEYS: u32 = 8;
 /// Peers a replica may have at most (so at most 9 replicas).
 pub const MAX_PEERS: usize = 8;
 
+/// The name of the checker's verdict on the whole history.
+pub const VERDICT: &str = "linearizable";
+
 /// A key's name for people: `x`, `y`, `z`, `w`, ...
 pub fn key_name(key: u8) -> &'static str {
     ["x", "y", "z", "w", "u", "v", "s", "t"]
@@ -507,7 +510,7 @@ fn recheck(ctx: &mut Ctx<'_>, store: u16, key: u8) {
     let changed = kv.emitted.as_ref().map(|e| e.0) != Some(overall.0);
     if changed {
         kv.emitted = Some(overall.clone());
-        ctx.verdict("linearizable", overall.0, overall.1);
+        ctx.verdict(VERDICT, overall.0, overall.1);
     }
 }
 

@@ -171,3 +171,13 @@ where
     check(&next).map_err(|(f, m)| if f.is_empty() { m } else { format!("{f}: {m}") })?;
     Ok((next, value.to_string()))
 }
+
+/// Whether a verdict judges the whole run rather than the node that reported it: a history
+/// shared by many nodes, checked by one checker in the engine's core (the key-value history,
+/// Raft's safety properties, the saga ledger). Whichever node reports it, it is one answer, and
+/// the page shows it as one row.
+pub fn run_wide_verdict(name: &str) -> bool {
+    name == kv::VERDICT
+        || raft::Property::ALL.iter().any(|p| p.name() == name)
+        || saga::INVARIANTS.contains(&name)
+}
