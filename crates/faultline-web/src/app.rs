@@ -1103,7 +1103,7 @@ impl App {
             });
         let pct = |f: &Figures| f.success_pct().map_or("–".into(), |p| format!("{p:.1} %"));
         let p99 = |f: &Figures| f.p99_us.map_or("–".into(), |us| fmt_ms(us as f64 / 1000.0));
-        let rows: [(&str, &str, String, String); 5] = [
+        let mut rows: Vec<(&str, &str, String, String)> = vec![
             ("success", "success rate", pct(&fa), pct(&fb)),
             ("p99", "p99 latency", p99(&fa), p99(&fb)),
             (
@@ -1118,13 +1118,20 @@ impl App {
                 fa.failed.to_string(),
                 fb.failed.to_string(),
             ),
-            (
-                "duplicates",
-                "duplicate charges",
-                fa.duplicates.to_string(),
-                fb.duplicates.to_string(),
-            ),
         ];
+        // The counters this run's models keep: duplicate charges, stale reads, elections...
+        let show = |v: Option<i64>| v.map_or("–".to_string(), |n| n.to_string());
+        for (i, (counter, label)) in crate::compare::EXTRA.iter().enumerate() {
+            let (a, b) = (fa.extra[i], fb.extra[i]);
+            if a.is_some() || b.is_some() {
+                let key = if *counter == "duplicate_charges" {
+                    "duplicates"
+                } else {
+                    counter
+                };
+                rows.push((key, label, show(a), show(b)));
+            }
+        }
         let options = s.scenario.nodes.iter().enumerate().flat_map(|(i, n)| {
             let cfg = Self::current_config(s, NodeId(i as u16));
             controls::params_for(s.world.node(NodeId(i as u16)).kind())

@@ -59,8 +59,24 @@ impl Compare {
     }
 }
 
-/// The key figures of a run: over its clients, requests that succeeded and failed, attempts
-/// sent, the worst p99 latency; and duplicate charges where a node counts them.
+/// Kinds that make requests and time them: the clients of every model family.
+const CALLERS: &[&str] = &["client", "kv_client", "app"];
+
+/// Counters worth comparing wherever a node keeps them, summed over the nodes: (counter,
+/// label). A row appears only when a node of either pane counts it.
+pub const EXTRA: &[(&str, &str)] = &[
+    ("duplicate_charges", "duplicate charges"),
+    ("stale_reads", "stale reads"),
+    ("refused", "refused operations"),
+    ("invariant_violations", "saga invariant violations"),
+    ("sagas_completed", "sagas approved"),
+    ("duplicates_processed", "messages processed twice"),
+    ("leaders_elected", "leaders elected"),
+];
+
+/// The key figures of a run: over the nodes that make requests (clients of any model),
+/// requests that succeeded and failed, attempts sent, the worst p99 latency; and the
+/// [`EXTRA`] counters its nodes keep.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Figures {
     /// Successful requests.
@@ -71,26 +87,34 @@ pub struct Figures {
     pub attempts: i64,
     /// The highest p99 of the clients, microseconds.
     pub p99_us: Option<u64>,
-    /// Duplicate charges, summed.
-    pub duplicates: i64,
+    /// Each [`EXTRA`] counter, summed; `None` where no node keeps it.
+    pub extra: Vec<Option<i64>>,
 }
 
 impl Figures {
     /// Reads them from a world.
     pub fn of(world: &World) -> Figures {
-        let mut f = Figures::default();
+        let mut f = Figures {
+            extra: vec![None; EXTRA.len()],
+            ..Figures::default()
+        };
         for i in 0..world.names().len() {
             let id = NodeId(i as u16);
             let counters = world.node(id).counters();
             let get = |k: &str| counters.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
-            f.duplicates += get("duplicate_charges").unwrap_or(0);
-            if world.node(id).kind() != "client" {
+            for (slot, (name, _)) in f.extra.iter_mut().zip(EXTRA) {
+                if let Some(v) = get(name) {
+                    *slot = Some(slot.unwrap_or(0) + v);
+                }
+            }
+            if !CALLERS.contains(&world.node(id).kind()) {
                 continue;
             }
             let m = world.metrics(id);
             f.ok += m.successes as i64;
             f.failed += m.failures as i64;
-            f.attempts += get("attempts").unwrap_or(0);
+            // A caller without retries makes one attempt per request.
+            f.attempts += get("attempts").unwrap_or((m.successes + m.failures) as i64);
             f.p99_us = f.p99_us.max(m.latency.quantile_us(0.99));
         }
         f
@@ -128,5 +152,35 @@ mod tests {
         assert!(fb.attempts < fa.attempts, "{fa:?} {fb:?}");
         b.follow(5_000_000);
         assert_eq!(b.session.world.now_us(), 5_000_000);
+    }
+
+    /// Models without a `client` node still have figures worth comparing: the KV store's
+    /// operations and stale reads, Raft's elections.
+    #[test]
+    fn figures_follow_the_models_in_the_run() {
+        let by_title = |t: &str| {
+            crate::app::TEMPLATES
+                .iter()
+                .map(|s| Scenario::parse(s).expect("valid"))
+                .find(|s| s.title == t)
+                .expect("template")
+        };
+        let ap = Compare::new(&by_title("Key-value store, AP"), None, 20_000_000).expect("builds");
+        let f = Figures::of(&ap.session.world);
+        assert!(f.ok > 100 && f.success_pct().is_some(), "{f:?}");
+        let stale = EXTRA.iter().position(|(k, _)| *k == "stale_reads").unwrap();
+        assert!(f.extra[stale].is_some_and(|n| n > 0), "{f:?}");
+        let raft = by_title("Raft: a leader crash, a partition and a heal");
+        let r = Compare::new(&raft, None, 10_000_000).expect("builds");
+        let f = Figures::of(&r.session.world);
+        let leaders = EXTRA
+            .iter()
+            .position(|(k, _)| *k == "leaders_elected")
+            .unwrap();
+        assert!(
+            f.extra[leaders].is_some_and(|n| n >= 2),
+            "a crash makes a second election: {f:?}"
+        );
+        assert_eq!(f.extra[stale], None, "no node counts stale reads");
     }
 }
