@@ -82,3 +82,16 @@ test('a link\'s bandwidth and loss are knobs: a narrow link makes requests time 
   assert.ok(after > before + 10, `failed requests: ${before} with the link as it was, ${after} through 2 messages a second`);
   assert.deepEqual(errors, []);
 });
+
+test('a link that loses only one way says so, and its slider sets both ways', async () => {
+  // Lesson 7: 5 % of the payment service's answers are lost on the way back to the checkout.
+  const { page, errors } = await openPage(env.browser, `${env.url}?lesson=07-idempotency&step=1`);
+  await page.locator('#canvas g.node[data-node="payments"]').click();
+  const out = 'output[for="link-loss-checkout-payments"]';
+  assert.equal((await page.textContent(out)).trim(), '5 % out, 0 % in');
+  await page.locator('#canvas g.node[data-node="checkout"]').click();
+  assert.equal((await page.textContent(out)).trim(), '0 % out, 5 % in', 'seen from the checkout');
+  await setRange(page, '#link-loss-checkout-payments', 0.1);
+  assert.equal((await page.textContent(out)).trim(), '10 %');
+  assert.deepEqual(errors, []);
+});

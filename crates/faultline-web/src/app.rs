@@ -1607,8 +1607,18 @@ impl App {
         let link_rows = world.links().iter().filter(|l| l.a == id || l.b == id).map(|l| {
             let (a, b) = (l.a, l.b);
             let other = &world.names()[if a == id { b } else { a }.index()];
-            let cfg = l.config(0);
+            // Direction 0 is a -> b. A link may differ each way (answers lost on the way back
+            // only, say): then both are shown, and a slider sets both.
+            let (out_dir, in_dir) = if a == id { (0, 1) } else { (1, 0) };
+            let cfg = l.config(out_dir);
+            let back = l.config(in_dir);
             let loss = f64::from(cfg.loss_ppm) / 1e6;
+            let loss_back = f64::from(back.loss_ppm) / 1e6;
+            let loss_text = if cfg.loss_ppm == back.loss_ppm {
+                format!("{:.0} %", loss * 100.0)
+            } else {
+                format!("{:.0} % out, {:.0} % in", loss * 100.0, loss_back * 100.0)
+            };
             let key = format!("{}-{}", world.names()[a.index()], world.names()[b.index()]);
             let loss_id = format!("link-loss-{key}");
             let bw_id = format!("link-bandwidth-{key}");
@@ -1617,6 +1627,13 @@ impl App {
                 el.value().parse::<f64>().ok().map(|v| Msg::SetLink(a, b, "loss", serde_json::json!(v)))
             });
             let bw = (cfg.bandwidth_per_s > 0).then_some(cfg.bandwidth_per_s);
+            let bw_back = (back.bandwidth_per_s > 0).then_some(back.bandwidth_per_s);
+            let bw_words = |b: Option<u32>| b.map_or("unlimited".to_string(), |b| format!("{b} messages/s"));
+            let bw_text = if bw == bw_back {
+                bw_words(bw)
+            } else {
+                format!("{} out, {} in", bw_words(bw), bw_words(bw_back))
+            };
             let on_bw = ctx.link().batch_callback(move |e: InputEvent| {
                 let el: HtmlInputElement = e.target_unchecked_into();
                 el.value().parse::<u32>().ok().map(|v| Msg::SetLink(a, b, "bandwidth_per_s", serde_json::json!(v)))
@@ -1629,14 +1646,14 @@ impl App {
                 <fieldset class="link-params">
                     <legend>{ format!("Link to {other}") }</legend>
                     <div class="param">
-                        <label for={loss_id.clone()}>{"Loss"}</label>
+                        <label for={loss_id.clone()}>{ if cfg.loss_ppm == back.loss_ppm { "Loss" } else { "Loss (the slider sets both ways)" } }</label>
                         <input id={loss_id.clone()} type="range" min="0" max="0.5" step="0.01" value={loss.to_string()} oninput={on_loss} />
-                        <output for={loss_id}>{ format!("{:.0} %", loss * 100.0) }</output>
+                        <output for={loss_id}>{ loss_text }</output>
                     </div>
                     <div class="param">
                         <label for={bw_id.clone()}>{"Bandwidth"}</label>
                         <input id={bw_id.clone()} type="range" min="1" max="1000" step="1" value={bw.unwrap_or(1000).to_string()} disabled={bw.is_none()} oninput={on_bw} />
-                        <output for={bw_id}>{ bw.map_or("unlimited".to_string(), |b| format!("{b} messages/s")) }</output>
+                        <output for={bw_id}>{ bw_text }</output>
                         <label class="opt"><input type="checkbox" checked={bw.is_some()} onchange={on_limit} />{" limit"}</label>
                     </div>
                 </fieldset>
