@@ -827,7 +827,7 @@ impl App {
                     <li>
                         <button class="lesson-open" data-lesson={*id} {onclick}>{ &l.title }</button>
                         <p class="hint">{ format!("{} · {} min · ", l.summary, l.minutes) }
-                            <span class="progress">{ format!("{done} of {goals} goals met") }</span></p>
+                            <span class="progress">{ format!("{done} of {goals} {} met", if goals == 1 { "goal" } else { "goals" }) }</span></p>
                     </li>
                 }
             }
