@@ -89,6 +89,38 @@ fn all_hold(r: &Run) {
     assert!(last.values().all(|h| *h == Some(true)), "{:?}", r.verdicts);
 }
 
+/// The end of a `chaos` run of 50 sagas: every saga ended, approved or compensated, the
+/// invariants held throughout, no inventory stays reserved, and each approved order is charged
+/// once (net of refunds).
+fn fifty_sagas_ended_well(r: &Run, ctx: &str) {
+    let w = &r.world;
+    assert_eq!(counter(w, "orders", "invariant_violations"), 0, "{ctx}");
+    assert!(
+        r.verdicts.iter().all(|v| v.1 == Some(true)),
+        "{ctx}: {:?}",
+        r.verdicts
+    );
+    assert_eq!(counter(w, "orders", "sagas_started"), 50, "{ctx}");
+    assert_eq!(
+        counter(w, "orders", "sagas_running"),
+        0,
+        "{ctx}: every saga ended"
+    );
+    let completed = counter(w, "orders", "sagas_completed");
+    assert_eq!(
+        completed + counter(w, "orders", "sagas_compensated"),
+        50,
+        "{ctx}"
+    );
+    assert!(completed > 0, "{ctx}: some orders approved");
+    assert_eq!(counter(w, "inventory", "reserved_now"), 0, "{ctx}");
+    assert_eq!(
+        counter(w, "payments", "charges") - counter(w, "payments", "refunds"),
+        completed,
+        "{ctx}: one charge per approved order"
+    );
+}
+
 #[test]
 fn failing_after_the_pivot_retries_and_never_compensates() {
     let r = run(
@@ -248,31 +280,7 @@ fn the_invariants_hold_over_many_seeds_with_failures_loss_and_crashes() {
     ] {
         for seed in 1..=40 {
             let r = run(&chaos(text, seed), Some(seed));
-            let w = &r.world;
-            let ctx = format!("{name} seed {seed}");
-            assert_eq!(counter(w, "orders", "invariant_violations"), 0, "{ctx}");
-            assert!(
-                r.verdicts.iter().all(|v| v.1 == Some(true)),
-                "{ctx}: {:?}",
-                r.verdicts
-            );
-            assert_eq!(counter(w, "orders", "sagas_started"), 50, "{ctx}");
-            assert_eq!(
-                counter(w, "orders", "sagas_running"),
-                0,
-                "{ctx}: every saga ended"
-            );
-            assert_eq!(
-                counter(w, "orders", "sagas_completed") + counter(w, "orders", "sagas_compensated"),
-                50,
-                "{ctx}"
-            );
-            assert_eq!(counter(w, "inventory", "reserved_now"), 0, "{ctx}");
-            assert_eq!(
-                counter(w, "payments", "charges") - counter(w, "payments", "refunds"),
-                counter(w, "orders", "sagas_completed"),
-                "{ctx}: one charge per approved order"
-            );
+            fifty_sagas_ended_well(&r, &format!("{name} seed {seed}"));
         }
     }
 }
@@ -351,31 +359,7 @@ fn a_choreography_over_a_queue_ignores_redelivered_events_and_keeps_the_invarian
         let r = run(&chaos(CHOREOGRAPHY_QUEUE, seed), Some(seed));
         let w = &r.world;
         let ctx = format!("queue seed {seed}");
-        assert_eq!(counter(w, "orders", "invariant_violations"), 0, "{ctx}");
-        assert!(
-            r.verdicts.iter().all(|v| v.1 == Some(true)),
-            "{ctx}: {:?}",
-            r.verdicts
-        );
-        assert_eq!(counter(w, "orders", "sagas_started"), 50, "{ctx}");
-        assert_eq!(
-            counter(w, "orders", "sagas_running"),
-            0,
-            "{ctx}: every saga ended"
-        );
-        let completed = counter(w, "orders", "sagas_completed");
-        assert_eq!(
-            completed + counter(w, "orders", "sagas_compensated"),
-            50,
-            "{ctx}"
-        );
-        assert!(completed > 0, "{ctx}: some orders approved");
-        assert_eq!(counter(w, "inventory", "reserved_now"), 0, "{ctx}");
-        assert_eq!(
-            counter(w, "payments", "charges") - counter(w, "payments", "refunds"),
-            completed,
-            "{ctx}: one charge per approved order"
-        );
+        fifty_sagas_ended_well(&r, &ctx);
         // Every event went through the broker, none point to point.
         assert!(counter(w, "broker", "published") > 0, "{ctx}");
         redelivered += counter(w, "broker", "redelivered");
@@ -418,30 +402,6 @@ fn a_broker_crash_loses_no_saga_and_keeps_the_invariants() {
         iv.push(json!({"do": "crash", "at_ms": at, "node": "broker"}));
         iv.push(json!({"do": "restart", "at_ms": at + 2000, "node": "broker"}));
         let r = run(&s, Some(seed));
-        let w = &r.world;
-        let ctx = format!("broker crash at {at} ms, seed {seed}");
-        assert!(
-            r.verdicts.iter().all(|v| v.1 == Some(true)),
-            "{ctx}: {:?}",
-            r.verdicts
-        );
-        assert_eq!(counter(w, "orders", "sagas_started"), 50, "{ctx}");
-        assert_eq!(
-            counter(w, "orders", "sagas_running"),
-            0,
-            "{ctx}: every saga ended"
-        );
-        let completed = counter(w, "orders", "sagas_completed");
-        assert_eq!(
-            completed + counter(w, "orders", "sagas_compensated"),
-            50,
-            "{ctx}"
-        );
-        assert_eq!(counter(w, "inventory", "reserved_now"), 0, "{ctx}");
-        assert_eq!(
-            counter(w, "payments", "charges") - counter(w, "payments", "refunds"),
-            completed,
-            "{ctx}: one charge per approved order"
-        );
+        fifty_sagas_ended_well(&r, &format!("broker crash at {at} ms, seed {seed}"));
     }
 }
