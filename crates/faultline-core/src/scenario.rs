@@ -145,7 +145,8 @@ fn default_queue_limit() -> u32 {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct View {
-    /// Node positions on the canvas, by node id, as `[x, y]`.
+    /// Node positions on the page's 600 x 400 canvas, by node id, as `[x, y]`. The page
+    /// scales a layout that does not fit down evenly, so any finite layout is drawn whole.
     #[serde(default)]
     pub positions: BTreeMap<String, [f64; 2]>,
 }
