@@ -403,6 +403,22 @@ pub struct Participant {
     refunds: u64,
 }
 
+/// A choreography event for `to`, from an orchestrator or a participant alike: sent to it, or,
+/// with a `broker`, published to the broker for it.
+fn send_event(ctx: &mut Ctx<'_>, broker: Option<NodeId>, to: NodeId, saga: u64, kind: EventKind) {
+    match broker {
+        Some(b) => ctx.send(
+            b,
+            Payload::Flow(FlowMsg::EventPublish {
+                saga,
+                kind,
+                to: to.0,
+            }),
+        ),
+        None => ctx.send(to, Payload::Flow(FlowMsg::Event { saga, kind })),
+    };
+}
+
 fn kind_code(k: EventKind) -> u8 {
     match k {
         EventKind::Done => 0,
@@ -510,17 +526,7 @@ impl Participant {
 
     fn emit(&mut self, ctx: &mut Ctx<'_>, saga: u64, to: NodeId, kind: EventKind) {
         self.outbox.insert((saga, kind_code(kind)), (to, kind));
-        match self.broker {
-            Some(b) => ctx.send(
-                b,
-                Payload::Flow(FlowMsg::EventPublish {
-                    saga,
-                    kind,
-                    to: to.0,
-                }),
-            ),
-            None => ctx.send(to, Payload::Flow(FlowMsg::Event { saga, kind })),
-        };
+        send_event(ctx, self.broker, to, saga, kind);
         let t = ctx.set_timer(ms_to_us(self.cfg.retry_ms), 1);
         self.retry_timers.insert(t, (saga, kind_code(kind)));
     }
@@ -1018,13 +1024,13 @@ impl Orchestrator {
                 }
             }
             Phase::Starting => {
-                self.send_event(ctx, self.steps[0], saga, EventKind::Done);
+                send_event(ctx, self.broker, self.steps[0], saga, EventKind::Done);
             }
             Phase::Waiting => return,
             Phase::Approving { acked } => {
                 for (i, &n) in self.steps.iter().enumerate() {
                     if !acked[i] {
-                        self.send_event(ctx, n, saga, EventKind::Approved);
+                        send_event(ctx, self.broker, n, saga, EventKind::Approved);
                     }
                 }
             }
@@ -1179,21 +1185,6 @@ impl Orchestrator {
             }
             _ => {} // a late or repeated answer
         }
-    }
-
-    /// A choreography event for `to`: sent to it, or published to the broker for it.
-    fn send_event(&self, ctx: &mut Ctx<'_>, to: NodeId, saga: u64, kind: EventKind) {
-        match self.broker {
-            Some(b) => ctx.send(
-                b,
-                Payload::Flow(FlowMsg::EventPublish {
-                    saga,
-                    kind,
-                    to: to.0,
-                }),
-            ),
-            None => ctx.send(to, Payload::Flow(FlowMsg::Event { saga, kind })),
-        };
     }
 
     fn on_event_ack(&mut self, ctx: &mut Ctx<'_>, from: NodeId, saga: u64, kind: EventKind) {
