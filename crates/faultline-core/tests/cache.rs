@@ -9,7 +9,6 @@ mod common;
 
 use common::{counters, model, run_to};
 use faultline_core::scenario::Scenario;
-use faultline_core::trace::TraceKind;
 use faultline_core::world::World;
 use serde_json::{Value, json};
 
@@ -174,21 +173,11 @@ fn a_lost_invalidation_leaves_an_old_value_until_the_ttl() {
 #[test]
 fn the_first_stale_read_is_a_verdict_with_the_versions() {
     let w = run(&sample(), 1);
-    let verdicts: Vec<String> = w
-        .trace()
-        .events()
-        .iter()
-        .filter_map(|e| match &e.kind {
-            TraceKind::Verdict {
-                name,
-                holds,
-                detail,
-                ..
-            } if name == "fresh reads" => {
-                assert_eq!(*holds, Some(detail == "no stale read yet"));
-                Some(detail.clone())
-            }
-            _ => None,
+    let verdicts: Vec<String> = common::verdicts(&w, "fresh reads")
+        .into_iter()
+        .map(|(holds, detail)| {
+            assert_eq!(holds, Some(detail == "no stale read yet"));
+            detail
         })
         .collect();
     // First known at the start (it holds), then broken at the first stale read, once.

@@ -5,9 +5,10 @@
 //! large budget, not only trusted from the live verdicts.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use faultline_core::report::Report;
 use faultline_core::scenario::Scenario;
-use faultline_core::trace::TraceKind;
 use faultline_core::world::World;
 use serde_json::{Value, json};
 
@@ -71,20 +72,9 @@ fn counter(r: &Report, node: &str, name: &str) -> i64 {
     n.counters[name]
 }
 
+/// The live `linearizable` verdicts of a run.
 fn verdicts(w: &World) -> Vec<(Option<bool>, String)> {
-    w.trace()
-        .events()
-        .iter()
-        .filter_map(|e| match &e.kind {
-            TraceKind::Verdict {
-                name,
-                holds,
-                detail,
-                ..
-            } if name == "linearizable" => Some((*holds, detail.clone())),
-            _ => None,
-        })
-        .collect()
+    common::verdicts(w, faultline_core::models::kv::VERDICT)
 }
 
 #[test]

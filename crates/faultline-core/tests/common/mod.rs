@@ -1,10 +1,11 @@
-//! What the model tests share: a sample's JSON edited in place, a run to a moment, and a node's
-//! counters by name. Each test file uses some of these, hence the `dead_code` allowance.
+//! What the model tests share: a sample's JSON edited in place, a run to a moment, a node's
+//! counters by name, and the verdicts on a property. Each test file uses some of these, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 
 use faultline_core::scenario::Scenario;
+use faultline_core::trace::TraceKind;
 use faultline_core::world::{RunStatus, World};
 use serde_json::Value;
 
@@ -38,4 +39,21 @@ pub fn counter(w: &World, node: &str, name: &str) -> i64 {
     *counters(w, node)
         .get(name)
         .unwrap_or_else(|| panic!("{node} has no counter {name}"))
+}
+
+/// Every verdict on the property `name` in the world's trace, in order: (answer, detail).
+pub fn verdicts(w: &World, name: &str) -> Vec<(Option<bool>, String)> {
+    w.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::Verdict {
+                name: n,
+                holds,
+                detail,
+                ..
+            } if n == name => Some((*holds, detail.clone())),
+            _ => None,
+        })
+        .collect()
 }
