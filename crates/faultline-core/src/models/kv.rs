@@ -308,12 +308,22 @@ impl KvShared {
             if a != b {
                 // The smaller index is the root, so a store's id does not depend on the order
                 // its replicas started in.
-                let need = usize::from(a.max(b)) + 1;
+                let (root, child) = (a.min(b), a.max(b));
+                let need = usize::from(child) + 1;
                 if self.parent.len() < need {
                     let from = self.parent.len() as u16;
                     self.parent.extend(from..need as u16);
                 }
-                self.parent[usize::from(a.max(b))] = a.min(b);
+                self.parent[usize::from(child)] = root;
+                // Replicas declare their store as they start, before any client calls. A
+                // replica that starts late (crashed at time zero) and links two stores makes
+                // them one: what was recorded under the old id joins it, and the merged keys are
+                // checked afresh (another store's writes can explain a read).
+                for o in self.ops.iter_mut().filter(|o| o.store == child) {
+                    o.store = root;
+                }
+                self.per_key
+                    .retain(|(st, _), _| *st != child && *st != root);
             }
         }
     }
@@ -1368,6 +1378,34 @@ mod tests {
         assert_eq!(idx, vec![1, 2]);
         assert_eq!(h[0].ret_us, None);
         assert_eq!(kv.check_key(0, 0, LIVE_BUDGET).0, Some(false));
+    }
+
+    #[test]
+    fn stores_merged_by_a_late_replica_share_one_history() {
+        let mut kv = KvShared::default();
+        kv.join(NodeId(2), &[NodeId(1)]);
+        kv.join(NodeId(4), &[NodeId(3)]);
+        assert_eq!((kv.store_of(NodeId(2)), kv.store_of(NodeId(4))), (1, 3));
+        let op = |store, write, read| HistOp {
+            client: NodeId(9),
+            store,
+            key: 0,
+            write,
+            call_us: if write.is_some() { 0 } else { 20 },
+            end_us: Some(if write.is_some() { 10 } else { 30 }),
+            outcome: HistOutcome::Ok(read),
+        };
+        // Store 3 read the value store 1 wrote: unexplained while they are apart.
+        kv.ops.push(op(1, Some(7), None));
+        kv.ops.push(op(3, None, Some(7)));
+        kv.per_key.insert((3, 0), kv.check_key(3, 0, LIVE_BUDGET));
+        assert_eq!(kv.per_key[&(3, 0)].0, Some(false));
+        // Replica 0 starts late and lists 2 and 4 as peers: one store, one history, rechecked.
+        kv.join(NodeId(0), &[NodeId(2), NodeId(4)]);
+        assert_eq!(kv.store_of(NodeId(3)), 0);
+        assert_eq!(kv.keys(), vec![(0, 0)]);
+        assert!(kv.per_key.is_empty(), "the merged key is checked afresh");
+        assert_eq!(kv.check_key(0, 0, LIVE_BUDGET).0, Some(true));
     }
 
     #[test]
