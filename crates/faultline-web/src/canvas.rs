@@ -301,6 +301,7 @@ fn node_body(world: &World, id: NodeId, name: &str, state: &str, x: f64) -> Html
     let kind = world.node(id).kind();
     let leader = world.liveness(id) == Liveness::Up && state.starts_with("leader");
     let r = NODE_R;
+    let (side, dx) = status_anchor(x);
     html! {
         <>
             if ROUND_KINDS.contains(&kind) {
@@ -313,28 +314,21 @@ fn node_body(world: &World, id: NodeId, name: &str, state: &str, x: f64) -> Html
                 <path class="crown" d="M-12 -33L-12 -45L-6 -38L0 -47L6 -38L12 -45L12 -33Z" />
             }
             <text class="label" y={if ROUND_KINDS.contains(&kind) { "5" } else { "2" }}>{ name }</text>
-            <text class={classes!("status", status_side(x))} x={status_x(x)} y="48">{ state.to_string() }</text>
+            <text class={classes!("status", side)} x={dx} y="48">{ state.to_string() }</text>
         </>
     }
 }
 
 /// Where a node's status line hangs: centred under it, or, near an edge, from the node's
 /// outer side inward, so that a long status ("0 appended, 0 waiting") is not cut by the edge.
-fn status_side(x: f64) -> Option<&'static str> {
+/// Returns the class that sets its anchor and its `x` in the node's frame.
+fn status_anchor(x: f64) -> (Option<&'static str>, &'static str) {
     if x < 120.0 {
-        Some("from-left")
+        (Some("from-left"), "-30")
     } else if x > WIDTH - 120.0 {
-        Some("from-right")
+        (Some("from-right"), "30")
     } else {
-        None
-    }
-}
-
-fn status_x(x: f64) -> &'static str {
-    match status_side(x) {
-        Some("from-left") => "-30",
-        Some(_) => "30",
-        None => "0",
+        (None, "0")
     }
 }
 
