@@ -1124,12 +1124,7 @@ impl App {
         for (i, (counter, label)) in crate::compare::EXTRA.iter().enumerate() {
             let (a, b) = (fa.extra[i], fb.extra[i]);
             if a.is_some() || b.is_some() {
-                let key = if *counter == "duplicate_charges" {
-                    "duplicates"
-                } else {
-                    counter
-                };
-                rows.push((key, label, show(a), show(b)));
+                rows.push((counter, label, show(a), show(b)));
             }
         }
         let options = s.scenario.nodes.iter().enumerate().flat_map(|(i, n)| {
