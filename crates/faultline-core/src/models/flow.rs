@@ -2,6 +2,7 @@
 //! (orchestrated and choreographed) and two-phase commit. One enum, carried by
 //! [`crate::msg::Payload::Flow`], so the engine and the page see one closed type.
 
+use crate::node::NodeId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -188,15 +189,15 @@ impl FlowMsg {
 impl fmt::Display for FlowMsg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FlowMsg::Publish { id } => write!(f, "publish q{id}"),
+            FlowMsg::Publish { id } => write!(f, "publish {}", Msg(*id)),
             FlowMsg::Deliver { id, redeliveries } => {
-                write!(f, "deliver q{id}")?;
+                write!(f, "deliver {}", Msg(*id))?;
                 if *redeliveries > 0 {
                     write!(f, " (redelivery {redeliveries})")?;
                 }
                 Ok(())
             }
-            FlowMsg::Ack { id } => write!(f, "ack q{id}"),
+            FlowMsg::Ack { id } => write!(f, "ack {}", Msg(*id)),
             FlowMsg::Step {
                 saga,
                 step,
@@ -242,25 +243,46 @@ impl fmt::Display for FlowMsg {
     }
 }
 
-/// A two-phase commit transaction id as people read it: `x5` for a coordinator's fifth. The id
-/// on the wire also holds the coordinator's node id in its high bits, so two coordinators never
-/// share one; the name leaves them out.
+/// Bits of a run-wide id that count within its owner (a producer's messages, a coordinator's
+/// transactions, an orchestrator's sagas); the bits above hold the owner's node index, so two
+/// owners never share an id.
+const OWN_BITS: u32 = 40;
+
+/// The `n`th id of `owner`, unique in the run.
+pub fn owned_id(owner: NodeId, n: u64) -> u64 {
+    (u64::from(owner.0) << OWN_BITS) | n
+}
+
+/// The owner's own count in an id: what people read. The log line names the owner already, so
+/// the node index in the high bits only made the number unreadable (`s1099511627777`).
+pub fn own_count(id: u64) -> u64 {
+    id & ((1 << OWN_BITS) - 1)
+}
+
+/// A two-phase commit transaction id as people read it: `x5` for a coordinator's fifth.
 pub struct Tx(pub u64);
 
 impl fmt::Display for Tx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "x{}", self.0 & ((1 << 40) - 1))
+        write!(f, "x{}", own_count(self.0))
     }
 }
 
-/// A saga id for people: `s7`, the orchestrator's own count. The high bits carry the
-/// orchestrator's node index, to keep ids unique when a run has several orchestrators; the log
-/// line names the node already, so showing them only made the number unreadable.
+/// A saga id as people read it: `s7` for an orchestrator's seventh.
 pub struct Saga(pub u64);
 
 impl fmt::Display for Saga {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "s{}", self.0 & ((1 << 40) - 1))
+        write!(f, "s{}", own_count(self.0))
+    }
+}
+
+/// A queued message's id as people read it: `q3` for a producer's third.
+pub struct Msg(pub u64);
+
+impl fmt::Display for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "q{}", own_count(self.0))
     }
 }
 
@@ -273,6 +295,14 @@ mod tests {
         assert_eq!(Saga((3 << 40) | 7).to_string(), "s7");
         assert_eq!(Saga(12).to_string(), "s12");
         assert_eq!(Tx((4 << 40) | 10).to_string(), "x10");
+        assert_eq!(Msg(owned_id(NodeId(2), 3)).to_string(), "q3");
+        assert_eq!(
+            FlowMsg::Ack {
+                id: owned_id(NodeId(5), 9)
+            }
+            .to_string(),
+            "ack q9"
+        );
         let m = FlowMsg::Event {
             saga: (2 << 40) | 5,
             kind: EventKind::Done,

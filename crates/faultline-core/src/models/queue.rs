@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, VecDeque};
 use super::{ConfigError, check_ms, check_ratio, resolve};
 use crate::dist::{Dist, ms_to_us};
 use crate::idhash::IdMap;
-use crate::models::flow::{EventKind, FlowMsg, Saga};
+use crate::models::flow::{EventKind, FlowMsg, Msg, Saga, owned_id};
 use crate::msg::Payload;
 use crate::node::{Ctx, InspectRow, Node, NodeId, TimerId};
 
@@ -137,7 +137,7 @@ impl Node for Producer {
         }
         self.published += 1;
         // Unique across producers: the producer's index in the high bits.
-        let id = (u64::from(self.me.0) << 40) | self.published;
+        let id = owned_id(self.me, self.published);
         ctx.send(self.queue, Payload::Flow(FlowMsg::Publish { id }));
         ctx.count("published", 1);
         self.arm(ctx);
@@ -466,7 +466,7 @@ impl Node for Queue {
         // not by the broker's internal id, whose top bit marks it routed.
         let what = match self.routes.get(&id) {
             Some(&(_, saga, kind, _)) => format!("event {} {kind:?}", Saga(saga)),
-            None => format!("q{id}"),
+            None => Msg(id).to_string(),
         };
         ctx.state(format!(
             "{what}: no ack within {} ms, delivering it again",
@@ -674,7 +674,8 @@ impl Node for Consumer {
             self.duplicates_skipped += 1;
             ctx.count("duplicates_skipped", 1);
             ctx.state(format!(
-                "q{id}: already processed, acked without processing"
+                "{}: already processed, acked without processing",
+                Msg(id)
             ));
             self.ack(ctx, id);
             return;
@@ -695,7 +696,7 @@ impl Node for Consumer {
                 *n += 1;
                 self.duplicates_processed += 1;
                 ctx.count("duplicates_processed", 1);
-                ctx.metric_event(format!("q{id} processed again"), i64::from(*n));
+                ctx.metric_event(format!("{} processed again", Msg(id)), i64::from(*n));
             }
             None => {
                 self.effects.insert(id, 1);

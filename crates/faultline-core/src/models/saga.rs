@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{ConfigError, check_ms, check_ratio, resolve};
 use crate::dist::{Dist, ms_to_us};
-use crate::models::flow::{EventKind, FlowMsg, Saga, StepOp};
+use crate::models::flow::{EventKind, FlowMsg, Saga, StepOp, owned_id};
 use crate::msg::Payload;
 use crate::node::{Ctx, InspectRow, Node, NodeId, TimerId};
 
@@ -1044,7 +1044,7 @@ impl Orchestrator {
             return;
         }
         self.started += 1;
-        let saga = (u64::from(self.me.0) << 40) | self.started;
+        let saga = owned_id(self.me, self.started);
         let steps = self.steps.clone();
         ctx.saga_ledger().start(saga, &steps);
         ctx.count("sagas_started", 1);

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::{ConfigError, check_ms, check_ratio, resolve};
 use crate::dist::{Dist, ms_to_us};
-use crate::models::flow::{FlowMsg, Tx};
+use crate::models::flow::{FlowMsg, Tx, owned_id};
 use crate::msg::Payload;
 use crate::node::{Ctx, InspectRow, Node, NodeId, TimerId};
 
@@ -257,7 +257,7 @@ impl Node for Coordinator {
                     return;
                 }
                 self.started += 1;
-                let tx = (u64::from(self.me.0) << 40) | self.started;
+                let tx = owned_id(self.me, self.started);
                 ctx.count("started", 1);
                 let t = ctx.set_timer(ms_to_us(self.cfg.vote_timeout_ms), TAG_VOTES);
                 self.voting.insert(
