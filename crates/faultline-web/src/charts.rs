@@ -16,6 +16,7 @@ const VERMILLION: RGBColor = RGBColor(0xd5, 0x5e, 0x00);
 const ORANGE: RGBColor = RGBColor(0xe6, 0x9f, 0x00);
 
 /// One drawn chart: a title for people and its SVG.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Chart {
     /// What it shows.
     pub title: String,
@@ -226,7 +227,7 @@ mod tests {
 
     #[test]
     fn charts_draw_the_run_and_the_timeout() {
-        let s = Scenario::parse(crate::app::DEFAULT_SCENARIO).expect("valid");
+        let s = Scenario::parse(crate::templates::DEFAULT_SCENARIO).expect("valid");
         let mut w = s.build(None).expect("builds");
         assert!(
             latency(&w, NodeId(0), Some(1000.0)).is_none(),

@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn one_changed_setting_changes_the_figures_and_the_clock_is_shared() {
-        let base = Scenario::parse(crate::app::TEMPLATES[3]).expect("valid");
+        let base = Scenario::parse(crate::templates::TEMPLATES[3]).expect("valid");
         let same = Compare::new(&base, None, 10_000_000).expect("builds");
         let mut a = Session::new(base.clone()).expect("builds");
         a.seek(10_000_000);
@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn figures_follow_the_models_in_the_run() {
         let by_title = |t: &str| {
-            crate::app::TEMPLATES
+            crate::templates::TEMPLATES
                 .iter()
                 .map(|s| Scenario::parse(s).expect("valid"))
                 .find(|s| s.title == t)

@@ -460,14 +460,14 @@ mod tests {
     /// so no slider can produce a value the core refuses.
     #[test]
     fn every_slider_value_is_accepted_by_the_core() {
-        for text in crate::app::TEMPLATES {
+        for text in crate::templates::TEMPLATES {
             sliders_accepted(text);
         }
         // And every lesson step, where the learner turns the knobs the lesson asks for.
         for (id, l) in crate::lessons::catalog() {
-            let l = l.unwrap_or_else(|e| panic!("{id}: {e}"));
+            let l = l.as_ref().unwrap_or_else(|e| panic!("{id}: {e}"));
             for st in &l.steps {
-                sliders_accepted(&st.scenario(&l).unwrap().to_json());
+                sliders_accepted(&st.scenario(l).unwrap().to_json());
             }
         }
     }

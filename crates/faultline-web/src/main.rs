@@ -4,16 +4,30 @@
 //! `requestAnimationFrame`, the wall clock); the core never does. The page turns each frame's
 //! wall-clock delta into a bounded amount of virtual time and asks the core to run up to it.
 
+mod action;
 mod app;
+mod browser;
 mod canvas;
 mod charts;
 mod compare;
+mod compare_view;
 mod controls;
+mod derive;
+mod event_log;
 mod framebench;
+mod inspector;
+mod layout;
+mod lesson_panel;
 mod lessons;
+mod panels;
+mod reduce;
+mod refresh;
 mod sandbox;
 mod session;
 mod spacetime;
+mod state;
+mod templates;
+mod toolbar;
 mod verdicts;
 mod views;
 mod waterfall;

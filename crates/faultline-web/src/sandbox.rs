@@ -137,7 +137,7 @@ mod tests {
     use super::*;
 
     fn base() -> Scenario {
-        Scenario::parse(crate::app::DEFAULT_SCENARIO).unwrap()
+        Scenario::parse(crate::templates::DEFAULT_SCENARIO).unwrap()
     }
 
     #[test]

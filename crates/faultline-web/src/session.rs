@@ -279,8 +279,8 @@ mod tests {
     use faultline_core::NodeId;
 
     fn session() -> Session {
-        let s =
-            Scenario::parse(crate::app::DEFAULT_SCENARIO).expect("the default scenario is valid");
+        let s = Scenario::parse(crate::templates::DEFAULT_SCENARIO)
+            .expect("the default scenario is valid");
         Session::new(s).expect("it builds")
     }
 
@@ -406,7 +406,7 @@ mod tests {
     #[test]
     #[ignore]
     fn seek_benchmark() {
-        let mut s = Scenario::parse(crate::app::DEFAULT_SCENARIO).expect("valid");
+        let mut s = Scenario::parse(crate::templates::DEFAULT_SCENARIO).expect("valid");
         s.duration_ms = 600_000.0;
         let mut p = Session::new(s).expect("builds");
         p.seek(600_000_000);

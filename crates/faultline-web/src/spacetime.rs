@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn messages_are_lines_and_losses_are_marked() {
-        let s = Scenario::parse(crate::app::TEMPLATES[3]).expect("valid");
+        let s = Scenario::parse(crate::templates::TEMPLATES[3]).expect("valid");
         let mut w = s.build(None).expect("builds");
         w.run_until(20_000_000, u64::MAX);
         let (svg, n) = svg(&w, None);

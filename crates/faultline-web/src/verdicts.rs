@@ -245,7 +245,7 @@ mod tests {
     use faultline_core::world::Action;
 
     fn checkout(keys: bool) -> Session {
-        let mut s = Scenario::parse(crate::app::TEMPLATES[3]).expect("valid");
+        let mut s = Scenario::parse(crate::templates::TEMPLATES[3]).expect("valid");
         if !keys {
             s.interventions
                 .push(faultline_core::scenario::Intervention::Set {

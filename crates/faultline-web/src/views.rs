@@ -1,12 +1,13 @@
 //! The page's views of a run beyond the canvas: the invariants and their verdicts, the
 //! space-time diagram of messages, and the waterfall of one request's spans.
 
+use std::rc::Rc;
+
 use faultline_core::fmt_time;
 use web_sys::HtmlSelectElement;
-use yew::html::Scope;
 use yew::prelude::*;
 
-use crate::app::{App, Msg};
+use crate::action::Action;
 use crate::verdicts::Row;
 use crate::waterfall::Bar;
 
@@ -19,15 +20,28 @@ fn answer(holds: Option<bool>) -> (&'static str, &'static str) {
     }
 }
 
+/// The invariants panel's properties.
+#[derive(Properties, PartialEq)]
+pub struct VerdictsProps {
+    /// The rows.
+    pub rows: Rc<Vec<Row>>,
+    /// Node names.
+    pub names: Rc<[String]>,
+    /// Where the learner's acts go.
+    pub on: Callback<Action>,
+}
+
 /// The invariants panel: the latest verdict per node and property, each with a jump to the
 /// moment it took that answer.
-pub fn verdicts(rows: &[Row], names: &[String], link: &Scope<App>) -> Html {
+#[function_component(Verdicts)]
+pub fn verdicts(props: &VerdictsProps) -> Html {
+    let (rows, names, on) = (&props.rows, &props.names, &props.on);
     let items = rows.iter().map(|r| {
         let node = names.get(r.node.index()).cloned().unwrap_or_default();
         let (word, class) = answer(r.holds);
         let at = r.since_us.map(fmt_time);
         let jump = r.since_us.map(|t| {
-            let onclick = link.callback(move |_| Msg::Seek(t));
+            let onclick = on.reform(move |_| Action::Seek(t));
             let label = format!("Jump to t = {}, when {} on {node} became {}", fmt_time(t), r.name, word.to_lowercase());
             html! { <button class="jump link-button" aria-label={label} {onclick}>{"Jump"}</button> }
         });
@@ -61,13 +75,11 @@ pub fn verdicts(rows: &[Row], names: &[String], link: &Scope<App>) -> Html {
 }
 
 /// Offers an SVG as a download, or as a PNG.
-fn save_buttons(stem: &'static str, what: &'static str, svg: &str) -> Html {
-    let (a, b) = (svg.to_string(), svg.to_string());
-    let save = Callback::from(move |_: MouseEvent| {
-        // A failed download leaves the view on the page: nothing to undo.
-        let _ = crate::app::download(&format!("{stem}.svg"), "image/svg+xml", &a);
-    });
-    let png = Callback::from(move |_: MouseEvent| crate::app::save_png(format!("{stem}.png"), &b));
+pub fn save_buttons(stem: &str, what: &str, svg: &Rc<str>, on: &Callback<Action>) -> Html {
+    let (a, b) = (svg.clone(), svg.clone());
+    let (sa, sb) = (stem.to_string(), stem.to_string());
+    let save = on.reform(move |_: MouseEvent| Action::SaveSvg(sa.clone(), a.clone(), false));
+    let png = on.reform(move |_: MouseEvent| Action::SaveSvg(sb.clone(), b.clone(), true));
     html! {
         <>
             <button class="save-chart link-button" onclick={save} aria-label={format!("Save the {what} as SVG")}>{"SVG"}</button>
@@ -76,18 +88,39 @@ fn save_buttons(stem: &'static str, what: &'static str, svg: &str) -> Html {
     }
 }
 
+/// The request a clicked element names (`data-client`, `data-trace`), if any.
+pub fn clicked_request(e: &MouseEvent) -> Option<(usize, u64)> {
+    let el: web_sys::Element = e.target_unchecked_into();
+    let client = el.get_attribute("data-client")?.parse::<usize>().ok()?;
+    let trace = el.get_attribute("data-trace")?.parse::<u64>().ok()?;
+    Some((client, trace))
+}
+
+/// The space-time diagram's properties.
+#[derive(Properties, PartialEq)]
+pub struct SpacetimeProps {
+    /// The SVG text and the number of messages drawn.
+    pub drawn: Rc<(String, usize)>,
+    /// Where the learner's acts go.
+    pub on: Callback<Action>,
+}
+
 /// The space-time diagram; a click on a message picks its request for the waterfall.
-pub fn spacetime(svg: &str, lines: usize, link: &Scope<App>) -> Html {
-    let onclick = link.batch_callback(|e: MouseEvent| {
-        let el: web_sys::Element = e.target_unchecked_into();
-        let client = el.get_attribute("data-client")?.parse::<usize>().ok()?;
-        let trace = el.get_attribute("data-trace")?.parse::<u64>().ok()?;
-        Some(Msg::PickRequest(Some((client, trace))))
+#[function_component(Spacetime)]
+pub fn spacetime(props: &SpacetimeProps) -> Html {
+    let (svg, lines) = (&props.drawn.0, props.drawn.1);
+    let on = &props.on;
+    let on_click = on.clone();
+    let onclick = Callback::from(move |e: MouseEvent| {
+        if let Some(r) = clicked_request(&e) {
+            on_click.emit(Action::PickRequest(Some(r)));
+        }
     });
+    let shared: Rc<str> = Rc::from(svg.as_str());
     html! {
         <figure class="chart spacetime" id="spacetime">
             <figcaption>{ format!("Recent messages, a lane per node ({lines} drawn); click one to see its request") }
-                { save_buttons("space-time", "space-time diagram", svg) }</figcaption>
+                { save_buttons("space-time", "space-time diagram", &shared, on) }</figcaption>
             <div class="spacetime-body" role="img" aria-label={format!("Space-time diagram: a lane per node, time to the right, {lines} messages")} {onclick}>
                 { Html::from_html_unchecked(AttrValue::from(svg.to_string())) }
             </div>
@@ -95,26 +128,37 @@ pub fn spacetime(svg: &str, lines: usize, link: &Scope<App>) -> Html {
     }
 }
 
+/// The waterfall's properties.
+#[derive(Properties, PartialEq)]
+pub struct WaterfallProps {
+    /// Recent requests to pick from.
+    pub recent: Rc<Vec<(usize, u64)>>,
+    /// The picked one.
+    pub picked: Option<(usize, u64)>,
+    /// Its spans, or why there are none.
+    pub bars: Rc<Result<Vec<Bar>, String>>,
+    /// Node names.
+    pub names: Rc<[String]>,
+    /// Where the learner's acts go.
+    pub on: Callback<Action>,
+}
+
 /// The waterfall of the picked request, with a picker of recent requests.
-pub fn waterfall(
-    recent: &[(usize, u64)],
-    picked: Option<(usize, u64)>,
-    bars: &Result<Vec<Bar>, String>,
-    names: &[String],
-    link: &Scope<App>,
-) -> Html {
+#[function_component(Waterfall)]
+pub fn waterfall(props: &WaterfallProps) -> Html {
+    let (recent, picked, bars, names) = (&props.recent, props.picked, &*props.bars, &props.names);
     let value = |(c, t): (usize, u64)| format!("{c}:{t}");
-    let onchange = link.callback(|e: Event| {
+    let onchange = props.on.reform(|e: Event| {
         let el: HtmlSelectElement = e.target_unchecked_into();
         let v = el.value();
-        Msg::PickRequest(
+        Action::PickRequest(
             v.split_once(':')
                 .and_then(|(c, t)| Some((c.parse().ok()?, t.parse().ok()?))),
         )
     });
     let label =
         |(c, t): (usize, u64)| format!("t{t} from {}", names.get(c).cloned().unwrap_or_default());
-    let mut options: Vec<(usize, u64)> = recent.to_vec();
+    let mut options: Vec<(usize, u64)> = recent.as_ref().clone();
     if let Some(p) = picked
         && !options.contains(&p)
     {

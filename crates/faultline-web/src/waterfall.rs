@@ -99,7 +99,7 @@ mod tests {
 
     #[test]
     fn a_retried_request_shows_its_attempts_under_it_and_the_server_under_each() {
-        let s = Scenario::parse(crate::app::TEMPLATES[3]).expect("valid");
+        let s = Scenario::parse(crate::templates::TEMPLATES[3]).expect("valid");
         let mut w = s.build(None).expect("builds");
         w.run_until(10_000_000, u64::MAX);
         let reqs = crate::spacetime::recent_requests(&w, 200);

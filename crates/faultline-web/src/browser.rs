@@ -1,0 +1,204 @@
+//! The one module that carries out the page's [`Effect`]s in the browser (downloads, the
+//! clipboard, local storage, the address bar) and reads what the page starts from.
+//!
+//! Architecture invariant: the reducer (`state.rs`) never calls the browser; it returns effects,
+//! and only this module and the components' event handlers touch `web_sys`.
+
+use crate::action::Effect;
+use crate::lessons;
+use crate::state::Start;
+
+fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    window()?.local_storage().ok().flatten()
+}
+
+/// `performance.now()`, in milliseconds.
+pub fn now_ms() -> f64 {
+    window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// What the page starts from: the address, saved progress and the system's motion setting.
+pub fn start() -> Start {
+    let loc = window().map(|w| w.location());
+    let read = |f: fn(&web_sys::Location) -> Result<String, wasm_bindgen::JsValue>| {
+        loc.as_ref().and_then(|l| f(l).ok()).unwrap_or_default()
+    };
+    let query = read(web_sys::Location::search);
+    let progress = storage().and_then(|s| s.get_item(lessons::PROGRESS_KEY).ok().flatten());
+    let reduced_motion = window()
+        .and_then(|w| {
+            w.match_media("(prefers-reduced-motion: reduce)")
+                .ok()
+                .flatten()
+        })
+        .is_some_and(|m| m.matches());
+    Start {
+        bench: query.contains("bench=frames"),
+        hash: read(web_sys::Location::hash),
+        base_url: format!(
+            "{}{}",
+            read(web_sys::Location::origin),
+            read(web_sys::Location::pathname)
+        ),
+        query,
+        progress,
+        reduced_motion,
+    }
+}
+
+/// Carries out one effect; `Err` says, for people, why it could not be done.
+pub fn run(effect: Effect) -> Result<(), String> {
+    match effect {
+        Effect::Download { name, mime, text } => download(&name, mime, &text),
+        Effect::SavePng { name, svg } => {
+            save_png(name, &svg);
+            Ok(())
+        }
+        Effect::Clipboard(text) => {
+            if let Some(w) = window() {
+                let p = w.navigator().clipboard().write_text(&text);
+                // A refused clipboard is not an error: the page shows the link for copying by
+                // hand.
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+                });
+            }
+            Ok(())
+        }
+        Effect::SaveProgress(text) => {
+            // Progress that cannot be saved (private mode, a full store) still counts now.
+            if let Some(s) = storage() {
+                let _ = s.set_item(lessons::PROGRESS_KEY, &text);
+            }
+            Ok(())
+        }
+        Effect::ForgetProgress => {
+            if let Some(s) = storage() {
+                let _ = s.remove_item(lessons::PROGRESS_KEY);
+            }
+            Ok(())
+        }
+        Effect::Fragment(text) => {
+            // Replaces the history entry: Back leaves the page, as people expect.
+            if let Some(h) = window().and_then(|w| w.history().ok()) {
+                let _ = h.replace_state_with_url(
+                    &wasm_bindgen::JsValue::NULL,
+                    "",
+                    Some(&format!("#{text}")),
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Offers `text` as a file download.
+fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
+    let fail = |e: wasm_bindgen::JsValue| format!("The download could not start: {e:?}");
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).map_err(fail)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
+    let clicked = click_download(&url, name).map_err(fail);
+    let _ = web_sys::Url::revoke_object_url(&url);
+    clicked
+}
+
+/// Starts the browser's download of `href` as a file called `name`.
+fn click_download(href: &str, name: &str) -> Result<(), wasm_bindgen::JsValue> {
+    let doc = window().and_then(|w| w.document()).ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement =
+        wasm_bindgen::JsCast::unchecked_into(doc.create_element("a")?);
+    a.set_href(href);
+    a.set_download(name);
+    a.click();
+    Ok(())
+}
+
+/// Saves an SVG drawing as a PNG at twice its size: the browser draws the SVG onto a canvas,
+/// on white (a chart's background is transparent), and the canvas gives the PNG.
+fn save_png(name: String, svg: &str) {
+    use wasm_bindgen::JsCast;
+    let Some(doc) = window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Ok(img) = web_sys::HtmlImageElement::new() else {
+        return;
+    };
+    let src = format!(
+        "data:image/svg+xml;charset=utf-8,{}",
+        String::from(js_sys::encode_uri_component(svg))
+    );
+    let loaded = img.clone();
+    let onload = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let (w, h) = (loaded.natural_width() * 2, loaded.natural_height() * 2);
+        let Some(canvas) = doc
+            .create_element("canvas")
+            .ok()
+            .and_then(|c| c.dyn_into::<web_sys::HtmlCanvasElement>().ok())
+        else {
+            return;
+        };
+        canvas.set_width(w.max(1));
+        canvas.set_height(h.max(1));
+        let Some(ctx) = canvas
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+        else {
+            return;
+        };
+        ctx.set_fill_style_str("white");
+        ctx.fill_rect(0.0, 0.0, f64::from(w), f64::from(h));
+        let _ = ctx.draw_image_with_html_image_element_and_dw_and_dh(
+            &loaded,
+            0.0,
+            0.0,
+            f64::from(w),
+            f64::from(h),
+        );
+        if let Ok(url) = canvas.to_data_url() {
+            let _ = click_download(&url, &name);
+        }
+    });
+    img.set_onload(Some(onload.unchecked_ref()));
+    img.set_src(&src);
+}
+
+/// Reads the file chosen in `input` (within the scenario size limit) and sends its text, or
+/// why it could not be read, to the page as [`Action::Imported`](crate::state::Action).
+pub fn read_file(input: web_sys::HtmlInputElement, on: yew::Callback<crate::state::Action>) {
+    use crate::state::Action;
+    let Some(file) = input.files().and_then(|f| f.get(0)) else {
+        return;
+    };
+    input.set_value(""); // choosing the same file again is a new import
+    let limit = faultline_core::limits::MAX_SCENARIO_BYTES;
+    if file.size() > limit as f64 {
+        on.emit(Action::Imported(Err(format!(
+            "{} is {} bytes; a scenario is at most {limit}. Nothing changed.",
+            file.name(),
+            file.size()
+        ))));
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
+        on.emit(Action::Imported(
+            text.ok().and_then(|t| t.as_string()).ok_or_else(|| {
+                format!(
+                    "{} could not be read as text. Nothing changed.",
+                    file.name()
+                )
+            }),
+        ));
+    });
+}

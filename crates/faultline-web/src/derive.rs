@@ -1,0 +1,238 @@
+//! What the panels draw, derived from the [`Page`]'s run: charts, the event log, the invariants,
+//! the space-time diagram, the inspector, the lesson's goal, the numbers.
+//!
+//! Each is computed here, once per change, and held in the page in an `Rc`; the components take
+//! them as props, so a panel whose data did not change is skipped by Yew's props comparison. While
+//! a run plays, [`Page`]'s frame refreshes them on a schedule (see `state.rs`); after any other
+//! action, all at once.
+
+use faultline_core::NodeId;
+use faultline_core::lesson::Check;
+use faultline_core::scenario::Intervention;
+use faultline_core::trace::{Fault, TraceKind};
+use faultline_core::world::{Action as CoreAction, Liveness};
+
+use crate::action::LogKind;
+use crate::controls::Param;
+use crate::lessons::OpenLesson;
+use crate::session::Session;
+
+/// Lines kept in the event log view.
+pub const LOG_LINES: usize = 80;
+
+/// Milliseconds for people: one decimal under 10 ms.
+pub fn fmt_ms(ms: f64) -> String {
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+/// One setting in the inspector: what it is and its value at the playhead.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamValue {
+    /// The setting.
+    pub param: Param,
+    /// Its value now (`null` for an optional setting that is off).
+    pub value: serde_json::Value,
+}
+
+/// One link of the inspected node, both ways.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkRow {
+    /// The link's ends, as the core names them.
+    pub a: NodeId,
+    /// The other end.
+    pub b: NodeId,
+    /// The node at the other end.
+    pub other: String,
+    /// `a-b` by name, for element ids.
+    pub key: String,
+    /// Loss out and back, parts per million.
+    pub loss_ppm: (u32, u32),
+    /// Bandwidth out and back, messages per second (`None`: unlimited).
+    pub bandwidth: (Option<u32>, Option<u32>),
+}
+
+/// Sandbox controls of the inspected node: who it can be linked to and unlinked from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BuildRow {
+    /// Nodes it is not linked to.
+    pub can_link: Vec<String>,
+    /// Nodes it is linked to.
+    pub can_unlink: Vec<String>,
+}
+
+/// The inspector's content.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InspectorModel {
+    /// The node.
+    pub id: NodeId,
+    /// Its name.
+    pub name: String,
+    /// Its model, as the scenario names it.
+    pub kind: &'static str,
+    /// Its state in a few words.
+    pub state: String,
+    /// Up, crashed or paused.
+    pub live: Liveness,
+    /// The model's rows.
+    pub rows: Vec<(String, String)>,
+    /// Its settings, with values at the playhead.
+    pub params: Vec<ParamValue>,
+    /// Its links.
+    pub links: Vec<LinkRow>,
+    /// One of its links is cut.
+    pub has_cut: bool,
+    /// Sandbox controls (not in a lesson, nor embedded).
+    pub build: Option<BuildRow>,
+    /// A classroom link hides the crash and pause buttons.
+    pub hide_actions: bool,
+    /// A classroom link hides the settings.
+    pub hide_settings: bool,
+}
+
+/// The goal's live part.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GoalModel {
+    /// Each condition, with what the run gave.
+    pub checks: Vec<Check>,
+    /// The run is at its end.
+    pub at_end: bool,
+    /// At the end, the goal holds.
+    pub met: bool,
+    /// What to tell the learner.
+    pub status: String,
+    /// Met in an earlier run.
+    pub done: bool,
+}
+
+/// The lesson panel's state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LessonModel {
+    /// Which step, and what was revealed.
+    pub open: OpenLesson,
+    /// The goal, when the step has one.
+    pub goal: Option<GoalModel>,
+    /// A classroom link hides the solution.
+    pub hide_solution: bool,
+}
+
+/// A row of the table of numbers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatRow {
+    /// Node name.
+    pub name: String,
+    /// Its model.
+    pub kind: &'static str,
+    /// Requests that succeeded.
+    pub ok: u64,
+    /// Requests that failed.
+    pub failed: u64,
+    /// Median latency, for people.
+    pub p50: String,
+    /// 99th percentile, for people.
+    pub p99: String,
+}
+
+/// A node's state in a few words, for its badge and its accessible name.
+pub fn node_state(world: &faultline_core::world::World, id: NodeId) -> String {
+    match world.liveness(id) {
+        Liveness::Up => world.node(id).status(),
+        Liveness::Crashed => "crashed".to_string(),
+        Liveness::Paused => "paused".to_string(),
+    }
+}
+
+/// The node's settings as they stand at the playhead: the scenario's, with every `set`
+/// intervention up to now applied.
+pub fn current_config(s: &Session, id: NodeId) -> serde_json::Value {
+    let mut cfg = serde_json::to_value(&s.scenario.nodes[id.index()].model).unwrap_or_default();
+    let now = s.world.now_us();
+    let name = &s.scenario.nodes[id.index()].id;
+    let scripted = s.scenario.interventions.iter().filter_map(|iv| match iv {
+        Intervention::Set {
+            at_ms,
+            node,
+            param,
+            value,
+        } if node == name && faultline_core::dist::ms_to_us(*at_ms) <= now => {
+            Some((param.as_str(), value))
+        }
+        _ => None,
+    });
+    let learner = s.user.iter().filter_map(|(at, a)| match a {
+        CoreAction::Set { node, param, value } if *node == id && *at <= now => {
+            Some((param.as_str(), value))
+        }
+        _ => None,
+    });
+    for (param, value) in scripted.chain(learner) {
+        if let Ok(next) = faultline_core::scenario::set_config_field(&cfg, param, value) {
+            cfg = next;
+        }
+    }
+    cfg
+}
+
+/// A short sentence for the live region about the trace events that matter to a listener.
+pub fn narrate(kind: &TraceKind, names: &[String]) -> Option<String> {
+    let n = |id: &NodeId| names.get(id.index()).cloned().unwrap_or_default();
+    Some(match kind {
+        TraceKind::Fault { fault } => match fault {
+            Fault::Cut { from, to } => format!("Link from {} to {} cut.", n(from), n(to)),
+            Fault::Heal { from, to } => format!("Link from {} to {} healed.", n(from), n(to)),
+            Fault::Crash { node } => format!("{} crashed.", n(node)),
+            Fault::Restart { node } => format!("{} restarted.", n(node)),
+            Fault::Pause { node } => format!("{} paused.", n(node)),
+            Fault::Resume { node } => format!("{} resumed.", n(node)),
+            _ => return None,
+        },
+        TraceKind::State { node, text } => format!("{}: {text}.", n(node)),
+        TraceKind::Notice { text } => text.clone(),
+        TraceKind::Verdict {
+            node,
+            name,
+            holds: Some(false),
+            detail,
+        } => format!("{}: {name} violated. {detail}", n(node)),
+        _ => return None,
+    })
+}
+
+impl LogKind {
+    /// The kind of a trace event's line.
+    pub fn of(kind: &TraceKind) -> LogKind {
+        match kind {
+            TraceKind::Sent { .. } | TraceKind::Delivered { .. } | TraceKind::Dropped { .. } => {
+                LogKind::Messages
+            }
+            TraceKind::TimerFired { .. } => LogKind::Timers,
+            _ => LogKind::Changes,
+        }
+    }
+
+    /// Whether the event concerns node `n`.
+    pub fn involves(kind: &TraceKind, n: NodeId) -> bool {
+        match kind {
+            TraceKind::Sent { from, to, .. }
+            | TraceKind::Delivered { from, to, .. }
+            | TraceKind::Dropped { from, to, .. } => *from == n || *to == n,
+            TraceKind::TimerFired { node, .. }
+            | TraceKind::State { node, .. }
+            | TraceKind::Param { node, .. }
+            | TraceKind::Metric { node, .. }
+            | TraceKind::Verdict { node, .. } => *node == n,
+            TraceKind::Fault { fault } => match fault {
+                Fault::Cut { from, to } | Fault::Heal { from, to } => *from == n || *to == n,
+                Fault::Crash { node }
+                | Fault::Restart { node }
+                | Fault::Pause { node }
+                | Fault::Resume { node } => *node == n,
+                _ => false,
+            },
+            TraceKind::Notice { .. } => true,
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The lesson panel beside the canvas (the step's text, its prediction, goal, hints and
+//! solution) and the list of lessons.
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use crate::action::Action;
+use crate::derive::{GoalModel, LessonModel};
+use crate::lessons::{self, Progress};
+
+/// The step's Markdown, rendered once per step (not per frame).
+#[derive(PartialEq)]
+struct StepHtml {
+    intro: Option<AttrValue>,
+    text: AttrValue,
+    task: Option<AttrValue>,
+    hints: Vec<AttrValue>,
+}
+
+fn md(text: &str) -> AttrValue {
+    AttrValue::from(lessons::html(text))
+}
+
+/// The lesson panel's properties.
+#[derive(Properties, PartialEq)]
+pub struct LessonPanelProps {
+    /// The step and its live goal.
+    pub model: Rc<LessonModel>,
+    /// Where the learner's acts go.
+    pub on: Callback<Action>,
+}
+
+/// The lesson panel.
+#[function_component(LessonPanel)]
+pub fn lesson_panel(props: &LessonPanelProps) -> Html {
+    let on = &props.on;
+    let o = &props.model.open;
+    let (lesson, step) = (o.lesson, o.step);
+    let found = lessons::catalog()
+        .get(lesson)
+        .and_then(|(_, l)| l.as_ref().ok())
+        .and_then(|l| Some((l, l.steps.get(step)?)));
+    let rendered = use_memo((lesson, step), move |_| {
+        found.map(|(l, st)| StepHtml {
+            intro: (step == 0 && !l.intro.is_empty()).then(|| md(&l.intro)),
+            text: md(&st.text),
+            task: st.task.as_deref().map(md),
+            hints: st.hints.iter().map(|h| md(h)).collect(),
+        })
+    });
+    let (Some((l, st)), Some(h)) = (found, rendered.as_ref()) else {
+        return html! {};
+    };
+    let raw = |v: &AttrValue| Html::from_html_unchecked(v.clone());
+    let n = l.steps.len();
+    let predict = st.predict.as_ref().map(|p| {
+        let choices = p.choices.iter().enumerate().map(|(i, c)| {
+            let onclick = on.reform(move |_| Action::Predict(i));
+            let class = match o.predicted {
+                Some(_) if i == p.answer => "choice right",
+                Some(k) if k == i => "choice wrong",
+                _ => "choice",
+            };
+            html! { <li><button {class} aria-pressed={(o.predicted == Some(i)).to_string()} {onclick}>{ c }</button></li> }
+        });
+        html! {
+            <section class="predict" aria-label="Predict">
+                <h4>{"Predict first"}</h4>
+                <p>{ &p.question }</p>
+                <ol class="choices">{ for choices }</ol>
+                if let Some(k) = o.predicted {
+                    <p class="explain" role="status">
+                        <strong>{ if k == p.answer { "Right. " } else { "Not quite. " } }</strong>{ &p.explain }
+                    </p>
+                }
+            </section>
+        }
+    });
+    let goal = props.model.goal.as_ref().map(goal_view);
+    let hints = h
+        .hints
+        .iter()
+        .take(o.hints)
+        .map(|h| html! { <li>{ raw(h) }</li> });
+    let more_hints = o.hints < st.hints.len();
+    let prev = (step > 0).then(|| on.reform(move |_| Action::OpenStep(lesson, step - 1)));
+    let next = (step + 1 < n).then(|| on.reform(move |_| Action::OpenStep(lesson, step + 1)));
+    html! {
+        <aside class="lesson-panel" aria-labelledby="lesson-title">
+            <p class="crumbs">
+                <button class="link-button" onclick={on.reform(|_| Action::LessonList(true))}>{"All lessons"}</button>
+                <button class="link-button" id="leave-lesson" onclick={on.reform(|_| Action::LeaveLesson)}>{"Playground"}</button>
+            </p>
+            <h2 id="lesson-title">{ &l.title }</h2>
+            if let Some(intro) = &h.intro {
+                <div class="lesson-intro">{ raw(intro) }</div>
+            }
+            <h3 id="step-title">{ format!("Step {} of {n}: {}", step + 1, st.title) }</h3>
+            <div class="step-text">{ raw(&h.text) }</div>
+            { for predict }
+            if let Some(t) = &h.task {
+                <div class="task"><strong>{"Try: "}</strong>{ raw(t) }</div>
+            }
+            { for goal }
+            if !st.hints.is_empty() {
+                <ol class="hints">{ for hints }</ol>
+            }
+            <div class="lesson-actions">
+                if more_hints {
+                    <button id="hint" onclick={on.reform(|_| Action::Hint)}>{ if o.hints == 0 { "Hint" } else { "Another hint" } }</button>
+                }
+                <button id="run-settings" onclick={on.reform(|_| Action::RunWithSettings)}
+                        title="Start again from zero with the settings you changed in force from the start">{"Run from the start"}</button>
+                <button id="reset-step" onclick={on.reform(move |_| Action::OpenStep(lesson, step))}>{"Reset step"}</button>
+                if !st.solution.is_empty() && !o.solution && !props.model.hide_solution {
+                    <button id="show-solution" onclick={on.reform(|_| Action::ShowSolution)}>{"Show solution"}</button>
+                }
+            </div>
+            if o.solution {
+                <section class="solution" aria-label="Solution">
+                    <h4>{"Solution"}</h4>
+                    <ul>{ for st.solution.iter().map(|c| html! { <li>{ lessons::describe(c) }</li> }) }</ul>
+                    <button id="apply-solution" onclick={on.reform(|_| Action::ApplySolution)}>{"Apply it and run"}</button>
+                </section>
+            }
+            <nav class="step-nav" aria-label="Steps">
+                <button id="prev-step" disabled={prev.is_none()} onclick={prev.unwrap_or_default()}>{"Previous"}</button>
+                <span>{ format!("{} / {n}", step + 1) }</span>
+                <button id="next-step" disabled={next.is_none()} onclick={next.unwrap_or_default()}>{"Next"}</button>
+            </nav>
+        </aside>
+    }
+}
+
+/// The goal: each condition with what the run gave, and the verdict.
+fn goal_view(g: &GoalModel) -> Html {
+    html! {
+        <section class="goal" aria-label="Goal">
+            <h4>{"Goal"}
+                if g.done { <span class="done">{" (met before)"}</span> }
+            </h4>
+            <ul>
+                { for g.checks.iter().map(|c| html! {
+                    <li class={if c.met { "met" } else { "unmet" }}>
+                        <span aria-hidden="true">{ if c.met { "● " } else { "○ " } }</span>
+                        { &c.wants }<span class="got">{ format!(" (now: {})", c.got) }</span>
+                    </li>
+                }) }
+            </ul>
+            <p id="goal-status" data-met={g.met.to_string()} role="status">{ &g.status }</p>
+        </section>
+    }
+}
+
+/// The lesson list's properties.
+#[derive(Properties, PartialEq)]
+pub struct LessonListProps {
+    /// Goals met so far.
+    pub progress: Progress,
+    /// Where the learner's acts go.
+    pub on: Callback<Action>,
+}
+
+/// The list of lessons, each with its progress.
+#[function_component(LessonList)]
+pub fn lesson_list(props: &LessonListProps) -> Html {
+    let on = &props.on;
+    let items = lessons::catalog()
+        .iter()
+        .enumerate()
+        .map(|(i, (id, l))| match l {
+            Ok(l) => {
+                let done = props.progress.count(id);
+                let goals = l.steps.iter().filter(|s| s.goal.is_some()).count();
+                let onclick = on.reform(move |_| Action::OpenStep(i, 0));
+                html! {
+                    <li>
+                        <button class="lesson-open" data-lesson={*id} {onclick}>{ &l.title }</button>
+                        <p class="hint">{ format!("{} · {} min · ", l.summary, l.minutes) }
+                            <span class="progress">{ format!("{done} of {goals} {} met", if goals == 1 { "goal" } else { "goals" }) }</span></p>
+                    </li>
+                }
+            }
+            Err(e) => html! { <li><p class="error-text">{ format!("{id}: {e}") }</p></li> },
+        });
+    html! {
+        <section id="lesson-list" class="lesson-list" aria-labelledby="lesson-list-title">
+            <h2 id="lesson-list-title">{"Lessons"}</h2>
+            <ol>{ for items }</ol>
+            <button onclick={on.reform(|_| Action::LessonList(false))}>{"Close"}</button>
+        </section>
+    }
+}

@@ -1,0 +1,300 @@
+//! The reducer, driven as a learner drives the page: natively, with no browser.
+
+use super::*;
+use faultline_core::world::Liveness;
+
+fn page() -> Page {
+    let (page, fx) = Page::start(Start {
+        base_url: "http://127.0.0.1:8080/".into(),
+        ..Start::default()
+    });
+    assert!(fx.is_empty(), "nothing to do at start: {fx:?}");
+    page
+}
+
+fn session(p: &Page) -> &Session {
+    p.session.as_ref().expect("a run")
+}
+
+fn now(p: &Page) -> u64 {
+    session(p).world.now_us()
+}
+
+/// Plays `ms` of wall time in 16 ms frames.
+fn play_for(p: &mut Page, ms: f64) {
+    let mut t = 1_000.0;
+    reduce(p, Action::Frame(t));
+    while t < 1_000.0 + ms {
+        t += 16.0;
+        reduce(p, Action::Frame(t));
+    }
+}
+
+fn id_of(p: &Page, name: &str) -> NodeId {
+    let i = session(p)
+        .world
+        .names()
+        .iter()
+        .position(|n| n == name)
+        .unwrap_or_else(|| panic!("no node {name}"));
+    NodeId(i as u16)
+}
+
+#[test]
+fn play_moves_time_and_pause_stops_it() {
+    let mut p = page();
+    assert!(p.playing(), "the default scenario plays at once");
+    play_for(&mut p, 500.0);
+    let t = now(&p);
+    assert!(t > 400_000, "half a second of wall time at 1x: {t}");
+    reduce(&mut p, Action::Toggle);
+    assert!(!p.playing());
+    play_for(&mut p, 500.0);
+    assert_eq!(now(&p), t, "paused: time stays");
+    // The panels were derived from the run: the client's requests are charted and counted.
+    assert!(!p.charts.is_empty(), "charts for the first client");
+    assert!(p.stats.iter().any(|r| r.ok > 0), "{:?}", p.stats);
+    assert!(!p.log.is_empty(), "the event log has lines");
+}
+
+#[test]
+fn seek_back_and_forth_replays_the_same_run_and_says_so_in_the_address_bar() {
+    let mut p = page();
+    reduce(&mut p, Action::Toggle);
+    let fx = reduce(&mut p, Action::Seek(3_000_000));
+    assert_eq!(now(&p), 3_000_000);
+    let hash = session(&p).world.trace().hash();
+    assert!(
+        matches!(fx.as_slice(), [Effect::Fragment(text)] if Link::decode(text).is_ok()),
+        "the address bar follows the moment: {fx:?}"
+    );
+    reduce(&mut p, Action::Seek(1_000_000));
+    assert_eq!(now(&p), 1_000_000);
+    reduce(&mut p, Action::Seek(3_000_000));
+    assert_eq!(session(&p).world.trace().hash(), hash, "the same run");
+}
+
+#[test]
+fn crash_cut_and_fork_change_the_run_from_the_playhead() {
+    let mut p = page();
+    reduce(&mut p, Action::Toggle);
+    reduce(&mut p, Action::Seek(2_000_000));
+    let server = id_of(&p, "server");
+    let mut plain = page();
+    reduce(&mut plain, Action::Toggle);
+    reduce(&mut plain, Action::Seek(4_000_000));
+
+    reduce(&mut p, Action::Node(server, NodeAct::Crash));
+    assert_eq!(session(&p).world.liveness(server), Liveness::Crashed);
+    assert!(p.announce.contains("server crashed"), "{}", p.announce);
+    reduce(&mut p, Action::Seek(4_000_000));
+    assert_ne!(
+        session(&p).world.trace().hash(),
+        session(&plain).world.trace().hash(),
+        "the crash forked the run"
+    );
+    // Back before the crash, a cut makes another future: the crash is forgotten.
+    reduce(&mut p, Action::Seek(1_000_000));
+    reduce(&mut p, Action::ToggleLink(0));
+    assert!(session(&p).world.links()[0].is_cut(0), "the link is cut");
+    assert_eq!(
+        session(&p).user.len(),
+        1,
+        "only the cut is kept: {:?}",
+        session(&p).user
+    );
+    reduce(&mut p, Action::Seek(4_000_000));
+    assert_eq!(session(&p).world.liveness(server), Liveness::Up);
+    // And a second press heals it.
+    reduce(&mut p, Action::ToggleLink(0));
+    assert!(!session(&p).world.links()[0].is_cut(0));
+}
+
+#[test]
+fn a_setting_changes_the_node_and_a_refused_value_changes_nothing() {
+    let mut p = page();
+    reduce(&mut p, Action::Toggle);
+    let client = id_of(&p, "client");
+    reduce(&mut p, Action::Select(Some(client)));
+    let timeout = |p: &Page| {
+        p.inspector
+            .as_ref()
+            .expect("the inspector shows the selected node")
+            .params
+            .iter()
+            .find(|v| v.param.path == "timeout_ms")
+            .map(|v| v.value.clone())
+    };
+    reduce(
+        &mut p,
+        Action::Set(client, "timeout_ms", serde_json::json!(250.0)),
+    );
+    assert_eq!(timeout(&p), Some(serde_json::json!(250.0)));
+    assert_eq!(p.error, None);
+    let user = session(&p).user.len();
+    reduce(
+        &mut p,
+        Action::Set(client, "timeout_ms", serde_json::json!(-5.0)),
+    );
+    assert!(
+        p.error
+            .as_deref()
+            .is_some_and(|e| e.contains("timeout_ms not changed")),
+        "{:?}",
+        p.error
+    );
+    assert_eq!(session(&p).user.len(), user, "nothing recorded");
+    assert_eq!(
+        timeout(&p),
+        Some(serde_json::json!(250.0)),
+        "the old value stays"
+    );
+    // An absurd seed is refused with a message, and the run stays.
+    let seed = session(&p).scenario.seed;
+    reduce(&mut p, Action::Seed("twelve".into()));
+    assert!(p.error.as_deref().is_some_and(|e| e.contains("not a seed")));
+    assert_eq!(session(&p).scenario.seed, seed);
+}
+
+#[test]
+fn opening_a_lesson_step_shows_its_text_and_a_goal_judged_at_the_end() {
+    let mut p = page();
+    let (i, lesson) = p
+        .catalog
+        .iter()
+        .enumerate()
+        .find_map(|(i, (_, l))| {
+            let l = l.as_ref().ok()?;
+            l.steps.iter().any(|s| s.goal.is_some()).then_some((i, l))
+        })
+        .expect("a lesson with a goal");
+    let step = lesson.steps.iter().position(|s| s.goal.is_some()).unwrap();
+    reduce(&mut p, Action::OpenStep(i, step));
+    let o = p.lesson.clone().expect("open");
+    assert_eq!((o.lesson, o.step), (i, step));
+    assert!(!p.playing(), "a step opens paused, to be read first");
+    let goal = p
+        .lesson_view
+        .as_ref()
+        .and_then(|m| m.goal.clone())
+        .expect("the goal is shown");
+    assert!(!goal.at_end && !goal.met);
+    assert!(
+        goal.status.starts_with("Checked at the end"),
+        "{}",
+        goal.status
+    );
+    // Its solution, applied and played to the end, meets the goal and saves the progress.
+    reduce(&mut p, Action::ShowSolution);
+    reduce(&mut p, Action::ApplySolution);
+    let end = session(&p).end_us();
+    let fx = reduce(&mut p, Action::Seek(end));
+    let goal = p.lesson_view.as_ref().and_then(|m| m.goal.clone()).unwrap();
+    assert!(goal.at_end && goal.met, "{goal:?}");
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::SaveProgress(_))),
+        "{fx:?}"
+    );
+    assert!(p.progress.done(p.catalog[i].0, step));
+}
+
+#[test]
+fn a_link_opens_the_same_moment_and_a_broken_link_keeps_the_default() {
+    let mut p = page();
+    reduce(&mut p, Action::Toggle);
+    let server = id_of(&p, "server");
+    reduce(&mut p, Action::Seek(1_500_000));
+    reduce(&mut p, Action::Node(server, NodeAct::Crash));
+    reduce(&mut p, Action::Seek(2_500_000));
+    reduce(&mut p, Action::Hide("seed", true));
+    let fx = reduce(&mut p, Action::CopyLink);
+    let url = p.copied.clone().expect("the link is shown");
+    assert!(url.starts_with("http://127.0.0.1:8080/#"), "{url}");
+    assert!(fx.contains(&Effect::Clipboard(url.clone())), "{fx:?}");
+    let (q, hash) = (
+        String::new(),
+        url.split_once('#').map(|(_, h)| format!("#{h}")).unwrap(),
+    );
+    let (opened, _) = Page::start(Start {
+        query: q,
+        hash,
+        ..Start::default()
+    });
+    assert_eq!(now(&opened), 2_500_000);
+    assert_eq!(
+        session(&opened).world.trace().hash(),
+        session(&p).world.trace().hash(),
+        "the same run at the same moment"
+    );
+    assert!(!opened.playing(), "opened paused");
+    assert!(opened.hides("seed"), "the teacher's choice holds");
+
+    let (broken, fx) = Page::start(Start {
+        hash: "#v1.not-a-link".into(),
+        progress: Some("{corrupt".into()),
+        ..Start::default()
+    });
+    assert!(broken.error.is_some(), "a clear message");
+    assert!(broken.session.is_ok(), "the default sandbox is open");
+    assert!(fx.contains(&Effect::ForgetProgress), "{fx:?}");
+}
+
+#[test]
+fn drag_moves_a_node_and_a_click_selects_it() {
+    let mut p = page();
+    let client = id_of(&p, "client");
+    let (x, y) = p.pos[client.index()];
+    reduce(&mut p, Action::DragStart(client, x, y));
+    reduce(&mut p, Action::DragMove(x + 1.0, y));
+    reduce(&mut p, Action::DragEnd);
+    assert_eq!(p.selected, Some(client), "a click selects");
+    assert_eq!(p.pos[client.index()], (x, y), "and moves nothing");
+    reduce(&mut p, Action::DragStart(client, x, y));
+    reduce(&mut p, Action::DragMove(x + 40.0, y + 20.0));
+    reduce(&mut p, Action::DragEnd);
+    assert_eq!(p.pos[client.index()], (x + 40.0, y + 20.0));
+    let saved = session(&p).scenario.view.positions.get("client").copied();
+    assert_eq!(saved, Some([(x + 40.0).round(), (y + 20.0).round()]));
+    assert_eq!(p.selected, Some(client), "a drag keeps the selection");
+}
+
+#[test]
+fn exports_are_downloads_and_a_bad_import_keeps_the_run() {
+    let mut p = page();
+    reduce(&mut p, Action::Toggle);
+    reduce(&mut p, Action::Seek(1_000_000));
+    let fx = reduce(&mut p, Action::Export(ExportKind::TraceJsonl));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Download { name, text, .. }
+            if name.ends_with(".trace.jsonl") && text.lines().count() > 10)),
+        "{fx:?}"
+    );
+    let hash = session(&p).world.trace().hash();
+    reduce(&mut p, Action::Imported(Ok("{\"nodes\": 7}".into())));
+    assert!(
+        p.error
+            .as_deref()
+            .is_some_and(|e| e.contains("nothing changed"))
+    );
+    assert_eq!(session(&p).world.trace().hash(), hash, "the run is kept");
+}
+
+#[test]
+fn the_trace_filter_reads_what_the_log_prints() {
+    assert_eq!(parse_trace_id("t6"), Ok(Some(6)));
+    assert_eq!(parse_trace_id(" T42 "), Ok(Some(42)));
+    assert_eq!(parse_trace_id("6"), Ok(Some(6)));
+    assert_eq!(parse_trace_id("  "), Ok(None));
+    // What the log prints beside a trace id is not one: a request id, a status.
+    for bad in [
+        "r25",
+        "t",
+        "t-1",
+        "t6 r25",
+        "tt6",
+        "t99999999999999999999999",
+    ] {
+        assert_eq!(parse_trace_id(bad), Err(()), "{bad}");
+    }
+}

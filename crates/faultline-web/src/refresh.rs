@@ -1,0 +1,429 @@
+//! The panels' data refreshed from the [`Page`]'s run: see `derive.rs` for what each holds. While
+//! a run plays, the frame refreshes them on a schedule (`reduce.rs`); after any other action,
+//! all at once.
+
+use std::rc::Rc;
+
+use faultline_core::NodeId;
+use faultline_core::lesson::Outcome;
+use faultline_core::trace::TraceKind;
+
+use crate::charts;
+use crate::controls;
+use crate::derive::{
+    BuildRow, GoalModel, InspectorModel, LOG_LINES, LessonModel, LinkRow, ParamValue, StatRow,
+    current_config, fmt_ms, narrate, node_state,
+};
+use crate::state::{Effect, LogKind, LogLine, Page};
+
+impl Page {
+    /// Refreshes every panel; `before` (time, trace hash) is the moment before the action, when
+    /// one ran: the verdicts' list forgets what came after a fork.
+    pub(crate) fn refresh_all(&mut self, before: Option<(u64, u64)>) {
+        if let Ok(s) = &self.session
+            && *self.names != *s.world.names()
+        {
+            self.names = Rc::from(s.world.names());
+        }
+        self.refresh_charts();
+        self.refresh_log();
+        self.sync_verdicts(before);
+        let forked = before.is_some_and(|(_, hash)| {
+            self.session
+                .as_ref()
+                .is_ok_and(|s| s.world.trace().hash() != hash)
+        });
+        if self.request.is_some() && forked {
+            self.refresh_waterfall();
+        }
+        self.refresh_views();
+        self.refresh_inspector();
+        self.refresh_lesson();
+        self.refresh_stats();
+        self.refresh_scenario_json();
+    }
+
+    /// Reads new trace events into the live region's sentence.
+    pub(crate) fn catch_up_narration(&mut self) {
+        let Ok(s) = &self.session else { return };
+        let trace = s.world.trace();
+        if trace.len_total() < self.seen_seq {
+            self.seen_seq = trace.len_total(); // rewound by a seek
+            return;
+        }
+        let names = s.world.names();
+        if let Some(text) = trace
+            .since(self.seen_seq)
+            .filter_map(|e| narrate(&e.kind, names))
+            .last()
+        {
+            self.announce = text;
+        }
+        self.seen_seq = trace.len_total();
+    }
+
+    /// At the end of a run, judges the step's goal and saves the progress when it is met.
+    pub(crate) fn judge_goal(&mut self, fx: &mut Vec<Effect>) {
+        let (Some(o), Ok(s)) = (&self.lesson, &self.session) else {
+            return;
+        };
+        let (id, Ok(l)) = &self.catalog[o.lesson] else {
+            return;
+        };
+        let Some(goal) = l.steps.get(o.step).and_then(|st| st.goal.as_ref()) else {
+            return;
+        };
+        let key = (s.world.trace().hash(), s.world.now_us());
+        if s.world.now_us() < s.end_us()
+            || self.end_verdict.as_ref().is_some_and(|(k, _)| *k == key)
+        {
+            return;
+        }
+        // Judged on a fresh run of the recorded scenario, which sees every event; the page's own
+        // world keeps only the newest (the same run: the recorded scenario replays exactly).
+        let Ok(v) = faultline_core::lesson::run(&s.recorded()).map(|out| goal.judge(&out)) else {
+            return;
+        };
+        let met = v.met;
+        self.end_verdict = Some((key, v));
+        if met && self.progress.mark(id, o.step) {
+            self.announce = "Goal met. Well done.".into();
+            // Progress that cannot be saved (private mode, a full store) still counts now.
+            fx.push(Effect::SaveProgress(self.progress.to_text()));
+        }
+        self.refresh_lesson();
+    }
+
+    /// Reads the newest trace events that pass the log's filters.
+    pub(crate) fn refresh_log(&mut self) {
+        let Ok(s) = &self.session else { return };
+        let names = s.world.names();
+        let kinds = self.log_kinds;
+        let node = self.log_node;
+        let events = s.world.trace().events();
+        // The messages of the filtered trace: a delivery or a loss names only its message, so
+        // they are found from the sends, in a first pass over the (bounded) ring.
+        let traced: Option<std::collections::BTreeSet<u64>> = self.log_trace.map(|t| {
+            events
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    TraceKind::Sent { id, payload, .. } if payload.trace_id() == Some(t) => {
+                        Some(id.0)
+                    }
+                    _ => None,
+                })
+                .collect()
+        });
+        let mut lines: Vec<LogLine> = events
+            .iter()
+            .rev()
+            .filter(|e| {
+                let k = LogKind::of(&e.kind);
+                kinds[k as usize]
+                    && node.is_none_or(|n| LogKind::involves(&e.kind, n))
+                    && traced.as_ref().is_none_or(|ids| match &e.kind {
+                        TraceKind::Sent { id, .. }
+                        | TraceKind::Delivered { id, .. }
+                        | TraceKind::Dropped { id, .. } => ids.contains(&id.0),
+                        _ => false,
+                    })
+            })
+            .take(LOG_LINES)
+            .map(|e| {
+                let request = match &e.kind {
+                    TraceKind::Sent {
+                        from, to, payload, ..
+                    } => crate::spacetime::request_of(from.index(), to.index(), payload),
+                    _ => None,
+                };
+                (e.seq, LogKind::of(&e.kind), e.describe(names), request)
+            })
+            .collect();
+        lines.reverse();
+        if *self.log != lines {
+            self.log = Rc::new(lines);
+        }
+    }
+
+    /// Reads new verdicts; `before` (time, trace hash) is the moment before a change of the run:
+    /// when the trace differs, the list forgets what came after it first.
+    pub(crate) fn sync_verdicts(&mut self, before: Option<(u64, u64)>) {
+        use crate::verdicts::Sync;
+        let Ok(s) = &self.session else { return };
+        let w = &s.world;
+        let mut ok = true;
+        if let Some((t, hash)) = before
+            && hash != w.trace().hash()
+        {
+            ok = self.verdicts.rewind(w, t.min(w.now_us()));
+        }
+        let turned = match ok.then(|| self.verdicts.sync(w)) {
+            Some(Sync::Fresh(t)) => t,
+            _ => {
+                self.verdicts.rebuild(&s.recorded(), w);
+                Vec::new()
+            }
+        };
+        if let Some(name) = turned.last() {
+            self.announce = format!("Invariant violated: {name}.");
+        }
+        if !turned.is_empty() || before.is_some() {
+            let rows = self.verdicts.rows(w);
+            if *self.verdict_rows != rows {
+                self.verdict_rows = Rc::new(rows);
+            }
+        }
+    }
+
+    /// Redraws the space-time diagram, the verdicts' rows and the list of recent requests.
+    pub(crate) fn refresh_views(&mut self) {
+        let Ok(s) = &self.session else { return };
+        let w = &s.world;
+        let rows = self.verdicts.rows(w);
+        if *self.verdict_rows != rows {
+            self.verdict_rows = Rc::new(rows);
+        }
+        if !self.hides("log") && !self.embed {
+            let st = crate::spacetime::svg(w, self.request);
+            if *self.spacetime != st {
+                self.spacetime = Rc::new(st);
+            }
+        }
+        let recent = crate::spacetime::recent_requests(w, 30);
+        if *self.recent != recent {
+            self.recent = Rc::new(recent);
+        }
+    }
+
+    /// Rebuilds the picked request's spans (a replay of the run up to now).
+    pub(crate) fn refresh_waterfall(&mut self) {
+        let Ok(s) = &self.session else { return };
+        self.waterfall = Rc::new(match self.request {
+            Some((c, t)) => crate::waterfall::bars(&s.recorded(), s.world.now_us(), c, t),
+            None => Ok(Vec::new()),
+        });
+        self.spacetime = Rc::new(crate::spacetime::svg(&s.world, self.request));
+    }
+
+    /// Redraws the charts for the selected node, or the first client.
+    pub(crate) fn refresh_charts(&mut self) {
+        let Ok(s) = &self.session else { return };
+        if self.hides("charts") {
+            return;
+        }
+        let w = &s.world;
+        let about_requests =
+            |id: NodeId| matches!(w.node(id).kind(), "client" | "service" | "payment");
+        let mut charts = Vec::new();
+        // A node that is not about requests (a Raft server, a queue, a projection) charts the
+        // gauges it keeps: term and commits, depth and unacked messages, lag.
+        if let Some(id) = self.selected.filter(|id| !about_requests(*id)) {
+            let (series, _) = w.metrics(id).series();
+            let mut names: Vec<&'static str> = series
+                .iter()
+                .flat_map(|b| b.gauges.iter().map(|(n, _)| n))
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            charts = names
+                .into_iter()
+                .take(3)
+                .filter_map(|g| charts::gauge(w, id, g, &g.replace('_', " ")))
+                .collect();
+        }
+        if charts.is_empty() {
+            let focus = self.selected.filter(|id| about_requests(*id)).or_else(|| {
+                (0..w.names().len() as u16)
+                    .map(NodeId)
+                    .find(|id| w.node(*id).kind() == "client")
+            });
+            if let Some(id) = focus {
+                let timeout = current_config(s, id)
+                    .get("timeout_ms")
+                    .and_then(|v| v.as_f64());
+                let services = (0..w.names().len() as u16)
+                    .map(NodeId)
+                    .filter(|n| w.node(*n).kind() == "service");
+                charts = [charts::latency(w, id, timeout), charts::rates(w, id)]
+                    .into_iter()
+                    .chain(
+                        services
+                            .take(2)
+                            .map(|n| charts::gauge(w, n, "queue", "queue length")),
+                    )
+                    .flatten()
+                    .collect();
+            }
+        }
+        if *self.charts != charts {
+            self.charts = Rc::new(charts);
+        }
+    }
+
+    /// Rebuilds the inspector's content for the selected node.
+    pub(crate) fn refresh_inspector(&mut self) {
+        let next = self.inspector_model().map(Rc::new);
+        if self.inspector != next {
+            self.inspector = next;
+        }
+    }
+
+    fn inspector_model(&self) -> Option<InspectorModel> {
+        let s = self.session.as_ref().ok()?;
+        let id = self.selected?;
+        let world = &s.world;
+        let names = world.names();
+        let name = names.get(id.index())?.clone();
+        let node = world.node(id);
+        let cfg = current_config(s, id);
+        let params = controls::params_for(node.kind())
+            .iter()
+            .filter_map(|p| {
+                controls::get(&cfg, p.path).map(|v| ParamValue {
+                    param: *p,
+                    value: v.clone(),
+                })
+            })
+            .collect();
+        let links = world
+            .links()
+            .iter()
+            .filter(|l| l.a == id || l.b == id)
+            .map(|l| {
+                // Direction 0 is a -> b. A link may differ each way (answers lost on the way
+                // back only, say): then both are shown, and a slider sets both.
+                let (out_dir, in_dir) = if l.a == id { (0, 1) } else { (1, 0) };
+                let (out, back) = (l.config(out_dir), l.config(in_dir));
+                let bw = |b: u32| (b > 0).then_some(b);
+                LinkRow {
+                    a: l.a,
+                    b: l.b,
+                    other: names[if l.a == id { l.b } else { l.a }.index()].clone(),
+                    key: format!("{}-{}", names[l.a.index()], names[l.b.index()]),
+                    loss_ppm: (out.loss_ppm, back.loss_ppm),
+                    bandwidth: (bw(out.bandwidth_per_s), bw(back.bandwidth_per_s)),
+                }
+            })
+            .collect();
+        let has_cut = world
+            .links()
+            .iter()
+            .any(|l| (l.a == id || l.b == id) && (l.is_cut(0) || l.is_cut(1)));
+        let build = (self.lesson.is_none() && !self.embed).then(|| {
+            let linked_to = |other: &str| {
+                s.scenario
+                    .links
+                    .iter()
+                    .any(|l| (l.a == name && l.b == other) || (l.a == other && l.b == name))
+            };
+            let others = names.iter().filter(|n| **n != name);
+            BuildRow {
+                can_link: others.clone().filter(|n| !linked_to(n)).cloned().collect(),
+                can_unlink: others.filter(|n| linked_to(n)).cloned().collect(),
+            }
+        });
+        Some(InspectorModel {
+            id,
+            kind: node.kind(),
+            state: node_state(world, id),
+            live: world.liveness(id),
+            rows: node.inspect(),
+            params,
+            links,
+            has_cut,
+            build,
+            hide_actions: self.hides("actions"),
+            hide_settings: self.hides("settings"),
+            name,
+        })
+    }
+
+    /// Rebuilds the lesson panel's live part.
+    pub(crate) fn refresh_lesson(&mut self) {
+        let next = self.lesson_model().map(Rc::new);
+        if self.lesson_view != next {
+            self.lesson_view = next;
+        }
+    }
+
+    fn lesson_model(&self) -> Option<LessonModel> {
+        let o = self.lesson.as_ref()?;
+        let s = self.session.as_ref().ok()?;
+        let (id, Ok(l)) = &self.catalog[o.lesson] else {
+            return None;
+        };
+        let st = l.steps.get(o.step)?;
+        let at_end = s.world.now_us() >= s.end_us();
+        let goal = st.goal.as_ref().map(|g| {
+            let key = (s.world.trace().hash(), s.world.now_us());
+            let v = match &self.end_verdict {
+                Some((k, v)) if at_end && *k == key => v.clone(),
+                _ => g.judge(&Outcome::of_world(&s.world)),
+            };
+            let status = if at_end && v.met {
+                "Goal met ✓".to_string()
+            } else if at_end {
+                "Not met yet: change something, then run from the start.".to_string()
+            } else {
+                format!(
+                    "Checked at the end of the run ({}).",
+                    faultline_core::fmt_time(s.end_us())
+                )
+            };
+            GoalModel {
+                checks: v.checks,
+                at_end,
+                met: at_end && v.met,
+                status,
+                done: self.progress.done(id, o.step),
+            }
+        });
+        Some(LessonModel {
+            open: o.clone(),
+            goal,
+            hide_solution: self.hides("solution"),
+        })
+    }
+
+    /// Rebuilds the table of numbers.
+    pub(crate) fn refresh_stats(&mut self) {
+        let Ok(s) = &self.session else { return };
+        let world = &s.world;
+        let rows: Vec<StatRow> = (0..world.names().len())
+            .map(|i| {
+                let id = NodeId(i as u16);
+                let m = world.metrics(id);
+                let q = |p: f64| {
+                    m.latency
+                        .quantile_us(p)
+                        .map_or("–".to_string(), |us| fmt_ms(us as f64 / 1000.0))
+                };
+                StatRow {
+                    name: world.names()[i].clone(),
+                    kind: world.node(id).kind(),
+                    ok: m.successes,
+                    failed: m.failures,
+                    p50: q(0.5),
+                    p99: q(0.99),
+                }
+            })
+            .collect();
+        if *self.stats != rows {
+            self.stats = Rc::new(rows);
+        }
+    }
+
+    /// The scenario with the learner's changes, serialised only while paused: not sixty times a
+    /// second for nobody.
+    pub(crate) fn refresh_scenario_json(&mut self) {
+        let Ok(s) = &self.session else { return };
+        if s.playing {
+            self.scenario_json = None;
+            return;
+        }
+        let json = s.recorded().to_json();
+        if self.scenario_json.as_deref() != Some(json.as_str()) {
+            self.scenario_json = Some(Rc::from(json));
+        }
+    }
+}

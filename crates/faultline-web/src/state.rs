@@ -1,0 +1,221 @@
+//! The page's state as plain Rust: a [`Page`]. The [`Action`]s a learner (or the clock) takes
+//! are in `action.rs`; `reduce.rs` applies one and returns the [`Effect`]s the browser must carry
+//! out (a download, the clipboard, saved progress, the address bar).
+//!
+//! Nothing here touches the browser, so every rule is unit-tested natively (`reduce_tests.rs`).
+//! The data flow, as in Yew's `function_todomvc`:
+//!
+//! ```text
+//! DOM event -> component -> Callback<Action> -> reduce(&mut Page, Action) -> Vec<Effect>
+//!                                                      |                        |
+//!                                   the root's view() from Page       browser::run(effect)
+//! ```
+//!
+//! A `World` is too costly to clone per frame, so the root keeps one `Page` in place and
+//! reduces into it. What the panels draw is derived once per change (see `derive.rs`) and held
+//! in `Rc`s: a component re-renders only when its props differ.
+
+use std::rc::Rc;
+
+use faultline_core::NodeId;
+use faultline_core::lesson::{Lesson, Verdict};
+use faultline_core::share::{LessonAt, Link, LinkView};
+
+use crate::charts::Chart;
+use crate::derive::{InspectorModel, LessonModel, StatRow};
+use crate::lessons::{OpenLesson, Progress};
+use crate::session::Session;
+
+pub use crate::action::{Action, Effect, ExportKind, LogKind, LogLine, NodeAct};
+
+/// Parts of the page a teacher can hide in a classroom link: (name in the link, label).
+pub const HIDEABLE: &[(&str, &str)] = &[
+    ("lessons", "the lesson list"),
+    ("templates", "the template picker"),
+    ("seed", "the seed"),
+    ("settings", "node settings"),
+    ("actions", "crash, pause and isolate buttons"),
+    ("charts", "charts"),
+    ("log", "the event log"),
+    ("numbers", "the table of numbers"),
+    ("solution", "the lesson's solution"),
+];
+
+/// A node being dragged: where the pointer went down, and whether it has moved yet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drag {
+    pub(crate) node: NodeId,
+    pub(crate) from: (f64, f64),
+    pub(crate) moved: bool,
+}
+
+/// What the page is started from: what the browser knows at load time.
+#[derive(Clone, Debug, Default)]
+pub struct Start {
+    /// The query string (`?lesson=04-retries&step=2&embed=1`).
+    pub query: String,
+    /// The fragment (`#v1...`), a shared link.
+    pub hash: String,
+    /// Saved progress text, if any.
+    pub progress: Option<String>,
+    /// The system asks for reduced motion.
+    pub reduced_motion: bool,
+    /// The page's address without query or fragment, for share links.
+    pub base_url: String,
+    /// `?bench=frames`: the frame benchmark's busy scenario, and no address-bar updates.
+    pub bench: bool,
+}
+
+/// The whole page state.
+pub struct Page {
+    /// The run on screen, or why the page could not start one.
+    pub session: Result<Session, String>,
+    /// Node positions on the canvas (view state, never in the simulation).
+    pub pos: Vec<(f64, f64)>,
+    /// The selected node.
+    pub selected: Option<NodeId>,
+    pub(crate) drag: Option<Drag>,
+    /// The live region's sentence.
+    pub announce: String,
+    pub(crate) seen_seq: u64,
+    /// An error to show, for people.
+    pub error: Option<String>,
+    pub(crate) last_frame_ms: Option<f64>,
+    /// Compare mode's second pane.
+    pub compare: Option<crate::compare::Compare>,
+    pub(crate) verdicts: crate::verdicts::Verdicts,
+    /// Frames played (the refresh schedule counts them).
+    pub(crate) frames: u64,
+    /// Event log filters: by kind, by node, by trace id, and a trace filter that did not parse.
+    pub log_kinds: [bool; 3],
+    /// Only this node's lines.
+    pub log_node: Option<NodeId>,
+    /// Only this request's lines.
+    pub log_trace: Option<u64>,
+    /// The trace filter's text when it is not a trace id, to say so beside it.
+    pub log_trace_bad: Option<String>,
+    /// Reduce motion.
+    pub still: bool,
+    /// Parsed once for the page's life.
+    pub catalog: &'static [(&'static str, Result<Lesson, String>)],
+    /// Goals met so far.
+    pub progress: Progress,
+    /// The lesson step on screen.
+    pub lesson: Option<OpenLesson>,
+    /// The lesson list is open.
+    pub lesson_list: bool,
+    /// Parts hidden by a classroom link (or chosen for the next one).
+    pub hidden: Vec<String>,
+    /// The goal's verdict at the end of the run, keyed by the run's trace hash and time.
+    pub(crate) end_verdict: Option<((u64, u64), Verdict)>,
+    /// `?embed=1`: the minimal page for an iframe.
+    pub embed: bool,
+    /// What "Copy link" last did, for people.
+    pub copied: Option<String>,
+    /// The page's address without query or fragment.
+    pub base_url: String,
+    /// The frame benchmark runs: no address-bar updates.
+    pub bench: bool,
+    /// The picked request for the waterfall.
+    pub request: Option<(usize, u64)>,
+    /// The nodes' names.
+    pub names: Rc<[String]>,
+    // Derived: what the panels draw, refreshed by `derive.rs` on a schedule while playing and
+    // after every other action. Held in `Rc`s so the components compare them cheaply.
+    /// Charts for the selected node or the first client.
+    pub charts: Rc<Vec<Chart>>,
+    /// The event log's lines.
+    pub log: Rc<Vec<LogLine>>,
+    /// The invariants' rows.
+    pub verdict_rows: Rc<Vec<crate::verdicts::Row>>,
+    /// The space-time diagram (SVG text, messages drawn).
+    pub spacetime: Rc<(String, usize)>,
+    /// Recent requests for the waterfall's picker.
+    pub recent: Rc<Vec<(usize, u64)>>,
+    /// The picked request's spans.
+    pub waterfall: Rc<Result<Vec<crate::waterfall::Bar>, String>>,
+    /// The inspector's content for the selected node.
+    pub inspector: Option<Rc<InspectorModel>>,
+    /// The lesson panel's live part (the goal's checks).
+    pub lesson_view: Option<Rc<LessonModel>>,
+    /// The table of numbers.
+    pub stats: Rc<Vec<StatRow>>,
+    /// The scenario with the learner's changes as JSON, while paused.
+    pub scenario_json: Option<Rc<str>>,
+}
+
+/// A trace id as the event log prints it (`t6`), or bare (`6`); `None` for an empty box.
+pub(crate) fn parse_trace_id(text: &str) -> Result<Option<u64>, ()> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let digits = t.strip_prefix(['t', 'T']).unwrap_or(t);
+    digits.parse::<u64>().map(Some).map_err(|_| ())
+}
+
+/// One parameter of a query string (`?lesson=04-retries&step=2`), undecoded: lesson ids are
+/// plain words. At most 80 characters are read.
+pub(crate) fn query_param(q: &str, key: &str) -> Option<String> {
+    q.trim_start_matches('?')
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.chars().take(80).collect())
+}
+
+/// A file name from a title: letters, digits and dashes.
+pub fn file_stem(title: &str) -> String {
+    let s: String = title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if s.is_empty() {
+        "faultline".into()
+    } else {
+        s.chars().take(60).collect()
+    }
+}
+
+impl Page {
+    /// Whether time is moving.
+    pub fn playing(&self) -> bool {
+        self.session.as_ref().is_ok_and(|s| s.playing)
+    }
+
+    /// Whether a teacher's link hides this part.
+    pub fn hides(&self, part: &str) -> bool {
+        self.hidden.iter().any(|h| h == part)
+    }
+
+    /// This moment as a link text.
+    pub fn link_text(&self) -> Option<String> {
+        let s = self.session.as_ref().ok()?;
+        Some(
+            Link {
+                scenario: s.recorded(),
+                at_ms: s.world.now_us() as f64 / 1000.0,
+                lesson: self.lesson.as_ref().map(|o| LessonAt {
+                    id: self.catalog[o.lesson].0.to_string(),
+                    step: o.step,
+                }),
+                view: LinkView {
+                    still: self.still,
+                    hide: self.hidden.clone(),
+                },
+            }
+            .encode(),
+        )
+    }
+}
