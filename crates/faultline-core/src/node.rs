@@ -10,6 +10,7 @@ use std::fmt;
 
 use crate::msg::{MsgId, Payload};
 use crate::rng::SimRng;
+use crate::view::{ModelKind, NodeView};
 use crate::world::Core;
 
 /// A node's index in its scenario (the order of `nodes`).
@@ -35,8 +36,17 @@ pub type InspectRow = (String, String);
 
 /// A simulated process. Implementations live in [`crate::models`].
 pub trait Node: fmt::Debug {
+    /// The model this node is.
+    fn model_kind(&self) -> ModelKind;
+
     /// The model's kind, as the scenario names it (`client`, `service`, ...).
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> &'static str {
+        self.model_kind().name()
+    }
+
+    /// The node's state for drawing (see [`crate::view`]). The page learns a node's state only
+    /// from this; it must be cheap enough to call for every node on every frame.
+    fn view(&self) -> NodeView;
 
     /// Called at time zero and after each restart.
     fn on_start(&mut self, ctx: &mut Ctx<'_>);

@@ -725,6 +725,12 @@ impl World {
         self.nodes[id.index()].node.as_ref()
     }
 
+    /// A node's state for drawing, or `None` for an id not in this world. The page draws a
+    /// node from this alone (its liveness comes from [`World::liveness`]).
+    pub fn node_view(&self, id: NodeId) -> Option<crate::view::NodeView> {
+        self.nodes.get(id.index()).map(|s| s.node.view())
+    }
+
     /// Whether a node is up, crashed or paused.
     pub fn liveness(&self, id: NodeId) -> Liveness {
         self.nodes[id.index()].liveness

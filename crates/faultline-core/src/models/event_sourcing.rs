@@ -278,8 +278,8 @@ impl EventLog {
 }
 
 impl Node for EventLog {
-    fn kind(&self) -> &'static str {
-        "event_log"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::EventLog
     }
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_>) {}
@@ -340,6 +340,15 @@ impl Node for EventLog {
 
     fn status(&self) -> String {
         format!("{} events", self.events.len())
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::EventLog(crate::view::EventLogView {
+            length: self.events.len() as u64,
+            duplicates: self.duplicates,
+            refused: self.refused,
+            polls: self.polls,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {
@@ -532,8 +541,8 @@ impl OrderWriter {
 }
 
 impl Node for OrderWriter {
-    fn kind(&self) -> &'static str {
-        "order_writer"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::OrderWriter
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -596,6 +605,19 @@ impl Node for OrderWriter {
 
     fn status(&self) -> String {
         format!("{} appended, {} waiting", self.appended, self.pending.len())
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::OrderWriter(crate::view::OrderWriterView {
+            pending: self.pending.len(),
+            sending: self.sending.is_some(),
+            awaiting_payment: self.awaiting_payment.len(),
+            awaiting_shipping: self.awaiting_shipping.len(),
+            commands: self.commands,
+            appended: self.appended,
+            resends: self.resends,
+            dropped: self.dropped,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {
@@ -830,8 +852,8 @@ impl Projection {
 }
 
 impl Node for Projection {
-    fn kind(&self) -> &'static str {
-        "projection"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::Projection
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -928,6 +950,19 @@ impl Node for Projection {
             0 => format!("caught up at offset {}", self.offset),
             n => format!("offset {}, {n} behind", self.offset),
         }
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::Projection(crate::view::ProjectionView {
+            offset: self.offset,
+            lag: self.lag(),
+            head_seen: self.head_seen,
+            max_lag: self.max_lag,
+            queued: self.queue.len(),
+            applied: self.applied,
+            replaying: self.replaying,
+            rebuilds: self.rebuilds,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {

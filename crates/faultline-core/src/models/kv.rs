@@ -917,8 +917,8 @@ impl KvReplica {
 }
 
 impl Node for KvReplica {
-    fn kind(&self) -> &'static str {
-        "kv_replica"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::KvReplica
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -1042,6 +1042,29 @@ impl Node for KvReplica {
         } else {
             format!("{mode} replica, {}", keys.join(" "))
         }
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::KvReplica(crate::view::KvReplicaView {
+            mode: match self.cfg.mode {
+                KvMode::Cp => crate::view::KvModeView::Cp,
+                KvMode::Ap => crate::view::KvModeView::Ap,
+            },
+            entries: self
+                .store
+                .iter()
+                .map(|(&key, &(v, value))| crate::view::KvEntryView {
+                    key,
+                    value,
+                    version: v.ts,
+                    version_node: v.node,
+                })
+                .collect(),
+            pending: self.pending.len(),
+            served: self.served,
+            refused: self.refused,
+            timed_out: self.timed_out,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {
@@ -1255,8 +1278,8 @@ impl KvClient {
 }
 
 impl Node for KvClient {
-    fn kind(&self) -> &'static str {
-        "kv_client"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::KvClient
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -1318,6 +1341,21 @@ impl Node for KvClient {
             0 => "NOT linearizable".into(),
             _ => "linearizability unknown".into(),
         }
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::KvClient(crate::view::KvClientView {
+            in_flight: self.inflight.is_some(),
+            reads_ok: self.reads_ok,
+            writes_ok: self.writes_ok,
+            refused: self.refused,
+            timeouts: self.timeouts,
+            linearizable: match self.linearizable {
+                1 => Some(true),
+                0 => Some(false),
+                _ => None,
+            },
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {

@@ -712,6 +712,8 @@ pub struct Raft {
     next_index: Vec<u64>,
     match_index: Vec<u64>,
     election_timer: Option<TimerId>,
+    /// When `election_timer` fires (for the view; meaningful while it is set).
+    election_deadline_us: Option<u64>,
     heartbeat_timer: Option<TimerId>,
     propose_timer: Option<TimerId>,
     log_full_said: bool,
@@ -771,6 +773,7 @@ impl Raft {
             next_index: vec![1; n],
             match_index: vec![0; n],
             election_timer: None,
+            election_deadline_us: None,
             heartbeat_timer: None,
             propose_timer: None,
             log_full_said: false,
@@ -869,6 +872,7 @@ impl Raft {
         }
         let after = self.election_timeout_us(ctx);
         self.election_timer = Some(ctx.set_timer(after, TAG_ELECTION));
+        self.election_deadline_us = Some(ctx.now_us().saturating_add(after));
     }
 
     fn stop_leader_timers(&mut self, ctx: &mut Ctx<'_>) {
@@ -1226,8 +1230,8 @@ impl Raft {
 }
 
 impl Node for Raft {
-    fn kind(&self) -> &'static str {
-        "raft"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::Raft
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -1345,6 +1349,29 @@ impl Node for Raft {
 
     fn status(&self) -> String {
         format!("{}, term {}", self.role.name(), self.current_term)
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::Raft(crate::view::RaftView {
+            term: self.current_term,
+            role: match self.role {
+                Role::Follower => crate::view::RaftRole::Follower,
+                Role::Candidate => crate::view::RaftRole::Candidate,
+                Role::Leader => crate::view::RaftRole::Leader,
+            },
+            voted_for: self.voted_for,
+            leader: self.leader,
+            election_deadline_us: self.election_timer.and(self.election_deadline_us),
+            log: (1u64..)
+                .zip(&self.log)
+                .map(|(index, e)| crate::view::LogEntryView {
+                    index,
+                    term: e.term,
+                })
+                .collect(),
+            commit_index: self.commit_index,
+            cluster_size: self.cluster_size(),
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {

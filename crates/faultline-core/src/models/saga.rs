@@ -544,8 +544,8 @@ impl Participant {
 }
 
 impl Node for Participant {
-    fn kind(&self) -> &'static str {
-        "saga_participant"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::SagaParticipant
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -751,6 +751,31 @@ impl Node for Participant {
             s.push_str(&format!(", failing the next {}", self.cfg.fail_next));
         }
         s
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        use crate::view::StepRecord as R;
+        crate::view::NodeView::SagaParticipant(crate::view::SagaParticipantView {
+            action: self.cfg.action,
+            records: self
+                .records
+                .iter()
+                .map(|(&saga, r)| {
+                    let r = match *r {
+                        Rec::Running(a) => R::Running(a),
+                        Rec::Failed(a) => R::Failed(a),
+                        Rec::Effect(Effect::None) => R::Nothing,
+                        Rec::Effect(Effect::Pending) => R::Pending,
+                        Rec::Effect(Effect::Committed) => R::Committed,
+                        Rec::Effect(Effect::Compensated) => R::Compensated,
+                    };
+                    (saga, r)
+                })
+                .collect(),
+            runs: self.runs,
+            failures: self.failures,
+            compensations: self.compensations,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {
@@ -1242,8 +1267,8 @@ impl Orchestrator {
 }
 
 impl Node for Orchestrator {
-    fn kind(&self) -> &'static str {
-        "saga_orchestrator"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::SagaOrchestrator
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -1357,6 +1382,64 @@ impl Node for Orchestrator {
             s.push_str(&format!(", {} invariant violations", self.violations));
         }
         s
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        use crate::view::StepState as S;
+        let n = self.steps.len();
+        let sagas = self
+            .active
+            .iter()
+            .map(|(&saga, r)| {
+                let mut steps = vec![S::Pending; n];
+                let mut mark = |i: usize, st: S| {
+                    if let Some(x) = steps.get_mut(i) {
+                        *x = st;
+                    }
+                };
+                match &r.phase {
+                    Phase::Forward { .. } => {
+                        for &i in &r.succeeded {
+                            mark(i, S::Done);
+                        }
+                        mark(r.step, S::Running);
+                    }
+                    Phase::Compensating { k } => {
+                        mark(r.step, S::Failed);
+                        for (j, &i) in r.succeeded.iter().enumerate() {
+                            mark(
+                                i,
+                                match j.cmp(k) {
+                                    std::cmp::Ordering::Less => S::Done,
+                                    std::cmp::Ordering::Equal => S::Compensating,
+                                    std::cmp::Ordering::Greater => S::Compensated,
+                                },
+                            );
+                        }
+                    }
+                    Phase::Confirming { .. } => {
+                        for &i in &r.succeeded {
+                            mark(i, S::Done);
+                        }
+                    }
+                    Phase::Starting | Phase::Waiting => steps = vec![S::Unknown; n],
+                    Phase::Approving { .. } => steps = vec![S::Done; n],
+                }
+                crate::view::SagaView {
+                    saga,
+                    steps,
+                    attempt: r.attempt,
+                }
+            })
+            .collect();
+        crate::view::NodeView::SagaOrchestrator(crate::view::SagaOrchestratorView {
+            participants: self.steps.clone(),
+            sagas,
+            started: self.started,
+            completed: self.completed,
+            compensated: self.compensated,
+            violations: self.violations,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {
