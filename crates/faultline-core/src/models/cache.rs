@@ -316,9 +316,7 @@ impl Node for Database {
             *v += 1;
             self.writes += 1;
             ctx.count("db_writes", 1);
-            let now = ctx.now_us();
-            let me = ctx.me();
-            ctx.committed().commit(me, job.key, *v, now);
+            ctx.checks().committed(job.key, *v);
             CacheMsg::DbWriteReply {
                 op: job.op,
                 key: job.key,
@@ -491,13 +489,11 @@ impl Cache {
             let version = e.version;
             self.hits += 1;
             ctx.count("hits", 1);
-            let db_version = ctx.committed().version(self.db, key);
-            if version < db_version {
+            if let Some(stale) = ctx.checks().cache_hit(self.db, key, version) {
+                let db_version = stale.db_version;
                 self.stale_reads += 1;
                 ctx.count("stale_reads", 1);
-                let since = ctx.committed().committed_at_us(self.db, key, version + 1);
-                let age = since.map_or(0, |t| now.saturating_sub(t));
-                self.max_stale_us = self.max_stale_us.max(age);
+                self.max_stale_us = self.max_stale_us.max(stale.age_us);
                 if self.stale_reads == 1 {
                     let detail =
                         format!("stale read of k{key}: cache v{version}, db v{db_version}");

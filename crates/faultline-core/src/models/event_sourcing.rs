@@ -305,8 +305,7 @@ impl Node for EventLog {
                         self.fold.apply(&event);
                         self.last.insert(from, (seq, off));
                         ctx.count("appended", 1);
-                        let (me, now) = (ctx.me(), ctx.now_us());
-                        ctx.committed().commit(me, LOG_HEAD_KEY, off + 1, now);
+                        ctx.checks().committed(LOG_HEAD_KEY, off + 1);
                         off
                     }
                 };
@@ -770,7 +769,7 @@ impl Projection {
     /// Reads the log's true length (as Kafka's lag monitoring asks the broker for the log end
     /// offset) and records the lag.
     fn note_lag(&mut self, ctx: &mut Ctx<'_>) {
-        self.log_head = ctx.committed().version(self.log, LOG_HEAD_KEY);
+        self.log_head = ctx.checks().log_end(self.log, LOG_HEAD_KEY);
         let lag = self.lag();
         self.max_lag = self.max_lag.max(lag);
         if lag as i64 != self.reported_lag {

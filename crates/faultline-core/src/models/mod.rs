@@ -4,6 +4,7 @@
 
 pub mod breaker;
 pub mod cache;
+pub mod checks;
 pub mod client;
 pub mod downstream;
 pub mod event_sourcing;
@@ -203,7 +204,5 @@ where
 /// Raft's safety properties, the saga ledger). Whichever node reports it, it is one answer, and
 /// the page shows it as one row.
 pub fn run_wide_verdict(name: &str) -> bool {
-    name == kv::VERDICT
-        || raft::Property::ALL.iter().any(|p| p.name() == name)
-        || saga::INVARIANTS.contains(&name)
+    checks::Checks::run_wide_verdict(name)
 }

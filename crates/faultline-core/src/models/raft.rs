@@ -843,18 +843,9 @@ impl Raft {
         self.peers.iter().position(|(p, _)| *p == id)
     }
 
-    fn report(ctx: &mut Ctx<'_>, findings: Vec<Finding>) {
-        for f in findings {
-            ctx.verdict(f.property.name(), Some(f.holds), f.detail);
-        }
-    }
-
     /// Tells the observer the role and term, and puts what it found in the trace.
     fn observe_role(&self, ctx: &mut Ctx<'_>) {
-        let obs = ctx.raft_observer();
-        obs.role(self.me, self.role, self.current_term);
-        let f = obs.take_findings();
-        Self::report(ctx, f);
+        ctx.checks().raft_role(self.role, self.current_term);
     }
 
     fn election_timeout_us(&self, ctx: &mut Ctx<'_>) -> u64 {
@@ -981,10 +972,7 @@ impl Raft {
             command,
         };
         self.log.push(e);
-        let obs = ctx.raft_observer();
-        obs.append(self.me, &[e]);
-        let f = obs.take_findings();
-        Self::report(ctx, f);
+        ctx.checks().raft_appended(&[e]);
         self.advance_commit(ctx); // a cluster's own copy counts toward the majority
         true
     }
@@ -1034,12 +1022,10 @@ impl Raft {
         }
         let from = self.commit_index + 1;
         self.commit_index = index;
-        let obs = ctx.raft_observer();
         for i in from..=index {
-            obs.apply(self.me, i, self.log[i as usize - 1], self.current_term);
+            ctx.checks()
+                .raft_applied(i, self.log[i as usize - 1], self.current_term);
         }
-        let f = obs.take_findings();
-        Self::report(ctx, f);
         ctx.gauge("committed", index as i64);
     }
 
@@ -1139,8 +1125,7 @@ impl Raft {
             }
             if self.term_at(index) != entries[k].term {
                 self.log.truncate(index as usize - 1);
-                let obs = ctx.raft_observer();
-                obs.truncate(self.me, self.log.len());
+                ctx.checks().raft_truncated(self.log.len());
                 break;
             }
             k += 1;
@@ -1149,10 +1134,8 @@ impl Raft {
         let new = &entries[k..entries.len().min(k + room)];
         if !new.is_empty() {
             self.log.extend_from_slice(new);
-            ctx.raft_observer().append(self.me, new);
+            ctx.checks().raft_appended(new);
         }
-        let f = ctx.raft_observer().take_findings();
-        Self::report(ctx, f);
         let last_new = prev_log_index + (k + new.len()) as u64;
         if leader_commit > self.commit_index {
             self.commit_to(ctx, leader_commit.min(last_new));
@@ -1236,14 +1219,12 @@ impl Node for Raft {
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         let peers: Vec<NodeId> = self.peers.iter().map(|(p, _)| *p).collect();
-        let obs = ctx.raft_observer();
-        obs.establish();
-        obs.join(self.me, &peers);
-        obs.learn_names(&self.peers);
         self.role = Role::Follower;
         ctx.state(format!("follower, term {}", self.current_term));
         ctx.gauge("term", self.current_term as i64);
         ctx.gauge("is_leader", 0);
+        // The checker's first verdicts follow the state line, as they always have.
+        ctx.checks().raft_started(&peers, &self.peers);
         self.observe_role(ctx);
         self.reset_election_timer(ctx);
     }

@@ -481,9 +481,8 @@ impl Participant {
 
     fn set(&mut self, ctx: &mut Ctx<'_>, saga: u64, e: Effect) {
         self.records.insert(saga, Rec::Effect(e));
-        let me = ctx.me();
         let a = self.cfg.action;
-        ctx.saga_ledger().effect(saga, me, a, e);
+        ctx.checks().saga_effect(saga, a, e);
         ctx.state(format!("{}: {} {}", Saga(saga), a.label(), a.state(e)));
         if a == Action::ReserveInventory {
             ctx.gauge("reserved_now", self.reserved_now() as i64);
@@ -1071,7 +1070,7 @@ impl Orchestrator {
         self.started += 1;
         let saga = owned_id(self.me, self.started);
         let steps = self.steps.clone();
-        ctx.saga_ledger().start(saga, &steps);
+        ctx.checks().saga_started(saga, &steps);
         ctx.count("sagas_started", 1);
         ctx.state(format!("{}: order PENDING", Saga(saga)));
         let phase = match self.cfg.mode {
@@ -1143,21 +1142,16 @@ impl Orchestrator {
                 ctx.state(format!("{}: order REJECTED", Saga(saga)));
             }
         }
-        ctx.saga_ledger().end(saga, order);
+        ctx.checks().saga_ended(saga, order);
         self.audit(ctx);
     }
 
     /// Checks the invariants against the ledger and reports verdicts that changed.
     fn audit(&mut self, ctx: &mut Ctx<'_>) {
-        let before = ctx.saga_ledger().violations;
-        let changed = ctx.saga_ledger().check();
-        let new = ctx.saga_ledger().violations - before;
+        let new = ctx.checks().saga_audit();
         if new > 0 {
             self.violations += new;
             ctx.count("invariant_violations", new);
-        }
-        for (k, holds, detail) in changed {
-            ctx.verdict(INVARIANTS[k], Some(holds), detail);
         }
     }
 
