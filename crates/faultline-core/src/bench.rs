@@ -85,8 +85,26 @@ impl Station {
 }
 
 impl Node for Station {
-    fn kind(&self) -> &'static str {
-        "mm1-station"
+    // The station is a service with one worker and an unbounded line, and shows as one.
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::Service
+    }
+    fn view(&self) -> crate::view::NodeView {
+        let busy = usize::from(!self.line.is_empty());
+        crate::view::NodeView::Service(crate::view::ServiceView {
+            queued: self.line.len() - busy,
+            queue_limit: u32::MAX,
+            busy,
+            workers: 1,
+            outage: None,
+            served: 0,
+            errors: 0,
+            shed: 0,
+            overloaded: 0,
+            attempts_received: 0,
+            outage_answers: 0,
+            downstream: None,
+        })
     }
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         self.next_arrival(ctx);

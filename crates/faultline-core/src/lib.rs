@@ -42,9 +42,11 @@ pub mod scenario;
 pub mod share;
 pub mod stable_hash;
 pub mod trace;
+pub mod view;
 pub mod world;
 
 pub use node::NodeId;
+pub use view::{ModelKind, NodeView};
 
 /// Formats a virtual time for people: `12.345 s`.
 pub fn fmt_time(us: u64) -> String {

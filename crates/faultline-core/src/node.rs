@@ -10,6 +10,7 @@ use std::fmt;
 
 use crate::msg::{MsgId, Payload};
 use crate::rng::SimRng;
+use crate::view::{ModelKind, NodeView};
 use crate::world::Core;
 
 /// A node's index in its scenario (the order of `nodes`).
@@ -35,8 +36,17 @@ pub type InspectRow = (String, String);
 
 /// A simulated process. Implementations live in [`crate::models`].
 pub trait Node: fmt::Debug {
+    /// The model this node is.
+    fn model_kind(&self) -> ModelKind;
+
     /// The model's kind, as the scenario names it (`client`, `service`, ...).
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> &'static str {
+        self.model_kind().name()
+    }
+
+    /// The node's state for drawing (see [`crate::view`]). The page learns a node's state only
+    /// from this; it must be cheap enough to call for every node on every frame.
+    fn view(&self) -> NodeView;
 
     /// Called at time zero and after each restart.
     fn on_start(&mut self, ctx: &mut Ctx<'_>);
@@ -161,10 +171,16 @@ impl Ctx<'_> {
         self.core.metrics[self.me.index()].gauge(now, name, value);
     }
 
-    /// What the run's databases have committed (written by databases, read by caches to judge
-    /// a stale hit exactly; see `models::cache`).
-    pub fn committed(&mut self) -> &mut crate::models::cache::Committed {
-        &mut self.core.committed
+    /// The cross-node checkers, write-only: this node reports what it did, and the verdicts
+    /// that follow go into the trace in its name (see [`crate::models::checks`]). A node never
+    /// reads the checkers' truth about other nodes.
+    pub fn checks(&mut self) -> crate::models::checks::Reporter<'_> {
+        crate::models::checks::Reporter {
+            checks: &mut self.core.checks,
+            trace: &mut self.core.trace,
+            me: self.me,
+            now_us: self.core.now_us,
+        }
     }
 
     /// Reports a change of state worth a line in the trace.
@@ -175,11 +191,6 @@ impl Ctx<'_> {
         };
         let now = self.core.now_us;
         self.core.trace.push(now, kind);
-    }
-
-    /// The cross-node checker of Raft's safety properties (only Raft nodes report to it).
-    pub(crate) fn raft_observer(&mut self) -> &mut crate::models::raft::Observer {
-        &mut self.core.raft
     }
 
     /// Records a notable number in the trace (a verdict, a count a lesson goal reads).
@@ -210,11 +221,5 @@ impl Ctx<'_> {
         };
         let now = self.core.now_us;
         self.core.trace.push(now, kind);
-    }
-
-    /// The saga checker shared by the saga models: participants record what they really did,
-    /// orchestrators check the invariants against it.
-    pub fn saga_ledger(&mut self) -> &mut crate::models::saga::Ledger {
-        &mut self.core.sagas
     }
 }

@@ -16,6 +16,7 @@ use crate::limits::{
     MAX_EVENTS_PER_INSTANT, MAX_EVENTS_PER_RUN, MAX_IN_FLIGHT, MAX_TIMERS_PER_NODE,
 };
 use crate::metrics::NodeMetrics;
+use crate::models::checks::Checks;
 use crate::msg::{MsgId, Payload};
 use crate::node::{Ctx, Node, NodeId, TimerId};
 use crate::rng::{SimRng, Stream};
@@ -266,14 +267,8 @@ pub(crate) struct Core {
     halted: Option<String>,
     overload_noticed: bool,
     counts: Counts,
-    /// What each database has committed, for the cache's stale-read check (`models::cache`).
-    pub(crate) committed: crate::models::cache::Committed,
-    /// The Raft safety checker: it sees every Raft node's reports (see `models::raft`).
-    pub(crate) raft: crate::models::raft::Observer,
-    /// The saga models' cross-node checker: what really happened at each participant.
-    pub(crate) sagas: crate::models::saga::Ledger,
-    /// The key-value models' shared history and checker answers (empty for other models).
-    pub(crate) kv: crate::models::kv::KvShared,
+    /// The cross-node checkers (`models::checks`): nodes report to them through `Ctx`.
+    pub(crate) checks: Checks,
 }
 
 /// Totals the engine keeps about messages, for invariants and reports.
@@ -644,10 +639,7 @@ impl World {
             halted: None,
             overload_noticed: false,
             counts: Counts::default(),
-            committed: Default::default(),
-            raft: Default::default(),
-            sagas: crate::models::saga::Ledger::default(),
-            kv: crate::models::kv::KvShared::for_nodes(&p.nodes, &p.names),
+            checks: Checks::for_nodes(&p.nodes, &p.names),
         };
         for i in 0..n {
             core.schedule(
@@ -725,6 +717,12 @@ impl World {
         self.nodes[id.index()].node.as_ref()
     }
 
+    /// A node's state for drawing, or `None` for an id not in this world. The page draws a
+    /// node from this alone (its liveness comes from [`World::liveness`]).
+    pub fn node_view(&self, id: NodeId) -> Option<crate::view::NodeView> {
+        self.nodes.get(id.index()).map(|s| s.node.view())
+    }
+
     /// Whether a node is up, crashed or paused.
     pub fn liveness(&self, id: NodeId) -> Liveness {
         self.nodes[id.index()].liveness
@@ -760,9 +758,10 @@ impl World {
         &self.core.trace
     }
 
-    /// The key-value models' shared history and the checker's answers so far.
-    pub fn kv(&self) -> &crate::models::kv::KvShared {
-        &self.core.kv
+    /// The cross-node checkers: the key-value history and the checker's answers so far, ...
+    /// For tests, reports and the page; nodes only report to them.
+    pub fn checks(&self) -> &Checks {
+        &self.core.checks
     }
 
     /// The trace, to drain it or to turn recording off.

@@ -57,8 +57,8 @@ fn run(s: &Scenario) -> World {
 /// The whole history checked again, key by key, with a large budget.
 fn final_verdict(w: &World) -> Option<bool> {
     let mut all = Some(true);
-    for (store, key) in w.kv().keys() {
-        match w.kv().check_key(store, key, 20_000_000).0 {
+    for (store, key) in w.checks().kv().keys() {
+        match w.checks().kv().check_key(store, key, 20_000_000).0 {
             Some(false) => return Some(false),
             None => all = None,
             Some(true) => {}
@@ -98,7 +98,7 @@ fn cp_under_a_partition_is_linearizable_and_the_minority_refuses() {
         assert_eq!(counter(&r, "client-1", "refused"), 0, "seed {seed}");
         assert!(counter(&r, "client-1", "writes_ok") > 20, "seed {seed}");
         assert_eq!(counter(&r, "client-1", "stale_reads"), 0, "seed {seed}");
-        assert_eq!(w.kv().verdict(), Some(true));
+        assert_eq!(w.checks().kv().verdict(), Some(true));
     }
 }
 
@@ -261,7 +261,7 @@ mod properties {
         fn random_kv_runs_never_panic(seed in any::<u64>()) {
             let w = run(&random(seed, None));
             let fin = final_verdict(&w);
-            if let Some(live) = w.kv().verdict() {
+            if let Some(live) = w.checks().kv().verdict() {
                 prop_assert!(fin.is_none() || fin == Some(live), "seed {}", seed);
             }
         }
@@ -271,7 +271,7 @@ mod properties {
         fn cp_histories_are_always_linearizable(seed in any::<u64>()) {
             let w = run(&random(seed, Some("cp")));
             prop_assert_ne!(final_verdict(&w), Some(false), "seed {}", seed);
-            prop_assert_ne!(w.kv().verdict(), Some(false), "seed {}", seed);
+            prop_assert_ne!(w.checks().kv().verdict(), Some(false), "seed {}", seed);
         }
     }
 }
@@ -295,14 +295,22 @@ fn a_snapshot_restores_the_history_and_replays_exactly() {
         let mut w = s.build(None).expect("builds");
         w.run_until(7_000_000, u64::MAX);
         let snap = w.snapshot();
-        let ops_at_snap = w.kv().ops().len();
+        let ops_at_snap = w.checks().kv().ops().len();
         w.run_until(s.duration_us(), u64::MAX);
-        let (hash, ops, verdict) = (w.trace().hash(), w.kv().ops().len(), w.kv().verdict());
+        let (hash, ops, verdict) = (
+            w.trace().hash(),
+            w.checks().kv().ops().len(),
+            w.checks().kv().verdict(),
+        );
         w.restore(&snap);
-        assert_eq!(w.kv().ops().len(), ops_at_snap, "{mode}");
+        assert_eq!(w.checks().kv().ops().len(), ops_at_snap, "{mode}");
         w.run_until(s.duration_us(), u64::MAX);
         assert_eq!(
-            (w.trace().hash(), w.kv().ops().len(), w.kv().verdict()),
+            (
+                w.trace().hash(),
+                w.checks().kv().ops().len(),
+                w.checks().kv().verdict()
+            ),
             (hash, ops, verdict),
             "{mode}"
         );
@@ -324,13 +332,13 @@ fn dump_seed() {
     for v in verdicts(&w) {
         println!("{v:?}");
     }
-    for (store, key) in w.kv().keys() {
+    for (store, key) in w.checks().kv().keys() {
         println!(
             "store {store} key {key}: {:?}",
-            w.kv().check_key(store, key, 20_000_000)
+            w.checks().kv().check_key(store, key, 20_000_000)
         );
     }
-    for o in w.kv().ops() {
+    for o in w.checks().kv().ops() {
         println!("{o:?}");
     }
 }
@@ -411,7 +419,7 @@ fn two_stores_in_one_scenario_are_checked_apart() {
     for seed in 1..=5 {
         let mut w = s.build(Some(seed)).expect("builds");
         w.run_until(s.duration_us(), u64::MAX);
-        let keys = w.kv().keys();
+        let keys = w.checks().kv().keys();
         assert_eq!(
             keys.len(),
             2,
@@ -423,7 +431,7 @@ fn two_stores_in_one_scenario_are_checked_apart() {
             "seed {seed}: {:?}",
             verdicts(&w)
         );
-        let ops = w.kv().ops().len();
+        let ops = w.checks().kv().ops().len();
         assert!(ops > 300, "seed {seed}: {ops} operations");
     }
 }

@@ -537,6 +537,35 @@ impl Breaker {
         }
         (t.calls, t.failures, t.slow)
     }
+
+    /// The breaker for drawing: its state, the end of its wait when open, its window.
+    pub fn view(&self) -> crate::view::BreakerView {
+        use crate::view::BreakerState as S;
+        let (calls, failures, slow) = self.window_counts();
+        let (state, opened_at_us) = match self.state {
+            State::Closed => (S::Closed, None),
+            State::Open { since_us } => (S::Open, Some(since_us)),
+            State::HalfOpen => (S::HalfOpen, None),
+        };
+        crate::view::BreakerView {
+            state,
+            opened_at_us,
+            open_until_us: opened_at_us.map(|t| t.saturating_add(self.rules.wait_us)),
+            automatic: self.rules.automatic,
+            half_open_permits: self.rules.half_open_permits,
+            half_open_admitted: self.half_open_admitted,
+            window_calls: calls,
+            window_failures: failures,
+            window_slow: slow,
+            failure_rate_pct: if calls == 0 {
+                0.0
+            } else {
+                f64::from(failures) * 100.0 / f64::from(calls)
+            },
+            failure_threshold_pct: self.rules.failure_pct,
+            rejected: self.rejected,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -275,8 +275,8 @@ impl Database {
 }
 
 impl Node for Database {
-    fn kind(&self) -> &'static str {
-        "database"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::Database
     }
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_>) {}
@@ -316,9 +316,7 @@ impl Node for Database {
             *v += 1;
             self.writes += 1;
             ctx.count("db_writes", 1);
-            let now = ctx.now_us();
-            let me = ctx.me();
-            ctx.committed().commit(me, job.key, *v, now);
+            ctx.checks().committed(job.key, *v);
             CacheMsg::DbWriteReply {
                 op: job.op,
                 key: job.key,
@@ -353,6 +351,19 @@ impl Node for Database {
             self.versions.len(),
             self.jobs.len()
         )
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::Database(crate::view::DatabaseView {
+            versions: self
+                .versions
+                .iter()
+                .map(|(&key, &version)| crate::view::KeyVersion { key, version })
+                .collect(),
+            in_progress: self.jobs.len(),
+            reads: self.reads,
+            writes: self.writes,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {
@@ -478,13 +489,11 @@ impl Cache {
             let version = e.version;
             self.hits += 1;
             ctx.count("hits", 1);
-            let db_version = ctx.committed().version(self.db, key);
-            if version < db_version {
+            if let Some(stale) = ctx.checks().cache_hit(self.db, key, version) {
+                let db_version = stale.db_version;
                 self.stale_reads += 1;
                 ctx.count("stale_reads", 1);
-                let since = ctx.committed().committed_at_us(self.db, key, version + 1);
-                let age = since.map_or(0, |t| now.saturating_sub(t));
-                self.max_stale_us = self.max_stale_us.max(age);
+                self.max_stale_us = self.max_stale_us.max(stale.age_us);
                 if self.stale_reads == 1 {
                     let detail =
                         format!("stale read of k{key}: cache v{version}, db v{db_version}");
@@ -532,8 +541,8 @@ impl Cache {
 }
 
 impl Node for Cache {
-    fn kind(&self) -> &'static str {
-        "cache"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::Cache
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -636,6 +645,29 @@ impl Node for Cache {
         } else {
             format!("{} keys cached", self.entries.len())
         }
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::Cache(crate::view::CacheView {
+            entries: self
+                .entries
+                .iter()
+                .map(|(&key, e)| crate::view::CacheEntryView {
+                    key,
+                    version: e.version,
+                    expires_us: e.expires_us,
+                })
+                .collect(),
+            leased: self.leases.keys().copied().collect(),
+            hits: self.hits,
+            misses: self.misses,
+            stale_reads: self.stale_reads,
+            max_stale_us: self.max_stale_us,
+            sets: self.sets,
+            sets_refused: self.sets_refused,
+            invalidations: self.invalidations,
+            expired: self.expired,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {
@@ -887,8 +919,8 @@ impl App {
 }
 
 impl Node for App {
-    fn kind(&self) -> &'static str {
-        "app"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::App
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -983,6 +1015,35 @@ impl Node for App {
 
     fn status(&self) -> String {
         format!("{} operations in progress", self.ops.len())
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        use crate::view::AppStep as S;
+        let ops = self
+            .ops
+            .values()
+            .map(|o| crate::view::AppOpView {
+                key: o.key,
+                step: match o.phase {
+                    Phase::CacheGet => S::CacheGet,
+                    Phase::DbRead => S::DbRead,
+                    Phase::CacheSet => S::CacheSet,
+                    Phase::DbWrite => S::DbWrite,
+                    Phase::CacheDelete => S::CacheDelete,
+                    Phase::CacheWrite => S::CacheWrite,
+                },
+                started_us: o.started_us,
+            })
+            .collect();
+        crate::view::NodeView::App(crate::view::AppView {
+            ops,
+            reads: self.reads,
+            writes: self.writes,
+            timeouts: self.timeouts,
+            skipped: self.skipped,
+            invalidations_sent: self.invalidations_sent,
+            invalidations_lost: self.invalidations_lost,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {

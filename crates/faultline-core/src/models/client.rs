@@ -255,6 +255,28 @@ impl BudgetState {
         }
     }
 
+    /// The budget's level for drawing.
+    pub(crate) fn view(&self, b: &RetryBudget) -> crate::view::BudgetView {
+        match b {
+            RetryBudget::Ratio { ratio, window_ms } => {
+                let (requests, retries) =
+                    self.seconds.iter().fold((0u64, 0u64), |(q, r), (_, a, b)| {
+                        (q + u64::from(*a), r + u64::from(*b))
+                    });
+                crate::view::BudgetView::Ratio {
+                    ratio: *ratio,
+                    window_ms: *window_ms,
+                    requests,
+                    retries,
+                }
+            }
+            RetryBudget::TokenBucket { max_tokens, .. } => crate::view::BudgetView::TokenBucket {
+                tokens: self.tokens.unwrap_or(*max_tokens),
+                max_tokens: *max_tokens,
+            },
+        }
+    }
+
     /// Whether a retry may go now; if so it is counted.
     pub(crate) fn allow_retry(&mut self, b: &RetryBudget, now_us: u64) -> bool {
         match b {
@@ -510,6 +532,11 @@ struct Logical {
     // The hedged copy of the attempt in flight, and the timer that will send it.
     hedge_req: Option<u64>,
     hedge_timer: Option<TimerId>,
+    // For the view: when the attempt's timeout fires, when a backoff ends, when the deadline
+    // passes (each meaningful while its timer is pending).
+    timeout_at_us: u64,
+    retry_at_us: Option<u64>,
+    deadline_at_us: u64,
 }
 
 /// The client node.
@@ -604,12 +631,16 @@ impl Client {
             deadline: None,
             hedge_req: None,
             hedge_timer: None,
+            timeout_at_us: 0,
+            retry_at_us: None,
+            deadline_at_us: 0,
         };
         self.logical.insert(trace_id, l);
         if let Some(d) = self.cfg.deadline_ms {
             let t = ctx.set_timer(ms_to_us(d), tag(TAG_DEADLINE, trace_id));
             if let Some(l) = self.logical.get_mut(&trace_id) {
                 l.deadline = Some(t);
+                l.deadline_at_us = ctx.now_us().saturating_add(ms_to_us(d));
             }
         }
         self.attempt(ctx, trace_id);
@@ -626,6 +657,7 @@ impl Client {
         l.current_req = req_id;
         l.permit = None;
         l.attempt_start_us = ctx.now_us();
+        l.retry_at_us = None;
         if let Some(b) = &mut self.breaker {
             b.tick(ctx.now_us());
             match b.try_acquire(ctx.now_us()) {
@@ -661,6 +693,7 @@ impl Client {
             ctx.count("retries", 1);
         }
         l.timeout = timeout_us.map(|t| ctx.set_timer(t, tag(TAG_TIMEOUT, req_id)));
+        l.timeout_at_us = ctx.now_us().saturating_add(timeout_us.unwrap_or(0));
         l.hedge_req = None;
         l.hedge_timer = self
             .cfg
@@ -739,6 +772,7 @@ impl Client {
             );
             if let Some(l) = self.logical.get_mut(&trace_id) {
                 l.prev_sleep_us = sleep;
+                l.retry_at_us = Some(ctx.now_us().saturating_add(sleep));
             }
             ctx.set_timer(sleep, tag(TAG_BACKOFF, trace_id));
         } else {
@@ -845,8 +879,8 @@ fn breaker_word(s: BreakerState) -> &'static str {
 }
 
 impl Node for Client {
-    fn kind(&self) -> &'static str {
-        "client"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::Client
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -950,6 +984,41 @@ impl Node for Client {
             ),
             None => format!("{} in progress", self.logical.len()),
         }
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        let mut in_progress: Vec<crate::view::RequestView> = self
+            .logical
+            .iter()
+            .map(|(&trace_id, l)| crate::view::RequestView {
+                trace_id,
+                attempt: l.attempt,
+                started_us: l.start_us,
+                attempt_started_us: l.attempt_start_us,
+                attempt_deadline_us: l.timeout.map(|_| l.timeout_at_us),
+                retry_at_us: l.retry_at_us,
+                deadline_us: l.deadline.map(|_| l.deadline_at_us),
+                hedged: l.hedge_req.is_some(),
+            })
+            .collect();
+        in_progress.sort_by_key(|r| r.trace_id);
+        crate::view::NodeView::Client(crate::view::ClientView {
+            target: self.target,
+            in_progress,
+            timeout_ms: self.cfg.timeout_ms,
+            deadline_ms: self.cfg.deadline_ms,
+            max_attempts: self.cfg.retry.effective_max_attempts(),
+            breaker: self.breaker.as_ref().map(Breaker::view),
+            budget: self.cfg.retry.budget.as_ref().map(|b| self.budget.view(b)),
+            requests: self.requests,
+            successes: self.successes,
+            failures: self.failures,
+            timeouts: self.timeouts,
+            attempts: self.attempts,
+            retries: self.retries,
+            late_responses: self.late_responses,
+            hedges: self.hedges,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {

@@ -530,6 +530,35 @@ impl Calls {
         }
     }
 
+    /// The calls for drawing; `d` is the service's current settings for them.
+    pub(crate) fn view(&self, d: &Downstream) -> crate::view::DownstreamView {
+        let calls = self
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, &target)| {
+                let spec = d.calls.get(i);
+                crate::view::CallView {
+                    target,
+                    optional: spec.is_some_and(|c| c.fallback),
+                    breaker: self.breakers[i].as_ref().map(Breaker::view),
+                    budget: spec
+                        .and_then(|c| c.retry.budget.as_ref())
+                        .map(|b| self.budgets[i].view(b)),
+                }
+            })
+            .collect();
+        crate::view::DownstreamView {
+            calls,
+            waiting: self.pending.len(),
+            attempts: self.attempts,
+            retries: self.retries,
+            timeouts: self.timeouts,
+            failures: self.failures,
+            rejected: self.rejected,
+        }
+    }
+
     /// The inspector's rows.
     pub(crate) fn inspect(&self) -> Vec<InspectRow> {
         let mut rows = vec![

@@ -278,8 +278,8 @@ impl EventLog {
 }
 
 impl Node for EventLog {
-    fn kind(&self) -> &'static str {
-        "event_log"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::EventLog
     }
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_>) {}
@@ -305,8 +305,7 @@ impl Node for EventLog {
                         self.fold.apply(&event);
                         self.last.insert(from, (seq, off));
                         ctx.count("appended", 1);
-                        let (me, now) = (ctx.me(), ctx.now_us());
-                        ctx.committed().commit(me, LOG_HEAD_KEY, off + 1, now);
+                        ctx.checks().committed(LOG_HEAD_KEY, off + 1);
                         off
                     }
                 };
@@ -340,6 +339,15 @@ impl Node for EventLog {
 
     fn status(&self) -> String {
         format!("{} events", self.events.len())
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::EventLog(crate::view::EventLogView {
+            length: self.events.len() as u64,
+            duplicates: self.duplicates,
+            refused: self.refused,
+            polls: self.polls,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {
@@ -532,8 +540,8 @@ impl OrderWriter {
 }
 
 impl Node for OrderWriter {
-    fn kind(&self) -> &'static str {
-        "order_writer"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::OrderWriter
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -596,6 +604,19 @@ impl Node for OrderWriter {
 
     fn status(&self) -> String {
         format!("{} appended, {} waiting", self.appended, self.pending.len())
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::OrderWriter(crate::view::OrderWriterView {
+            pending: self.pending.len(),
+            sending: self.sending.is_some(),
+            awaiting_payment: self.awaiting_payment.len(),
+            awaiting_shipping: self.awaiting_shipping.len(),
+            commands: self.commands,
+            appended: self.appended,
+            resends: self.resends,
+            dropped: self.dropped,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {
@@ -748,7 +769,7 @@ impl Projection {
     /// Reads the log's true length (as Kafka's lag monitoring asks the broker for the log end
     /// offset) and records the lag.
     fn note_lag(&mut self, ctx: &mut Ctx<'_>) {
-        self.log_head = ctx.committed().version(self.log, LOG_HEAD_KEY);
+        self.log_head = ctx.checks().log_end(self.log, LOG_HEAD_KEY);
         let lag = self.lag();
         self.max_lag = self.max_lag.max(lag);
         if lag as i64 != self.reported_lag {
@@ -830,8 +851,8 @@ impl Projection {
 }
 
 impl Node for Projection {
-    fn kind(&self) -> &'static str {
-        "projection"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::Projection
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -928,6 +949,19 @@ impl Node for Projection {
             0 => format!("caught up at offset {}", self.offset),
             n => format!("offset {}, {n} behind", self.offset),
         }
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::Projection(crate::view::ProjectionView {
+            offset: self.offset,
+            lag: self.lag(),
+            head_seen: self.head_seen,
+            max_lag: self.max_lag,
+            queued: self.queue.len(),
+            applied: self.applied,
+            replaying: self.replaying,
+            rebuilds: self.rebuilds,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {

@@ -259,8 +259,8 @@ pub struct HistOp {
 /// state that [`Ctx::kv`] hands to key-value nodes. Part of snapshots.
 #[derive(Clone, Debug, Default)]
 pub struct KvShared {
-    ops: Vec<HistOp>,
-    next_value: i64,
+    pub(super) ops: Vec<HistOp>,
+    pub(super) next_value: i64,
     /// The last verdict per (store, key) (absent: not checked yet).
     per_key: BTreeMap<(u16, u8), (Option<bool>, String)>,
     /// Union-find over node indices: a replica's parent towards its store's first replica.
@@ -268,7 +268,7 @@ pub struct KvShared {
     parent: Vec<u16>,
     /// The last overall verdict emitted.
     emitted: Option<(Option<bool>, String)>,
-    full_noticed: bool,
+    pub(super) full_noticed: bool,
     /// Node names, for explanations (only when the run has key-value clients).
     names: Vec<String>,
 }
@@ -486,41 +486,37 @@ impl KvShared {
     }
 }
 
-impl Ctx<'_> {
-    /// The run's shared key-value history (only key-value nodes use it).
-    pub fn kv(&mut self) -> &mut KvShared {
-        &mut self.core.kv
-    }
-}
-
-/// Re-checks `key` after an operation on it ended, and emits a `linearizable` verdict when the
-/// overall answer changes. A key found not linearizable stays so (more operations cannot give
-/// a history a valid order it lacked), so it is not checked again.
-fn recheck(ctx: &mut Ctx<'_>, store: u16, key: u8) {
-    let kv = ctx.kv();
-    match kv.per_key.get(&(store, key)) {
-        Some((Some(false), _)) => return,
-        // A key whose check ran out of budget is tried again only every 16th operation on
-        // it, so a hard history costs at most one budget per 16 operations.
-        Some((None, _)) => {
-            let n = kv
-                .ops
-                .iter()
-                .filter(|o| (o.store, o.key) == (store, key))
-                .count();
-            if n % 16 != 0 {
-                return;
+impl KvShared {
+    /// Re-checks `key` of `store` after an operation on it ended: the overall `linearizable`
+    /// verdict to put in the trace when it changed. A key found not linearizable stays so (more
+    /// operations cannot give a history a valid order it lacked), so it is not checked again.
+    pub(crate) fn recheck(&mut self, store: u16, key: u8) -> Option<(Option<bool>, String)> {
+        match self.per_key.get(&(store, key)) {
+            Some((Some(false), _)) => return None,
+            // A key whose check ran out of budget is tried again only every 16th operation on
+            // it, so a hard history costs at most one budget per 16 operations.
+            Some((None, _)) => {
+                let n = self
+                    .ops
+                    .iter()
+                    .filter(|o| (o.store, o.key) == (store, key))
+                    .count();
+                if n % 16 != 0 {
+                    return None;
+                }
             }
+            _ => {}
         }
-        _ => {}
-    }
-    let v = kv.check_key(store, key, LIVE_BUDGET);
-    kv.per_key.insert((store, key), v);
-    let overall = kv.overall();
-    let changed = kv.emitted.as_ref().map(|e| e.0) != Some(overall.0);
-    if changed {
-        kv.emitted = Some(overall.clone());
-        ctx.verdict(VERDICT, overall.0, overall.1);
+        let v = self.check_key(store, key, LIVE_BUDGET);
+        self.per_key.insert((store, key), v);
+        let overall = self.overall();
+        let changed = self.emitted.as_ref().map(|e| e.0) != Some(overall.0);
+        if changed {
+            self.emitted = Some(overall.clone());
+            Some(overall)
+        } else {
+            None
+        }
     }
 }
 
@@ -917,13 +913,13 @@ impl KvReplica {
 }
 
 impl Node for KvReplica {
-    fn kind(&self) -> &'static str {
-        "kv_replica"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::KvReplica
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
-        let (me, peers) = (self.me, self.peers.clone());
-        ctx.kv().join(me, &peers);
+        let peers = self.peers.clone();
+        ctx.checks().kv_joined(&peers);
         self.arm_anti_entropy(ctx, true);
     }
 
@@ -1042,6 +1038,29 @@ impl Node for KvReplica {
         } else {
             format!("{mode} replica, {}", keys.join(" "))
         }
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::KvReplica(crate::view::KvReplicaView {
+            mode: match self.cfg.mode {
+                KvMode::Cp => crate::view::KvModeView::Cp,
+                KvMode::Ap => crate::view::KvModeView::Ap,
+            },
+            entries: self
+                .store
+                .iter()
+                .map(|(&key, &(v, value))| crate::view::KvEntryView {
+                    key,
+                    value,
+                    version: v.ts,
+                    version_node: v.node,
+                })
+                .collect(),
+            pending: self.pending.len(),
+            served: self.served,
+            refused: self.refused,
+            timed_out: self.timed_out,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {
@@ -1185,37 +1204,14 @@ impl KvClient {
     }
 
     fn issue(&mut self, ctx: &mut Ctx<'_>) {
-        if ctx.kv().ops.len() >= MAX_HISTORY {
-            if !ctx.kv().full_noticed {
-                ctx.kv().full_noticed = true;
-                ctx.state(format!(
-                    "the history is full ({MAX_HISTORY} operations): clients stop"
-                ));
-            }
+        if ctx.checks().kv_full() {
             return;
         }
         let key = ctx.rng().below(u64::from(self.cfg.keys)) as u8;
         let write = ctx.rng().unit() < self.cfg.write_ratio;
         let req = self.next_req;
         self.next_req += 1;
-        let now = ctx.now_us();
-        let me = ctx.me();
-        let kv = ctx.kv();
-        let value = write.then(|| {
-            kv.next_value += 1;
-            kv.next_value
-        });
-        let store = kv.store_of(self.replica);
-        kv.ops.push(HistOp {
-            client: me,
-            store,
-            key,
-            write: value,
-            call_us: now,
-            end_us: None,
-            outcome: HistOutcome::Pending,
-        });
-        let index = kv.ops.len() - 1;
+        let (index, value) = ctx.checks().kv_called(self.replica, key, write);
         let msg = match value {
             Some(value) => KvMsg::Put { req, key, value },
             None => KvMsg::Get { req, key },
@@ -1227,26 +1223,20 @@ impl KvClient {
 
     fn finish(&mut self, ctx: &mut Ctx<'_>, index: usize, outcome: HistOutcome) {
         let now = ctx.now_us();
-        let kv = ctx.kv();
-        let Some(op) = kv.ops.get_mut(index) else {
+        let Some(r) = ctx.checks().kv_returned(index, outcome) else {
             return;
         };
-        op.end_us = Some(now);
-        op.outcome = outcome;
-        let (store, key, write, call) = (op.store, op.key, op.write, op.call_us);
         match outcome {
-            HistOutcome::Ok(_) if write.is_some() => self.writes_ok += 1,
+            HistOutcome::Ok(_) if r.write => self.writes_ok += 1,
             HistOutcome::Ok(_) => self.reads_ok += 1,
             HistOutcome::Failed => self.refused += 1,
             _ => self.timeouts += 1,
         }
-        ctx.record_request(matches!(outcome, HistOutcome::Ok(_)), now - call);
-        if ctx.kv().is_stale_read(index) {
+        ctx.record_request(matches!(outcome, HistOutcome::Ok(_)), now - r.call_us);
+        if r.stale_read {
             self.stale_reads += 1;
         }
-        recheck(ctx, store, key);
-        let after = ctx.kv().verdict();
-        self.linearizable = match after {
+        self.linearizable = match r.linearizable {
             Some(true) => 1,
             Some(false) => 0,
             None => -1,
@@ -1255,8 +1245,8 @@ impl KvClient {
 }
 
 impl Node for KvClient {
-    fn kind(&self) -> &'static str {
-        "kv_client"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::KvClient
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -1318,6 +1308,21 @@ impl Node for KvClient {
             0 => "NOT linearizable".into(),
             _ => "linearizability unknown".into(),
         }
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::KvClient(crate::view::KvClientView {
+            in_flight: self.inflight.is_some(),
+            reads_ok: self.reads_ok,
+            writes_ok: self.writes_ok,
+            refused: self.refused,
+            timeouts: self.timeouts,
+            linearizable: match self.linearizable {
+                1 => Some(true),
+                0 => Some(false),
+                _ => None,
+            },
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {

@@ -4,6 +4,7 @@
 
 pub mod breaker;
 pub mod cache;
+pub mod checks;
 pub mod client;
 pub mod downstream;
 pub mod event_sourcing;
@@ -68,6 +69,32 @@ pub enum ModelSpec {
 pub type ConfigError = (String, String);
 
 impl ModelSpec {
+    /// The model this spec builds.
+    pub fn kind(&self) -> crate::view::ModelKind {
+        use crate::view::ModelKind as K;
+        match self {
+            ModelSpec::Client(_) => K::Client,
+            ModelSpec::Service(_) => K::Service,
+            ModelSpec::Payment(_) => K::Payment,
+            ModelSpec::Database(_) => K::Database,
+            ModelSpec::Cache(_) => K::Cache,
+            ModelSpec::App(_) => K::App,
+            ModelSpec::EventLog(_) => K::EventLog,
+            ModelSpec::OrderWriter(_) => K::OrderWriter,
+            ModelSpec::Projection(_) => K::Projection,
+            ModelSpec::Raft(_) => K::Raft,
+            ModelSpec::Producer(_) => K::Producer,
+            ModelSpec::Queue(_) => K::Queue,
+            ModelSpec::Consumer(_) => K::Consumer,
+            ModelSpec::SagaOrchestrator(_) => K::SagaOrchestrator,
+            ModelSpec::SagaParticipant(_) => K::SagaParticipant,
+            ModelSpec::TpcCoordinator(_) => K::TpcCoordinator,
+            ModelSpec::TpcParticipant(_) => K::TpcParticipant,
+            ModelSpec::KvReplica(_) => K::KvReplica,
+            ModelSpec::KvClient(_) => K::KvClient,
+        }
+    }
+
     /// Builds the node; `lookup` resolves node ids that the settings name.
     pub fn build(
         &self,
@@ -177,7 +204,5 @@ where
 /// Raft's safety properties, the saga ledger). Whichever node reports it, it is one answer, and
 /// the page shows it as one row.
 pub fn run_wide_verdict(name: &str) -> bool {
-    name == kv::VERDICT
-        || raft::Property::ALL.iter().any(|p| p.name() == name)
-        || saga::INVARIANTS.contains(&name)
+    checks::Checks::run_wide_verdict(name)
 }

@@ -144,8 +144,8 @@ impl Payment {
 }
 
 impl Node for Payment {
-    fn kind(&self) -> &'static str {
-        "payment"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::Payment
     }
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_>) {}
@@ -267,6 +267,32 @@ impl Node for Payment {
         } else {
             format!("{} charges", self.charges)
         }
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        let mut keys: Vec<crate::view::KeyRow> = self
+            .store
+            .iter()
+            .map(|(&key, e)| crate::view::KeyRow {
+                key,
+                state: match e.state {
+                    Stored::Running => crate::view::KeyState::Running,
+                    Stored::Done { status } => crate::view::KeyState::Done { status },
+                },
+                amount_cents: e.amount_cents,
+                stored_at_us: e.stored_at_us,
+            })
+            .collect();
+        keys.sort_by_key(|r| r.key);
+        crate::view::NodeView::Payment(crate::view::PaymentView {
+            keys,
+            executing: self.running.len(),
+            charges: self.charges,
+            duplicate_charges: self.duplicate_charges,
+            replays: self.replays,
+            conflicts: self.conflicts,
+            rejected: self.rejected,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {

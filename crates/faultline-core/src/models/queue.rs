@@ -121,8 +121,8 @@ impl Producer {
 }
 
 impl Node for Producer {
-    fn kind(&self) -> &'static str {
-        "producer"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::Producer
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -153,6 +153,12 @@ impl Node for Producer {
 
     fn status(&self) -> String {
         format!("{} published", self.published)
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::Producer(crate::view::ProducerView {
+            published: self.published,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {
@@ -358,8 +364,8 @@ impl Queue {
 }
 
 impl Node for Queue {
-    fn kind(&self) -> &'static str {
-        "queue"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::Queue
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -508,6 +514,19 @@ impl Node for Queue {
         )
     }
 
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::Queue(crate::view::QueueView {
+            ready: self.ready.len() + self.routed_ready.len(),
+            max_depth: self.cfg.max_depth,
+            in_flight: self.unacked.len(),
+            published: self.published,
+            delivered: self.delivered,
+            redelivered: self.redelivered,
+            acked: self.acked,
+            rejected: self.rejected,
+        })
+    }
+
     fn inspect(&self) -> Vec<InspectRow> {
         vec![
             ("ready".into(), self.ready.len().to_string()),
@@ -647,8 +666,8 @@ impl Consumer {
 }
 
 impl Node for Consumer {
-    fn kind(&self) -> &'static str {
-        "consumer"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::Consumer
     }
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_>) {}
@@ -731,6 +750,18 @@ impl Node for Consumer {
             s.push_str(", dedup on");
         }
         s
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::Consumer(crate::view::ConsumerView {
+            working: self.working.len(),
+            dedup: self.cfg.dedup,
+            received: self.received,
+            processed: self.processed,
+            duplicates_processed: self.duplicates_processed,
+            duplicates_skipped: self.duplicates_skipped,
+            acks_sent: self.acks_sent,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {

@@ -712,6 +712,8 @@ pub struct Raft {
     next_index: Vec<u64>,
     match_index: Vec<u64>,
     election_timer: Option<TimerId>,
+    /// When `election_timer` fires (for the view; meaningful while it is set).
+    election_deadline_us: Option<u64>,
     heartbeat_timer: Option<TimerId>,
     propose_timer: Option<TimerId>,
     log_full_said: bool,
@@ -771,6 +773,7 @@ impl Raft {
             next_index: vec![1; n],
             match_index: vec![0; n],
             election_timer: None,
+            election_deadline_us: None,
             heartbeat_timer: None,
             propose_timer: None,
             log_full_said: false,
@@ -840,18 +843,9 @@ impl Raft {
         self.peers.iter().position(|(p, _)| *p == id)
     }
 
-    fn report(ctx: &mut Ctx<'_>, findings: Vec<Finding>) {
-        for f in findings {
-            ctx.verdict(f.property.name(), Some(f.holds), f.detail);
-        }
-    }
-
     /// Tells the observer the role and term, and puts what it found in the trace.
     fn observe_role(&self, ctx: &mut Ctx<'_>) {
-        let obs = ctx.raft_observer();
-        obs.role(self.me, self.role, self.current_term);
-        let f = obs.take_findings();
-        Self::report(ctx, f);
+        ctx.checks().raft_role(self.role, self.current_term);
     }
 
     fn election_timeout_us(&self, ctx: &mut Ctx<'_>) -> u64 {
@@ -869,6 +863,7 @@ impl Raft {
         }
         let after = self.election_timeout_us(ctx);
         self.election_timer = Some(ctx.set_timer(after, TAG_ELECTION));
+        self.election_deadline_us = Some(ctx.now_us().saturating_add(after));
     }
 
     fn stop_leader_timers(&mut self, ctx: &mut Ctx<'_>) {
@@ -977,10 +972,7 @@ impl Raft {
             command,
         };
         self.log.push(e);
-        let obs = ctx.raft_observer();
-        obs.append(self.me, &[e]);
-        let f = obs.take_findings();
-        Self::report(ctx, f);
+        ctx.checks().raft_appended(&[e]);
         self.advance_commit(ctx); // a cluster's own copy counts toward the majority
         true
     }
@@ -1030,12 +1022,10 @@ impl Raft {
         }
         let from = self.commit_index + 1;
         self.commit_index = index;
-        let obs = ctx.raft_observer();
         for i in from..=index {
-            obs.apply(self.me, i, self.log[i as usize - 1], self.current_term);
+            ctx.checks()
+                .raft_applied(i, self.log[i as usize - 1], self.current_term);
         }
-        let f = obs.take_findings();
-        Self::report(ctx, f);
         ctx.gauge("committed", index as i64);
     }
 
@@ -1135,8 +1125,7 @@ impl Raft {
             }
             if self.term_at(index) != entries[k].term {
                 self.log.truncate(index as usize - 1);
-                let obs = ctx.raft_observer();
-                obs.truncate(self.me, self.log.len());
+                ctx.checks().raft_truncated(self.log.len());
                 break;
             }
             k += 1;
@@ -1145,10 +1134,8 @@ impl Raft {
         let new = &entries[k..entries.len().min(k + room)];
         if !new.is_empty() {
             self.log.extend_from_slice(new);
-            ctx.raft_observer().append(self.me, new);
+            ctx.checks().raft_appended(new);
         }
-        let f = ctx.raft_observer().take_findings();
-        Self::report(ctx, f);
         let last_new = prev_log_index + (k + new.len()) as u64;
         if leader_commit > self.commit_index {
             self.commit_to(ctx, leader_commit.min(last_new));
@@ -1226,20 +1213,18 @@ impl Raft {
 }
 
 impl Node for Raft {
-    fn kind(&self) -> &'static str {
-        "raft"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::Raft
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         let peers: Vec<NodeId> = self.peers.iter().map(|(p, _)| *p).collect();
-        let obs = ctx.raft_observer();
-        obs.establish();
-        obs.join(self.me, &peers);
-        obs.learn_names(&self.peers);
         self.role = Role::Follower;
         ctx.state(format!("follower, term {}", self.current_term));
         ctx.gauge("term", self.current_term as i64);
         ctx.gauge("is_leader", 0);
+        // The checker's first verdicts follow the state line, as they always have.
+        ctx.checks().raft_started(&peers, &self.peers);
         self.observe_role(ctx);
         self.reset_election_timer(ctx);
     }
@@ -1345,6 +1330,29 @@ impl Node for Raft {
 
     fn status(&self) -> String {
         format!("{}, term {}", self.role.name(), self.current_term)
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::Raft(crate::view::RaftView {
+            term: self.current_term,
+            role: match self.role {
+                Role::Follower => crate::view::RaftRole::Follower,
+                Role::Candidate => crate::view::RaftRole::Candidate,
+                Role::Leader => crate::view::RaftRole::Leader,
+            },
+            voted_for: self.voted_for,
+            leader: self.leader,
+            election_deadline_us: self.election_timer.and(self.election_deadline_us),
+            log: (1u64..)
+                .zip(&self.log)
+                .map(|(index, e)| crate::view::LogEntryView {
+                    index,
+                    term: e.term,
+                })
+                .collect(),
+            commit_index: self.commit_index,
+            cluster_size: self.cluster_size(),
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {

@@ -481,9 +481,8 @@ impl Participant {
 
     fn set(&mut self, ctx: &mut Ctx<'_>, saga: u64, e: Effect) {
         self.records.insert(saga, Rec::Effect(e));
-        let me = ctx.me();
         let a = self.cfg.action;
-        ctx.saga_ledger().effect(saga, me, a, e);
+        ctx.checks().saga_effect(saga, a, e);
         ctx.state(format!("{}: {} {}", Saga(saga), a.label(), a.state(e)));
         if a == Action::ReserveInventory {
             ctx.gauge("reserved_now", self.reserved_now() as i64);
@@ -544,8 +543,8 @@ impl Participant {
 }
 
 impl Node for Participant {
-    fn kind(&self) -> &'static str {
-        "saga_participant"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::SagaParticipant
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -751,6 +750,31 @@ impl Node for Participant {
             s.push_str(&format!(", failing the next {}", self.cfg.fail_next));
         }
         s
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        use crate::view::StepRecord as R;
+        crate::view::NodeView::SagaParticipant(crate::view::SagaParticipantView {
+            action: self.cfg.action,
+            records: self
+                .records
+                .iter()
+                .map(|(&saga, r)| {
+                    let r = match *r {
+                        Rec::Running(a) => R::Running(a),
+                        Rec::Failed(a) => R::Failed(a),
+                        Rec::Effect(Effect::None) => R::Nothing,
+                        Rec::Effect(Effect::Pending) => R::Pending,
+                        Rec::Effect(Effect::Committed) => R::Committed,
+                        Rec::Effect(Effect::Compensated) => R::Compensated,
+                    };
+                    (saga, r)
+                })
+                .collect(),
+            runs: self.runs,
+            failures: self.failures,
+            compensations: self.compensations,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {
@@ -1046,7 +1070,7 @@ impl Orchestrator {
         self.started += 1;
         let saga = owned_id(self.me, self.started);
         let steps = self.steps.clone();
-        ctx.saga_ledger().start(saga, &steps);
+        ctx.checks().saga_started(saga, &steps);
         ctx.count("sagas_started", 1);
         ctx.state(format!("{}: order PENDING", Saga(saga)));
         let phase = match self.cfg.mode {
@@ -1118,21 +1142,16 @@ impl Orchestrator {
                 ctx.state(format!("{}: order REJECTED", Saga(saga)));
             }
         }
-        ctx.saga_ledger().end(saga, order);
+        ctx.checks().saga_ended(saga, order);
         self.audit(ctx);
     }
 
     /// Checks the invariants against the ledger and reports verdicts that changed.
     fn audit(&mut self, ctx: &mut Ctx<'_>) {
-        let before = ctx.saga_ledger().violations;
-        let changed = ctx.saga_ledger().check();
-        let new = ctx.saga_ledger().violations - before;
+        let new = ctx.checks().saga_audit();
         if new > 0 {
             self.violations += new;
             ctx.count("invariant_violations", new);
-        }
-        for (k, holds, detail) in changed {
-            ctx.verdict(INVARIANTS[k], Some(holds), detail);
         }
     }
 
@@ -1242,8 +1261,8 @@ impl Orchestrator {
 }
 
 impl Node for Orchestrator {
-    fn kind(&self) -> &'static str {
-        "saga_orchestrator"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::SagaOrchestrator
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -1357,6 +1376,64 @@ impl Node for Orchestrator {
             s.push_str(&format!(", {} invariant violations", self.violations));
         }
         s
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        use crate::view::StepState as S;
+        let n = self.steps.len();
+        let sagas = self
+            .active
+            .iter()
+            .map(|(&saga, r)| {
+                let mut steps = vec![S::Pending; n];
+                let mut mark = |i: usize, st: S| {
+                    if let Some(x) = steps.get_mut(i) {
+                        *x = st;
+                    }
+                };
+                match &r.phase {
+                    Phase::Forward { .. } => {
+                        for &i in &r.succeeded {
+                            mark(i, S::Done);
+                        }
+                        mark(r.step, S::Running);
+                    }
+                    Phase::Compensating { k } => {
+                        mark(r.step, S::Failed);
+                        for (j, &i) in r.succeeded.iter().enumerate() {
+                            mark(
+                                i,
+                                match j.cmp(k) {
+                                    std::cmp::Ordering::Less => S::Done,
+                                    std::cmp::Ordering::Equal => S::Compensating,
+                                    std::cmp::Ordering::Greater => S::Compensated,
+                                },
+                            );
+                        }
+                    }
+                    Phase::Confirming { .. } => {
+                        for &i in &r.succeeded {
+                            mark(i, S::Done);
+                        }
+                    }
+                    Phase::Starting | Phase::Waiting => steps = vec![S::Unknown; n],
+                    Phase::Approving { .. } => steps = vec![S::Done; n],
+                }
+                crate::view::SagaView {
+                    saga,
+                    steps,
+                    attempt: r.attempt,
+                }
+            })
+            .collect();
+        crate::view::NodeView::SagaOrchestrator(crate::view::SagaOrchestratorView {
+            participants: self.steps.clone(),
+            sagas,
+            started: self.started,
+            completed: self.completed,
+            compensated: self.compensated,
+            violations: self.violations,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {

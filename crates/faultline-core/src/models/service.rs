@@ -300,8 +300,8 @@ impl Service {
 }
 
 impl Node for Service {
-    fn kind(&self) -> &'static str {
-        "service"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::Service
     }
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_>) {}
@@ -449,6 +449,26 @@ impl Node for Service {
             optional,
             need,
             fallback,
+        })
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::Service(crate::view::ServiceView {
+            queued: self.queue.len(),
+            queue_limit: self.cfg.queue_limit,
+            busy: self.busy(),
+            workers: self.cfg.concurrency,
+            outage: self.cfg.outage,
+            served: self.served,
+            errors: self.errors,
+            shed: self.shed,
+            overloaded: self.overloaded,
+            attempts_received: self.attempts_received,
+            outage_answers: self.outage_answers,
+            downstream: match (&self.calls, &self.cfg.downstream) {
+                (Some(c), Some(d)) => Some(c.view(d)),
+                _ => None,
+            },
         })
     }
 

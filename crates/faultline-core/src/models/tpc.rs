@@ -188,8 +188,8 @@ impl Coordinator {
 }
 
 impl Node for Coordinator {
-    fn kind(&self) -> &'static str {
-        "tpc_coordinator"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::TpcCoordinator
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -336,6 +336,39 @@ impl Node for Coordinator {
         )
     }
 
+    fn view(&self) -> crate::view::NodeView {
+        use crate::view::{TxState, TxView};
+        let mut transactions: Vec<TxView> = self
+            .voting
+            .iter()
+            .map(|(&tx, v)| TxView {
+                tx,
+                state: TxState::Voting {
+                    votes: v.votes.clone(),
+                },
+            })
+            .chain(self.logging.values().map(|&(tx, commit)| TxView {
+                tx,
+                state: TxState::Logging { commit },
+            }))
+            .chain(self.decided.iter().map(|(&tx, d)| TxView {
+                tx,
+                state: TxState::Decided {
+                    commit: d.commit,
+                    acked: d.acked.clone(),
+                },
+            }))
+            .collect();
+        transactions.sort_by_key(|t| t.tx);
+        crate::view::NodeView::TpcCoordinator(crate::view::TpcCoordinatorView {
+            participants: self.parts.clone(),
+            transactions,
+            started: self.started,
+            committed: self.committed,
+            aborted: self.aborted,
+        })
+    }
+
     fn inspect(&self) -> Vec<InspectRow> {
         vec![
             ("started".into(), self.started.to_string()),
@@ -448,8 +481,8 @@ impl Participant {
 }
 
 impl Node for Participant {
-    fn kind(&self) -> &'static str {
-        "tpc_participant"
+    fn model_kind(&self) -> crate::view::ModelKind {
+        crate::view::ModelKind::TpcParticipant
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -592,6 +625,22 @@ impl Node for Participant {
             Some(_) => "PREPARED, locks held, in doubt".into(),
             None => format!("{} committed, {} aborted", self.committed, self.aborted),
         }
+    }
+
+    fn view(&self) -> crate::view::NodeView {
+        crate::view::NodeView::TpcParticipant(crate::view::TpcParticipantView {
+            prepared: self.prepared.as_ref().map(|p| crate::view::InDoubtView {
+                tx: p.tx,
+                coordinator: p.coordinator,
+                since_us: p.since_us,
+                blocked: p.blocked,
+            }),
+            preparing: self.preparing.len(),
+            committed: self.committed,
+            aborted: self.aborted,
+            votes_no: self.votes_no,
+            held_us: self.held_us,
+        })
     }
 
     fn inspect(&self) -> Vec<InspectRow> {
