@@ -9,6 +9,7 @@
 use std::rc::Rc;
 
 use faultline_core::NodeId;
+use faultline_core::view::{BreakerState, ModelKind, NodeView, RaftRole};
 use faultline_core::world::{Liveness, World};
 use yew::prelude::*;
 
@@ -81,8 +82,50 @@ pub struct Scene {
 /// Messages in flight past which dots are drawn for speed rather than smooth edges.
 const MANY_MESSAGES: usize = 300;
 
-/// Kinds drawn as circles.
-const ROUND_KINDS: &[&str] = &["client", "service", "payment"];
+/// How a node is drawn, from its typed view: never from its status text.
+fn look(kind: ModelKind, view: &NodeView, live: Liveness) -> Look {
+    // The worst of a node's breakers gives its colour: one open call is the picture's news.
+    let worst = |breakers: &mut dyn Iterator<Item = BreakerState>| {
+        breakers.fold(None, |worst, b| match (worst, b) {
+            (_, BreakerState::Open) | (Some("breaker-open"), _) => Some("breaker-open"),
+            (_, BreakerState::HalfOpen) => Some("breaker-half-open"),
+            (w, BreakerState::Closed) => w,
+        })
+    };
+    let breaker = match view {
+        NodeView::Client(c) => worst(&mut c.breaker.iter().map(|b| b.state)),
+        NodeView::Service(s) => worst(
+            &mut s
+                .downstream
+                .iter()
+                .flat_map(|d| d.calls.iter().filter_map(|c| c.breaker.as_ref()))
+                .map(|b| b.state),
+        ),
+        NodeView::Payment(_)
+        | NodeView::Database(_)
+        | NodeView::Cache(_)
+        | NodeView::App(_)
+        | NodeView::EventLog(_)
+        | NodeView::OrderWriter(_)
+        | NodeView::Projection(_)
+        | NodeView::Raft(_)
+        | NodeView::Producer(_)
+        | NodeView::Queue(_)
+        | NodeView::Consumer(_)
+        | NodeView::SagaOrchestrator(_)
+        | NodeView::SagaParticipant(_)
+        | NodeView::TpcCoordinator(_)
+        | NodeView::TpcParticipant(_)
+        | NodeView::KvReplica(_)
+        | NodeView::KvClient(_) => None,
+    };
+    Look {
+        round: crate::kinds::on_request_path(kind),
+        leader: live == Liveness::Up
+            && matches!(view, NodeView::Raft(r) if r.role == RaftRole::Leader),
+        breaker,
+    }
+}
 
 impl Scene {
     /// The world at its playhead, with nodes at `pos`.
@@ -96,17 +139,7 @@ impl Scene {
                 let live = world.liveness(id);
                 let state = crate::derive::node_state(world, id);
                 let kind = node.kind();
-                let look = Look {
-                    round: ROUND_KINDS.contains(&kind),
-                    leader: live == Liveness::Up && state.starts_with("leader"),
-                    breaker: if state.contains("breaker open") {
-                        Some("breaker-open")
-                    } else if state.contains("breaker half-open") {
-                        Some("breaker-half-open")
-                    } else {
-                        None
-                    },
-                };
+                let look = look(node.model_kind(), &node.view(), live);
                 NodeDraw {
                     id,
                     name: names[i].clone(),
@@ -411,5 +444,52 @@ pub fn picture(props: &PictureProps) -> Html {
             <g class="messages">{ messages_html(&scene.messages) }</g>
             <g class="nodes">{ for nodes }</g>
         </svg>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::Session;
+    use faultline_core::scenario::Scenario;
+
+    fn at(title: &str, t_us: u64) -> Scene {
+        let sc = crate::templates::TEMPLATES
+            .iter()
+            .map(|t| Scenario::parse(t).expect("valid"))
+            .find(|s| s.title.starts_with(title))
+            .unwrap_or_else(|| panic!("no template {title}"));
+        let pos = crate::layout::positions(&sc);
+        let mut s = Session::new(sc).expect("builds");
+        s.seek(t_us);
+        Scene::of(&s.world, &pos, false)
+    }
+
+    /// The picture's marks come from the typed node view: a Raft leader wears the crown, and a
+    /// breaker's colour follows its state through an outage.
+    #[test]
+    fn a_leader_and_an_open_breaker_are_drawn_from_the_typed_view() {
+        let crowns: Vec<usize> = (0..20)
+            .map(|i| {
+                let raft = at("Raft", i * 500_000);
+                assert!(
+                    raft.nodes.iter().all(|n| !n.look.round),
+                    "servers are squares"
+                );
+                raft.nodes.iter().filter(|n| n.look.leader).count()
+            })
+            .collect();
+        assert_eq!(crowns[0], 0, "no leader before the first election");
+        assert!(crowns.contains(&1), "a leader is crowned: {crowns:?}");
+        let seen: Vec<Option<&str>> = (0..60)
+            .map(|i| {
+                at("A circuit breaker", i * 1_000_000)
+                    .nodes
+                    .iter()
+                    .find_map(|n| n.look.breaker)
+            })
+            .collect();
+        assert!(seen.contains(&Some("breaker-open")), "{seen:?}");
+        assert_eq!(seen[0], None, "closed at the start");
     }
 }

@@ -59,9 +59,6 @@ impl Compare {
     }
 }
 
-/// Kinds that make requests and time them: the clients of every model family.
-const CALLERS: &[&str] = &["client", "kv_client", "app"];
-
 /// Counters worth comparing wherever a node keeps them, summed over the nodes: (counter,
 /// label). A row appears only when a node of either pane counts it.
 pub const EXTRA: &[(&str, &str)] = &[
@@ -107,7 +104,7 @@ impl Figures {
                     *slot = Some(slot.unwrap_or(0) + v);
                 }
             }
-            if !CALLERS.contains(&world.node(id).kind()) {
+            if !crate::kinds::makes_requests(world.node(id).model_kind()) {
                 continue;
             }
             let m = world.metrics(id);

@@ -70,7 +70,7 @@ impl CompareModel {
             .enumerate()
             .flat_map(|(i, n)| {
                 let cfg = current_config(s, NodeId(i as u16));
-                controls::params_for(s.world.node(NodeId(i as u16)).kind())
+                controls::params_for(s.world.node(NodeId(i as u16)).model_kind())
                     .iter()
                     .filter(move |p| controls::get(&cfg, p.path).is_some())
                     .map(move |p| {

@@ -4,6 +4,8 @@
 //! ranges are what the sliders offer, chosen for teaching: wide enough to break things, narrow
 //! enough that every stop of a slider shows something different.
 
+use faultline_core::view::ModelKind;
+
 /// How a setting is edited.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Kind {
@@ -375,27 +377,29 @@ const PAYMENT: &[Param] = &[
     ),
 ];
 
-/// The settings offered for a model kind.
-pub fn params_for(kind: &str) -> &'static [Param] {
+/// The settings offered for a model kind. A new model is a compiler error here: decide which of
+/// its settings a learner turns.
+pub fn params_for(kind: ModelKind) -> &'static [Param] {
     match kind {
-        "client" => CLIENT,
-        "service" => SERVICE,
-        "payment" => PAYMENT,
-        "raft" => RAFT,
-        "kv_replica" => KV_REPLICA,
-        "kv_client" => KV_CLIENT,
-        "producer" => PRODUCER,
-        "queue" => QUEUE,
-        "consumer" => CONSUMER,
-        "saga_orchestrator" => SAGA_ORCHESTRATOR,
-        "saga_participant" => SAGA_PARTICIPANT,
-        "tpc_coordinator" => TPC_COORDINATOR,
-        "tpc_participant" => TPC_PARTICIPANT,
-        "app" => APP,
-        "cache" => CACHE,
-        "order_writer" => ORDER_WRITER,
-        "projection" => PROJECTION,
-        _ => &[],
+        ModelKind::Client => CLIENT,
+        ModelKind::Service => SERVICE,
+        ModelKind::Payment => PAYMENT,
+        ModelKind::Raft => RAFT,
+        ModelKind::KvReplica => KV_REPLICA,
+        ModelKind::KvClient => KV_CLIENT,
+        ModelKind::Producer => PRODUCER,
+        ModelKind::Queue => QUEUE,
+        ModelKind::Consumer => CONSUMER,
+        ModelKind::SagaOrchestrator => SAGA_ORCHESTRATOR,
+        ModelKind::SagaParticipant => SAGA_PARTICIPANT,
+        ModelKind::TpcCoordinator => TPC_COORDINATOR,
+        ModelKind::TpcParticipant => TPC_PARTICIPANT,
+        ModelKind::App => APP,
+        ModelKind::Cache => CACHE,
+        ModelKind::OrderWriter => ORDER_WRITER,
+        ModelKind::Projection => PROJECTION,
+        // Nothing to turn: a database answers at once, an event log only appends.
+        ModelKind::Database | ModelKind::EventLog => &[],
     }
 }
 
@@ -478,7 +482,7 @@ mod tests {
         for (i, spec) in s.nodes.iter().enumerate() {
             let node = world.node(faultline_core::NodeId(i as u16));
             let cfg = serde_json::to_value(&spec.model).expect("serialises");
-            for p in params_for(node.kind()) {
+            for p in params_for(node.model_kind()) {
                 let values: Vec<serde_json::Value> = match p.kind {
                     Kind::Number | Kind::Optional => vec![number(p, p.min), number(p, p.max)],
                     Kind::Bool => vec![true.into(), false.into()],
@@ -507,7 +511,7 @@ mod tests {
                         // timeout's end below its start) is refused with a message naming it;
                         // the page shows that message and keeps the value. Anything else is a
                         // slider that offers what the core refuses.
-                        let names_partner = params_for(node.kind())
+                        let names_partner = params_for(node.model_kind())
                             .iter()
                             .any(|o| o.path != p.path && e.contains(o.path));
                         assert!(names_partner, "{} {} = {v}: {e}", node.kind(), p.path);

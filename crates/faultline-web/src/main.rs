@@ -16,6 +16,7 @@ mod derive;
 mod event_log;
 mod framebench;
 mod inspector;
+mod kinds;
 mod layout;
 mod lesson_panel;
 mod lessons;

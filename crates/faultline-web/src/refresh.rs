@@ -7,6 +7,7 @@ use std::rc::Rc;
 use faultline_core::NodeId;
 use faultline_core::lesson::Outcome;
 use faultline_core::trace::TraceKind;
+use faultline_core::view::ModelKind;
 
 use crate::charts;
 use crate::controls;
@@ -212,8 +213,7 @@ impl Page {
             return;
         }
         let w = &s.world;
-        let about_requests =
-            |id: NodeId| matches!(w.node(id).kind(), "client" | "service" | "payment");
+        let about_requests = |id: NodeId| crate::kinds::on_request_path(w.node(id).model_kind());
         let mut charts = Vec::new();
         // A node that is not about requests (a Raft server, a queue, a projection) charts the
         // gauges it keeps: term and commits, depth and unacked messages, lag.
@@ -235,7 +235,7 @@ impl Page {
             let focus = self.selected.filter(|id| about_requests(*id)).or_else(|| {
                 (0..w.names().len() as u16)
                     .map(NodeId)
-                    .find(|id| w.node(*id).kind() == "client")
+                    .find(|id| w.node(*id).model_kind() == ModelKind::Client)
             });
             if let Some(id) = focus {
                 let timeout = current_config(s, id)
@@ -243,7 +243,7 @@ impl Page {
                     .and_then(|v| v.as_f64());
                 let services = (0..w.names().len() as u16)
                     .map(NodeId)
-                    .filter(|n| w.node(*n).kind() == "service");
+                    .filter(|n| w.node(*n).model_kind() == ModelKind::Service);
                 charts = [charts::latency(w, id, timeout), charts::rates(w, id)]
                     .into_iter()
                     .chain(
@@ -276,7 +276,7 @@ impl Page {
         let name = names.get(id.index())?.clone();
         let node = world.node(id);
         let cfg = current_config(s, id);
-        let params = controls::params_for(node.kind())
+        let params = controls::params_for(node.model_kind())
             .iter()
             .filter_map(|p| {
                 controls::get(&cfg, p.path).map(|v| ParamValue {
