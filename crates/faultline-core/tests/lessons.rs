@@ -1,7 +1,7 @@
 //! Every lesson in `lessons/` is a real puzzle: each step's goal fails as the step opens and
 //! holds once its solution is applied, and its text has what the page shows.
 
-use faultline_core::lesson::{Lesson, run};
+use faultline_core::lesson::{Change, Lesson, apply_all, run};
 use std::path::{Path, PathBuf};
 
 fn lessons() -> Vec<PathBuf> {
@@ -68,4 +68,100 @@ fn a_solution_holds_for_other_seeds_too() {
             }
         }
     }
+}
+
+/// A lesson's step, found by its file and heading.
+fn step_of(file: &str, title: &str) -> (Lesson, usize) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../lessons")
+        .join(file);
+    let lesson = Lesson::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let i = lesson
+        .steps
+        .iter()
+        .position(|s| s.title == title)
+        .unwrap_or_else(|| panic!("{file}: no step '{title}'"));
+    (lesson, i)
+}
+
+fn node_change(node: &str, param: &str, value: serde_json::Value) -> Change {
+    Change::Node {
+        node: node.into(),
+        param: param.into(),
+        value,
+    }
+}
+
+/// Runs a step with `changes` on top of the ones it opens with and checks, over seeds 1 to 3,
+/// that the goal is not met, and that the only conditions that fail are the ones that name
+/// the idea (`wants` contains `marker`): the shortcut meets the rest, as it used to meet the
+/// whole goal.
+fn shortcut_fails(file: &str, title: &str, changes: &[Change], marker: &str) {
+    let (lesson, i) = step_of(file, title);
+    let step = &lesson.steps[i];
+    let goal = step.goal.as_ref().expect("a goal");
+    let mut all = step.changes.clone();
+    all.extend(changes.iter().cloned());
+    for seed in 1..=3 {
+        let mut s = apply_all(&lesson.scenario, &all).unwrap();
+        s.seed = seed;
+        let v = goal.judge(&run(&s).unwrap());
+        assert!(
+            !v.met,
+            "{file} '{title}' seed {seed}: the shortcut passes: {v:?}"
+        );
+        let failing: Vec<_> = v.checks.iter().filter(|c| !c.met).collect();
+        assert!(
+            failing.iter().all(|c| c.wants.contains(marker)),
+            "{file} '{title}' seed {seed}: the shortcut fails for another reason: {v:?}"
+        );
+    }
+}
+
+#[test]
+fn turning_retries_off_does_not_calm_the_retry_storm() {
+    // Lesson 04: with one attempt there is no storm, and no retry for the flaky API either.
+    shortcut_fails(
+        "04-retries.md",
+        "The retry storm",
+        &[node_change(
+            "web",
+            "retry.max_attempts",
+            serde_json::json!(1),
+        )],
+        "still retries",
+    );
+}
+
+#[test]
+fn a_breaker_that_never_closes_again_does_not_pass() {
+    // Lesson 08: a breaker that waits 60 s (Resilience4j's default) spares payments and cuts the
+    // timeouts, but refuses every order after payments has recovered.
+    let breaker = serde_json::json!({"preset": "resilience4j", "minimum_calls": 10,
+        "window": {"type": "count", "size": 20}, "wait_in_open_ms": 60000,
+        "permitted_calls_in_half_open": 2});
+    for title in ["A dependency that is down", "A dependency that hangs"] {
+        shortcut_fails(
+            "08-circuit-breakers.md",
+            title,
+            &[node_change("checkout", "breaker", breaker.clone())],
+            "closes again",
+        );
+    }
+}
+
+#[test]
+fn a_chain_with_no_retry_left_does_not_pass() {
+    // Lesson 02: removing every retry keeps s10's load low, and undoes the fix of step 2.
+    let one = serde_json::json!(1);
+    shortcut_fails(
+        "02-chains.md",
+        "Retries multiply too",
+        &[
+            node_change("web", "retry.max_attempts", one.clone()),
+            node_change("s8", "downstream.calls.0.retry.max_attempts", one.clone()),
+            node_change("s9", "downstream.calls.0.retry.max_attempts", one),
+        ],
+        "still retries",
+    );
 }
