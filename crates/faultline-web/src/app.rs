@@ -17,7 +17,7 @@ use crate::compare_view::{CompareModel, CompareView};
 use crate::event_log::EventLog;
 use crate::inspector::Inspector;
 use crate::lesson_panel::{LessonList, LessonPanel};
-use crate::panels::{Charts, Export, Share, Stats};
+use crate::panels::{Charts, Export, KeyChart, Share, Stats};
 use crate::reduce::reduce;
 use crate::state::Page;
 use crate::toolbar::{Header, ScenarioBar, TimeControls};
@@ -139,13 +139,14 @@ impl Component for App {
         };
         let world = &s.world;
         let on = &self.on;
-        let scene = Rc::new(Scene::of(world, &page.pos, page.still));
+        let scene = Rc::new(Scene::of(world, &s.scenario, &page.pos, page.still));
         let compare = CompareModel::of(page).map(Rc::new);
         let lower_views = !page.hides("log") && !page.embed;
         html! {
             <div class={classes!("app", page.lesson.is_some().then_some("lesson-mode"), page.embed.then_some("embed"))}>
                 if !page.embed {
-                    <Header lessons={!page.hides("lessons")} list_open={page.lesson_list} on={on.clone()} />
+                    <Header lessons={!page.hides("lessons")} list_open={page.lesson_list}
+                        first_visit={page.lesson.is_none() && page.progress.0.is_empty()} on={on.clone()} />
                 }
                 if page.lesson_list {
                     <LessonList progress={page.progress.clone()} on={on.clone()} />
@@ -171,7 +172,12 @@ impl Component for App {
                     }
                     <div class="stage">
                         <Canvas {scene} selected={page.selected} on={on.clone()} />
-                        <aside class="side"><Inspector model={page.inspector.clone()} on={on.clone()} /></aside>
+                        <aside class="side">
+                            <Inspector model={page.inspector.clone()} on={on.clone()} />
+                            if !page.hides("charts") {
+                                <KeyChart chart={page.key_chart.and_then(|i| page.charts.get(i).cloned())} />
+                            }
+                        </aside>
                     </div>
                     if let Some(model) = compare {
                         <CompareView {model} on={on.clone()} />

@@ -9,11 +9,14 @@
 use std::rc::Rc;
 
 use faultline_core::NodeId;
-use faultline_core::view::{BreakerState, ModelKind, NodeView, RaftRole};
+use faultline_core::models::ModelSpec;
+use faultline_core::scenario::Scenario;
+use faultline_core::view::{BreakerState, BreakerView, ModelKind, NodeView, RaftRole};
 use faultline_core::world::{Liveness, World};
 use yew::prelude::*;
 
 use crate::action::Action;
+use crate::glyphs::{Gate, Glyph, gate_label};
 use crate::layout::{HEIGHT, NODE_R, WIDTH};
 
 /// How a node is drawn, decided from its model and typed state.
@@ -44,6 +47,10 @@ pub struct NodeDraw {
     pub live: Liveness,
     /// Shape and marks.
     pub look: Look,
+    /// The model's picture around the node.
+    pub glyph: Glyph,
+    /// The model's name for people ("replica", "saga step").
+    pub label: &'static str,
 }
 
 /// One link as drawn.
@@ -77,6 +84,8 @@ pub struct Scene {
     pub links: Vec<LinkDraw>,
     /// The messages in flight.
     pub messages: Messages,
+    /// Circuit breakers, as gates on their links.
+    pub gates: Vec<Gate>,
 }
 
 /// Messages in flight past which dots are drawn for speed rather than smooth edges.
@@ -129,9 +138,19 @@ fn look(kind: ModelKind, view: &NodeView, live: Liveness) -> Look {
 
 impl Scene {
     /// The world at its playhead, with nodes at `pos`.
-    pub fn of(world: &World, pos: &[(f64, f64)], still: bool) -> Scene {
+    pub fn of(world: &World, scenario: &Scenario, pos: &[(f64, f64)], still: bool) -> Scene {
         let names = world.names();
+        let now = world.now_us();
         let at = |id: NodeId| pos.get(id.index()).copied().unwrap_or((0.0, 0.0));
+        let mut gates = Vec::new();
+        let mut gate = |from: NodeId, to: NodeId, b: &BreakerView| {
+            let ((fx, fy), (tx, ty)) = (at(from), at(to));
+            gates.push(Gate {
+                at: (fx + (tx - fx) * 0.38, fy + (ty - fy) * 0.38),
+                state: b.state,
+                label: gate_label(b, now),
+            });
+        };
         let nodes = (0..names.len())
             .map(|i| {
                 let id = NodeId(i as u16);
@@ -139,7 +158,37 @@ impl Scene {
                 let live = world.liveness(id);
                 let state = crate::derive::node_state(world, id);
                 let kind = node.kind();
-                let look = look(node.model_kind(), &node.view(), live);
+                let view = node.view();
+                let look = look(node.model_kind(), &view, live);
+                match &view {
+                    NodeView::Client(c) => {
+                        if let Some(b) = &c.breaker {
+                            gate(id, c.target, b);
+                        }
+                    }
+                    NodeView::Service(s) => {
+                        for c in s.downstream.iter().flat_map(|d| &d.calls) {
+                            if let Some(b) = &c.breaker {
+                                gate(id, c.target, b);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                let election_max_us = match scenario.nodes.get(i).map(|n| &n.model) {
+                    Some(ModelSpec::Raft(r)) => (r.election_timeout_max_ms * 1000.0) as u64,
+                    _ => 0,
+                };
+                let stale = node
+                    .counters()
+                    .iter()
+                    .find(|(k, _)| *k == "stale_reads")
+                    .map_or(0, |(_, v)| *v);
+                let glyph = if live == Liveness::Up {
+                    Glyph::of(&view, now, election_max_us, stale)
+                } else {
+                    Glyph::Plain
+                };
                 NodeDraw {
                     id,
                     name: names[i].clone(),
@@ -148,6 +197,8 @@ impl Scene {
                     state,
                     live,
                     look,
+                    glyph,
+                    label: crate::kinds::label(node.model_kind()),
                 }
             })
             .collect();
@@ -179,6 +230,7 @@ impl Scene {
             nodes,
             links,
             messages,
+            gates,
         }
     }
 }
@@ -364,6 +416,7 @@ pub fn canvas(props: &CanvasProps) -> Html {
              aria-label="The simulated system: Tab to a node or a link" {onpointermove} onpointerup={end(on)} onpointercancel={end(on)}>
             <g class="links">{ for links }</g>
             <g class="messages" aria-hidden="true">{ messages_html(&scene.messages) }</g>
+            { gates_html(&scene.gates) }
             <g class="nodes">{ for nodes }</g>
         </svg>
     }
@@ -380,24 +433,52 @@ fn node_class(n: &NodeDraw, selected: bool) -> Classes {
     )
 }
 
-/// A node's shape and marks, shared by the canvas and its pictures.
+/// A node's shape and marks, shared by the canvas and its pictures. Selection and focus are a
+/// halo around the node; state is the shape's stroke, its glyph and words: never the same cue.
 fn node_body(n: &NodeDraw) -> Html {
     let r = NODE_R;
     let (side, dx) = status_anchor(n.at.0);
+    // A long name is set smaller so it stays inside its shape.
+    let long = n.name.chars().count() > 8;
     html! {
         <>
+            <circle class="halo" r="42" />
             if n.look.round {
-                <circle r={r.to_string()} />
+                <circle class="shape" r={r.to_string()} />
             } else {
                 <rect class="shape" x={(-r).to_string()} y={(-r).to_string()} width={(2.0 * r).to_string()} height={(2.0 * r).to_string()} rx="8" />
-                <text class="kind-label" y="19">{ n.kind }</text>
+                if !n.glyph.fills_shape() {
+                    <text class="kind-label" y="19">{ n.label }</text>
+                }
             }
+            { n.glyph.html() }
             if n.look.leader {
                 <path class="crown" d="M-12 -33L-12 -45L-6 -38L0 -47L6 -38L12 -45L12 -33Z" />
             }
-            <text class="label" y={if n.look.round { "5" } else { "2" }}>{ n.name.clone() }</text>
+            <text class={classes!("label", long.then_some("long"))} y={if n.look.round { "5" } else { "2" }}>{ n.name.clone() }</text>
             <text class={classes!("status", side)} x={dx} y="48">{ n.state.clone() }</text>
         </>
+    }
+}
+
+/// The gates of circuit breakers on their links, with their words.
+fn gates_html(gates: &[Gate]) -> Html {
+    html! {
+        <g class="gates" aria-hidden="true">
+            { for gates.iter().map(|g| {
+                let class = match g.state {
+                    BreakerState::Closed => "closed",
+                    BreakerState::Open => "open",
+                    BreakerState::HalfOpen => "half-open",
+                };
+                html! {
+                    <g class={classes!("gate", class)} data-breaker={class} transform={format!("translate({:.1},{:.1})", g.at.0, g.at.1)}>
+                        <rect x="-27" y="-9" width="54" height="18" rx="4" />
+                        <text y="4">{ g.label.clone() }</text>
+                    </g>
+                }
+            }) }
+        </g>
     }
 }
 
@@ -442,6 +523,7 @@ pub fn picture(props: &PictureProps) -> Html {
         <svg id={props.id} class="picture" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} aria-hidden="true">
             <g class="links">{ for links }</g>
             <g class="messages">{ messages_html(&scene.messages) }</g>
+            { gates_html(&scene.gates) }
             <g class="nodes">{ for nodes }</g>
         </svg>
     }
@@ -462,7 +544,7 @@ mod tests {
         let pos = crate::layout::positions(&sc);
         let mut s = Session::new(sc).expect("builds");
         s.seek(t_us);
-        Scene::of(&s.world, &pos, false)
+        Scene::of(&s.world, &s.scenario, &pos, false)
     }
 
     /// The picture's marks come from the typed node view: a Raft leader wears the crown, and a

@@ -88,8 +88,13 @@ impl CompareModel {
             })
             .collect();
         Some(CompareModel {
-            a: Rc::new(Scene::of(&s.world, &page.pos, page.still)),
-            b: Rc::new(Scene::of(&c.session.world, &page.pos, page.still)),
+            a: Rc::new(Scene::of(&s.world, &s.scenario, &page.pos, page.still)),
+            b: Rc::new(Scene::of(
+                &c.session.world,
+                &c.session.scenario,
+                &page.pos,
+                page.still,
+            )),
             changed: c
                 .change
                 .as_ref()

@@ -51,3 +51,28 @@ pub fn makes_requests(kind: ModelKind) -> bool {
         | ModelKind::KvReplica => false,
     }
 }
+
+/// The model's name for people, drawn under a square node.
+pub fn label(kind: ModelKind) -> &'static str {
+    match kind {
+        ModelKind::Client => "client",
+        ModelKind::Service => "service",
+        ModelKind::Payment => "payments",
+        ModelKind::Database => "database",
+        ModelKind::Cache => "cache",
+        ModelKind::App => "app",
+        ModelKind::EventLog => "event log",
+        ModelKind::OrderWriter => "writer",
+        ModelKind::Projection => "projection",
+        ModelKind::Raft => "raft",
+        ModelKind::Producer => "producer",
+        ModelKind::Queue => "queue",
+        ModelKind::Consumer => "consumer",
+        ModelKind::SagaOrchestrator => "orchestrator",
+        ModelKind::SagaParticipant => "saga step",
+        ModelKind::TpcCoordinator => "coordinator",
+        ModelKind::TpcParticipant => "participant",
+        ModelKind::KvReplica => "replica",
+        ModelKind::KvClient => "kv client",
+    }
+}

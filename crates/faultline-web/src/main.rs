@@ -15,6 +15,7 @@ mod controls;
 mod derive;
 mod event_log;
 mod framebench;
+mod glyphs;
 mod inspector;
 mod kinds;
 mod layout;

@@ -158,3 +158,24 @@ pub fn stats(props: &StatsProps) -> Html {
         </table>
     }
 }
+
+/// The key chart's properties.
+#[derive(Properties, PartialEq)]
+pub struct KeyChartProps {
+    /// The chart, if there is one.
+    pub chart: Option<Chart>,
+}
+
+/// The chart that matters for the scenario, beside the canvas (the full set is below).
+#[function_component(KeyChart)]
+pub fn key_chart(props: &KeyChartProps) -> Html {
+    let Some(c) = &props.chart else {
+        return html! {};
+    };
+    html! {
+        <figure class="key-chart" id="key-chart">
+            <figcaption>{ &c.title }</figcaption>
+            { Html::from_html_unchecked(AttrValue::from(c.svg.clone())) }
+        </figure>
+    }
+}

@@ -478,6 +478,7 @@ impl Page {
             request: None,
             names: Rc::from(Vec::new()),
             charts: Rc::default(),
+            key_chart: None,
             log: Rc::default(),
             verdict_rows: Rc::default(),
             spacetime: Rc::default(),

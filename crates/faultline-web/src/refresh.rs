@@ -215,6 +215,7 @@ impl Page {
         let w = &s.world;
         let about_requests = |id: NodeId| crate::kinds::on_request_path(w.node(id).model_kind());
         let mut charts = Vec::new();
+        let mut key = None;
         // A node that is not about requests (a Raft server, a queue, a projection) charts the
         // gauges it keeps: term and commits, depth and unacked messages, lag.
         if let Some(id) = self.selected.filter(|id| !about_requests(*id)) {
@@ -244,7 +245,10 @@ impl Page {
                 let services = (0..w.names().len() as u16)
                     .map(NodeId)
                     .filter(|n| w.node(*n).model_kind() == ModelKind::Service);
-                charts = [charts::latency(w, id, timeout), charts::rates(w, id)]
+                let (latency, rates) = (charts::latency(w, id, timeout), charts::rates(w, id));
+                // Requests against attempts is where a storm or an outage shows first.
+                key = rates.is_some().then_some(usize::from(latency.is_some()));
+                charts = [latency, rates]
                     .into_iter()
                     .chain(
                         services
@@ -255,6 +259,7 @@ impl Page {
                     .collect();
             }
         }
+        self.key_chart = key.or((!charts.is_empty()).then_some(0));
         if *self.charts != charts {
             self.charts = Rc::new(charts);
         }

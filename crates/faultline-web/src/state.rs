@@ -124,6 +124,8 @@ pub struct Page {
     // after every other action. Held in `Rc`s so the components compare them cheaply.
     /// Charts for the selected node or the first client.
     pub charts: Rc<Vec<Chart>>,
+    /// The chart that matters most for the scenario, shown beside the canvas.
+    pub key_chart: Option<usize>,
     /// The event log's lines.
     pub log: Rc<Vec<LogLine>>,
     /// The invariants' rows.

@@ -40,3 +40,30 @@ pub fn template_titles() -> &'static [String] {
             .collect()
     })
 }
+
+/// The templates by topic, for the picker: (topic, indexes into [`TEMPLATES`]). Every template is
+/// in exactly one group (a unit test checks it).
+pub const TEMPLATE_GROUPS: &[(&str, &[usize])] = &[
+    ("Requests, timeouts and retries", &[0, 1, 5, 6, 7, 8]),
+    ("Circuit breakers and idempotency", &[2, 3]),
+    ("Queues and capacity", &[4, 14]),
+    ("Data: caches, replicas, event logs", &[9, 11, 12, 10]),
+    ("Consensus", &[13]),
+    ("Transactions: sagas and 2PC", &[15, 16, 17, 18]),
+    ("Observability", &[19]),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_is_in_exactly_one_group() {
+        let mut seen: Vec<usize> = TEMPLATE_GROUPS
+            .iter()
+            .flat_map(|(_, m)| m.iter().copied())
+            .collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..TEMPLATES.len()).collect::<Vec<_>>());
+    }
+}

@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 use crate::action::Action;
 use crate::session::SPEEDS;
-use crate::templates::template_titles;
+use crate::templates::{TEMPLATE_GROUPS, template_titles};
 
 /// The header's properties.
 #[derive(Properties, PartialEq)]
@@ -15,6 +15,8 @@ pub struct HeaderProps {
     pub lessons: bool,
     /// The lesson list is open.
     pub list_open: bool,
+    /// No lesson open and none begun: offer the first one as the clear first action.
+    pub first_visit: bool,
     /// Where the learner's acts go.
     pub on: Callback<Action>,
 }
@@ -27,6 +29,9 @@ pub fn header(props: &HeaderProps) -> Html {
         <header>
             <h1>{"Faultline"}</h1>
             <p class="tagline">{"Learn distributed systems by breaking them."}</p>
+            if props.lessons && props.first_visit {
+                <button id="start-lesson" onclick={props.on.reform(|_| Action::OpenStep(0, 0))}>{"Start lesson 1"}</button>
+            }
             if props.lessons {
                 <button id="lessons-button" aria-expanded={open.to_string()} aria-controls="lesson-list"
                         onclick={props.on.reform(move |_| Action::LessonList(!open))}>{"Lessons"}</button>
@@ -68,8 +73,12 @@ pub fn scenario_bar(props: &ScenarioBarProps) -> Html {
             <label class="template" hidden={props.hide_templates || props.embed}>{"Start from "}
                 <select id="template" {onchange}>
                     <option value="" selected=true disabled=true>{"a template…"}</option>
-                    { for template_titles().iter().enumerate().map(|(i, title)| html! {
-                        <option value={i.to_string()}>{ title }</option>
+                    { for TEMPLATE_GROUPS.iter().map(|(topic, members)| html! {
+                        <optgroup label={*topic}>
+                            { for members.iter().map(|&i| html! {
+                                <option value={i.to_string()}>{ template_titles().get(i).cloned().unwrap_or_default() }</option>
+                            }) }
+                        </optgroup>
                     }) }
                 </select>
             </label>
