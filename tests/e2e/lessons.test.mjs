@@ -19,17 +19,23 @@ test('complete the first step of the idempotency lesson through the page', async
   assert.match(await page.textContent('#step-title'), /Step 1 of 2: Charged twice/);
   // A lesson opens paused at zero, so the learner can read and set up first.
   assert.equal(await page.getAttribute('#sim-time', 'data-time-us'), '0');
-  assert.match(await page.textContent('#goal-status'), /Checked at the end of the run/);
+  // The goal's wording would settle the prediction, so it waits for an answer.
+  assert.equal(await page.locator('#goal-status').count(), 0, 'no goal before the prediction');
 
-  // Predict: a wrong answer is marked and explained.
+  // Predict: a wrong answer is marked and explained, and the goal appears, judged at the end.
   await page.click('.predict .choices li:nth-child(1) button');
   assert.match(await page.textContent('.predict .explain'), /Not quite\..*idempotency|Not quite\./s);
+  assert.match(await page.textContent('#goal-status'), /Checked at the end of the run/);
+  assert.equal(await page.locator('.goal li.met').count(), 0, 'goal lines are neutral until the check');
 
   // Run it unchanged first: duplicates happen and the goal is not met.
   await page.selectOption('#speed', '100');
   await page.click('#play-pause');
   await page.waitForFunction(() => document.querySelector('#goal-status').textContent.includes('Not met'), null, { timeout: 20_000 });
   assert.equal(await page.getAttribute('#goal-status', 'data-met'), 'false');
+  // The verdict is on screen, over the canvas, with what to do next.
+  assert.equal(await page.getAttribute('#result-card', 'data-met'), 'false');
+  assert.ok(await page.isVisible('#result-rerun'));
 
   // A hint, then the fix through the inspector, then run from the start with it.
   await page.click('#hint');
@@ -39,6 +45,8 @@ test('complete the first step of the idempotency lesson through the page', async
   await page.click('#run-settings');
   await page.waitForFunction(() => document.querySelector('#goal-status')?.dataset.met === 'true', null, { timeout: 20_000 });
   assert.match(await page.textContent('.goal'), /nobody is charged twice.*duplicate_charges = 0/s);
+  assert.equal(await page.getAttribute('#result-card', 'data-met'), 'true');
+  assert.match(await page.textContent('#result-next'), /Next step/);
 
   // Progress survives a reload, and shows in the list.
   const saved = await page.evaluate(() => localStorage.getItem('faultline.progress.v1'));

@@ -16,7 +16,7 @@ use crate::canvas::{Canvas, Scene};
 use crate::compare_view::{CompareModel, CompareView};
 use crate::event_log::EventLog;
 use crate::inspector::Inspector;
-use crate::lesson_panel::{LessonList, LessonPanel};
+use crate::lesson_panel::{LessonList, LessonPanel, ResultCard};
 use crate::panels::{Charts, Export, KeyChart, Share, Stats};
 use crate::reduce::reduce;
 use crate::state::Page;
@@ -171,7 +171,12 @@ impl Component for App {
                         <p class="notice error-text" role="alert">{ e.clone() }</p>
                     }
                     <div class="stage">
-                        <Canvas {scene} selected={page.selected} on={on.clone()} />
+                        <div class="canvas-wrap">
+                            <Canvas {scene} selected={page.selected} on={on.clone()} />
+                            if let Some(m) = &page.lesson_view {
+                                <ResultCard model={m.clone()} on={on.clone()} />
+                            }
+                        </div>
                         <aside class="side">
                             <Inspector model={page.inspector.clone()} on={on.clone()} />
                             if !page.hides("charts") {

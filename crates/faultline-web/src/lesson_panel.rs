@@ -77,7 +77,14 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
             </section>
         }
     });
-    let goal = props.model.goal.as_ref().map(goal_view);
+    // What would settle the prediction (the task and the goal's wording) waits for an answer.
+    let answered = st.predict.is_none() || o.predicted.is_some();
+    let goal = props
+        .model
+        .goal
+        .as_ref()
+        .filter(|_| answered)
+        .map(goal_view);
     let hints = h
         .hints
         .iter()
@@ -99,7 +106,7 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
             <h3 id="step-title">{ format!("Step {} of {n}: {}", step + 1, st.title) }</h3>
             <div class="step-text">{ raw(&h.text) }</div>
             { for predict }
-            if let Some(t) = &h.task {
+            if let (Some(t), true) = (&h.task, answered) {
                 <div class="task"><strong>{"Try: "}</strong>{ raw(t) }</div>
             }
             { for goal }
@@ -141,11 +148,20 @@ fn goal_view(g: &GoalModel) -> Html {
                 if g.done { <span class="done">{" (met before)"}</span> }
             </h4>
             <ul>
-                { for g.checks.iter().map(|c| html! {
-                    <li class={if c.met { "met" } else { "unmet" }}>
-                        <span aria-hidden="true">{ if c.met { "● " } else { "○ " } }</span>
-                        { &c.wants }<span class="got">{ format!(" (now: {})", c.got) }</span>
-                    </li>
+                // Neutral until the check at the end of the run: a dot that turns green before
+                // anything is fixed teaches nothing.
+                { for g.checks.iter().map(|c| {
+                    let (class, dot) = match (g.at_end, c.met) {
+                        (false, _) => ("pending", "◌ "),
+                        (true, true) => ("met", "✓ "),
+                        (true, false) => ("unmet", "✗ "),
+                    };
+                    html! {
+                        <li {class}>
+                            <span aria-hidden="true">{ dot }</span>
+                            { &c.wants }<span class="got">{ format!(" ({}: {})", if g.at_end { "got" } else { "now" }, c.got) }</span>
+                        </li>
+                    }
                 }) }
             </ul>
             <p id="goal-status" data-met={g.met.to_string()} role="status">{ &g.status }</p>
@@ -189,6 +205,61 @@ pub fn lesson_list(props: &LessonListProps) -> Html {
             <h2 id="lesson-list-title">{"Lessons"}</h2>
             <ol>{ for items }</ol>
             <button onclick={on.reform(|_| Action::LessonList(false))}>{"Close"}</button>
+        </section>
+    }
+}
+
+/// The result card's properties.
+#[derive(Properties, PartialEq)]
+pub struct ResultCardProps {
+    /// The step and its goal.
+    pub model: Rc<LessonModel>,
+    /// Where the learner's acts go.
+    pub on: Callback<Action>,
+}
+
+/// The verdict at the end of a run, over the canvas where the learner is looking: "Goal met"
+/// with Next, or "Not met yet" with a hint and a fresh run.
+#[function_component(ResultCard)]
+pub fn result_card(props: &ResultCardProps) -> Html {
+    let on = &props.on;
+    let o = &props.model.open;
+    let Some(g) = props.model.goal.as_ref().filter(|g| g.at_end) else {
+        return html! {};
+    };
+    let (lesson, step) = (o.lesson, o.step);
+    let found = lessons::catalog()
+        .get(lesson)
+        .and_then(|(_, l)| l.as_ref().ok());
+    let steps = found.map_or(0, |l| l.steps.len());
+    let hints_left = found
+        .and_then(|l| l.steps.get(step))
+        .is_some_and(|st| o.hints < st.hints.len());
+    let n = g.checks.len();
+    let missing = g.checks.iter().filter(|c| !c.met).count();
+    html! {
+        <section id="result-card" class={classes!("result-card", if g.met { "met" } else { "unmet" })}
+                 role="status" aria-label="Result of the run" data-met={g.met.to_string()}>
+            <p class="result-title">{ if g.met { "✓ Goal met" } else { "✗ Not met yet" } }</p>
+            <p class="result-detail">{
+                if g.met {
+                    format!("All {n} conditions hold at the end of the run.")
+                } else {
+                    format!("{missing} of {n} conditions do not hold yet. Change something, then run from the start.")
+                }
+            }</p>
+            <div class="result-actions">
+                if g.met && step + 1 < steps {
+                    <button id="result-next" onclick={on.reform(move |_| Action::OpenStep(lesson, step + 1))}>{"Next step"}</button>
+                } else if g.met {
+                    <button id="result-next" onclick={on.reform(|_| Action::LessonList(true))}>{"All lessons"}</button>
+                } else {
+                    if hints_left {
+                        <button id="result-hint" onclick={on.reform(|_| Action::Hint)}>{"Show a hint"}</button>
+                    }
+                    <button id="result-rerun" onclick={on.reform(|_| Action::RunWithSettings)}>{"Run from the start"}</button>
+                }
+            </div>
         </section>
     }
 }

@@ -380,7 +380,8 @@ impl Page {
                 at_end,
                 met: at_end && v.met,
                 status,
-                done: self.progress.done(id, o.step),
+                // "Met before" means an earlier run: not the one that just met it.
+                done: self.progress.done(id, o.step) && !(at_end && v.met),
             }
         });
         Some(LessonModel {

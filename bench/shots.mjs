@@ -1,0 +1,51 @@
+// Screenshots of the page as a learner sees it, for looking at (and for the README):
+//   trunk build --release --offline && node bench/shots.mjs [out-dir]
+// Each template is opened from the picker, played to a moment where its idea shows, paused,
+// and shot at 1280 x 800; the home page, a lesson step and the retry storm also at 375 x 812.
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { start, openPage, setRange } from '../tests/e2e/browser.mjs';
+
+const out = process.argv[2] ?? 'target/shots';
+mkdirSync(out, { recursive: true });
+const env = await start();
+const wide = { viewport: { width: 1280, height: 800 } };
+const phone = { viewport: { width: 375, height: 812 }, hasTouch: true, isMobile: true };
+
+async function template(page, label, ms) {
+  await page.selectOption('#template', { label });
+  await page.click('#play-pause'); // a loaded template plays: pause it, then jump
+  await setRange(page, '#timeline', ms);
+  await page.waitForTimeout(300);
+}
+
+const shots = [
+  ['home', wide, async () => {}],
+  ['retry-storm', wide, (p) => template(p, 'A retry storm', 20_000)],
+  ['breaker', wide, (p) => template(p, 'A circuit breaker opens, probes and closes', 11_500)],
+  ['cap-partition', wide, (p) => template(p, 'Key-value store, CP', 12_000)],
+  ['raft', wide, (p) => template(p, 'Raft: a leader crash, a partition and a heal', 4_000)],
+  ['saga', wide, (p) => template(p, 'An orchestrated order saga', 6_000)],
+  ['home-phone', phone, async () => {}],
+  ['retry-storm-phone', phone, (p) => template(p, 'A retry storm', 20_000)],
+];
+for (const [name, opts, go] of shots) {
+  const { page, errors } = await openPage(env.browser, env.url, opts);
+  try {
+    await go(page);
+    await page.screenshot({ path: join(out, `${name}.png`) });
+    console.log(`${name}.png${errors.length ? ` (errors: ${errors.join('; ')})` : ''}`);
+  } catch (e) {
+    console.log(`${name}: ${e.message.split('\n')[0]}`);
+  }
+  await page.close();
+}
+for (const [name, opts] of [['lesson', wide], ['lesson-phone', phone]]) {
+  const { page } = await openPage(env.browser, `${env.url}?lesson=04-retries&step=2`, opts);
+  await page.click('#run-settings');
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path: join(out, `${name}.png`) });
+  console.log(`${name}.png`);
+  await page.close();
+}
+await env.close();
