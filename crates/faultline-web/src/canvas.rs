@@ -438,8 +438,10 @@ fn node_class(n: &NodeDraw, selected: bool) -> Classes {
 fn node_body(n: &NodeDraw) -> Html {
     let r = NODE_R;
     let (side, dx) = status_anchor(n.at.0);
-    // A long name is set smaller so it stays inside its shape.
-    let long = n.name.chars().count() > 8;
+    // A long name is set smaller so it stays inside its shape (seven bold characters fit).
+    let chars = n.name.chars().count();
+    let long = chars > 7;
+    let size = (13.0 * 7.0 / chars.max(1) as f64).max(8.5);
     html! {
         <>
             <circle class="halo" r="42" />
@@ -455,7 +457,8 @@ fn node_body(n: &NodeDraw) -> Html {
             if n.look.leader {
                 <path class="crown" d="M-12 -33L-12 -45L-6 -38L0 -47L6 -38L12 -45L12 -33Z" />
             }
-            <text class={classes!("label", long.then_some("long"))} y={if n.look.round { "5" } else { "2" }}>{ n.name.clone() }</text>
+            <text class={classes!("label", long.then_some("long"))} y={if n.look.round { "5" } else { "2" }}
+                  style={long.then(|| format!("font-size: {size:.1}px"))}>{ n.name.clone() }</text>
             <text class={classes!("status", side)} x={dx} y="48">{ n.state.clone() }</text>
         </>
     }

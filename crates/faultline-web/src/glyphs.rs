@@ -8,6 +8,7 @@
 //! state also has a word, a number or a shape. Sizes are in the canvas's units (a node's radius
 //! is 30).
 
+use faultline_core::models::kv::key_name;
 use faultline_core::view::{
     BreakerState, BreakerView, BudgetView, KvModeView, NodeView, RaftRole, StepState,
 };
@@ -209,7 +210,7 @@ impl Glyph {
                     .entries
                     .iter()
                     .take(2)
-                    .map(|e| format!("{}={} v{}", char::from(e.key), e.value, e.version))
+                    .map(|e| format!("{}={} v{}", key_name(e.key), e.value, e.version))
                     .collect(),
             },
             NodeView::KvClient(k) => Glyph::Reader {

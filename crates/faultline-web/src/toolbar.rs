@@ -145,7 +145,7 @@ pub fn time_controls(props: &TimeControlsProps) -> Html {
     });
     let now = props.now_us;
     html! {
-        <>
+        <div class="time-controls">
             <div class="toolbar" role="toolbar" aria-label="Time controls">
                 <button id="play-pause" aria-pressed={props.playing.to_string()} onclick={on.reform(|_| Action::Toggle)}>
                     { if props.playing { "Pause" } else { "Play" } }
@@ -178,6 +178,6 @@ pub fn time_controls(props: &TimeControlsProps) -> Html {
                 </output>
                 <span class="in-flight">{ format!("{} in flight", props.in_flight) }</span>
             </div>
-        </>
+        </div>
     }
 }
