@@ -1,10 +1,10 @@
 //! A service's calls to other services while it handles a request: in sequence or in parallel,
 //! waiting for all of them or for a quorum, each with its own client policy.
 //!
-//! Each call follows the client's rules and uses the client's code: a timeout per attempt,
-//! retries with the AWS backoff strategies ([`super::client::backoff_us`]), `retry_on`, "do not
-//! retry" answers never retried ([`super::client::outcome_of`]), an optional retry budget and an
-//! optional Resilience4j circuit breaker ([`super::breaker`]), one per call.
+//! Each call follows the client's rules through the same retry driver (`models::retry`): a
+//! timeout per attempt, retries with the AWS backoff strategies (`client::backoff_us`),
+//! `retry_on`, "do not retry" answers never retried (`client::outcome_of`), an optional retry
+//! budget and an optional Resilience4j circuit breaker ([`super::breaker`]), one per call.
 //!
 //! References (`semantics.md`): Availability (in series, availability multiplies; a quorum of
 //! k out of n independent calls is the k-of-n sum) and Retries (when every layer retries,

@@ -4,10 +4,10 @@
 //! A pure state machine: it never sends, sets a timer or counts. Its caller says when an attempt
 //! begins, how it ended and whether it succeeded; the driver asks the circuit breaker, tells it
 //! the outcome, and decides, under `retry_on`, `max_attempts` and the retry budget, whether to try
-//! again and after how long (the AWS backoff formulas, [`super::client::backoff_us`]). The caller
+//! again and after how long (the AWS backoff formulas, `client::backoff_us`). The caller
 //! then does what the answer says, with its own counters and messages.
 //!
-//! The timers of both callers are typed here too ([`ClientTimer`], [`CallTimer`]): each is
+//! The timers of both callers are typed here too (`ClientTimer`, `CallTimer`): each is
 //! encoded to the `u64` tag the engine carries, and decoded back, in one place.
 
 use super::breaker::{Breaker, Permit};
