@@ -22,7 +22,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::breaker::{Breaker, BreakerConfig, Permit, State as BreakerState};
+use super::breaker::{Breaker, BreakerConfig, State as BreakerState};
+use super::retry::{Admit, Attempts, ClientTimer, Next};
 use super::{ConfigError, check_ms, resolve};
 use crate::dist::ms_to_us;
 use crate::idhash::IdMap;
@@ -504,30 +505,15 @@ pub(crate) fn outcome_of(r: &Response) -> Option<RetryOn> {
     }
 }
 
-const TAG_ARRIVAL: u64 = 0;
-const TAG_TIMEOUT: u64 = 1;
-const TAG_BACKOFF: u64 = 2;
-const TAG_THINK: u64 = 3;
-const TAG_BREAKER: u64 = 4;
-const TAG_DEADLINE: u64 = 5;
-const TAG_HEDGE: u64 = 6;
-
-fn tag(kind: u64, id: u64) -> u64 {
-    (id << 3) | kind
-}
-
 #[derive(Clone, Debug)]
 struct Logical {
     start_us: u64,
-    attempt: u32,
     key: Option<u64>,
     current_req: u64,
     timeout: Option<TimerId>,
-    prev_sleep_us: u64,
     user: Option<u32>,
-    // The breaker's permit for the attempt in flight, and when that attempt started.
-    permit: Option<Permit>,
-    attempt_start_us: u64,
+    // The attempts so far, the breaker's permit for the one in flight, when it started.
+    tries: Attempts,
     deadline: Option<TimerId>,
     // The hedged copy of the attempt in flight, and the timer that will send it.
     hedge_req: Option<u64>,
@@ -602,7 +588,7 @@ impl Client {
             && self.may_start()
         {
             let gap_us = ms_to_us(ctx.rng().exponential(1000.0 / rate_per_s));
-            ctx.set_timer(gap_us, tag(TAG_ARRIVAL, 0));
+            ctx.set_timer(gap_us, ClientTimer::Arrival.tag());
         }
     }
 
@@ -620,14 +606,11 @@ impl Client {
         let key = self.cfg.idempotency_keys.then(|| ctx.rng().next_u64());
         let l = Logical {
             start_us: ctx.now_us(),
-            attempt: 0,
             key,
             current_req: 0,
             timeout: None,
-            prev_sleep_us: 0,
             user,
-            permit: None,
-            attempt_start_us: 0,
+            tries: Attempts::default(),
             deadline: None,
             hedge_req: None,
             hedge_timer: None,
@@ -637,7 +620,7 @@ impl Client {
         };
         self.logical.insert(trace_id, l);
         if let Some(d) = self.cfg.deadline_ms {
-            let t = ctx.set_timer(ms_to_us(d), tag(TAG_DEADLINE, trace_id));
+            let t = ctx.set_timer(ms_to_us(d), ClientTimer::Deadline(trace_id).tag());
             if let Some(l) = self.logical.get_mut(&trace_id) {
                 l.deadline = Some(t);
                 l.deadline_at_us = ctx.now_us().saturating_add(ms_to_us(d));
@@ -653,24 +636,15 @@ impl Client {
         let Some(l) = self.logical.get_mut(&trace_id) else {
             return;
         };
-        l.attempt += 1;
         l.current_req = req_id;
-        l.permit = None;
-        l.attempt_start_us = ctx.now_us();
         l.retry_at_us = None;
-        if let Some(b) = &mut self.breaker {
-            b.tick(ctx.now_us());
-            match b.try_acquire(ctx.now_us()) {
-                Some(p) => l.permit = Some(p),
-                None => {
-                    // Rejected without reaching the target: fails fast, and the retry policy
-                    // decides as for any failed attempt.
-                    ctx.count("rejected", 1);
-                    self.breaker_news(ctx);
-                    self.failed_attempt(ctx, trace_id, Some(RetryOn::BreakerOpen));
-                    return;
-                }
-            }
+        if l.tries.begin(ctx.now_us(), self.breaker.as_mut()) == Admit::Rejected {
+            // Rejected without reaching the target: fails fast, and the retry policy decides as
+            // for any failed attempt.
+            ctx.count("rejected", 1);
+            self.breaker_news(ctx);
+            self.failed_attempt(ctx, trace_id, Some(RetryOn::BreakerOpen));
+            return;
         }
         self.breaker_news(ctx);
         let Some(l) = self.logical.get_mut(&trace_id) else {
@@ -679,7 +653,7 @@ impl Client {
         let req = Request {
             trace_id,
             req_id,
-            attempt: l.attempt,
+            attempt: l.tries.attempt,
             idempotency_key: l.key,
             op: match self.cfg.charge_cents {
                 Some(amount_cents) => Op::Charge { amount_cents },
@@ -688,17 +662,17 @@ impl Client {
         };
         self.attempts += 1;
         ctx.count("attempts", 1);
-        if l.attempt > 1 {
+        if l.tries.attempt > 1 {
             self.retries += 1;
             ctx.count("retries", 1);
         }
-        l.timeout = timeout_us.map(|t| ctx.set_timer(t, tag(TAG_TIMEOUT, req_id)));
+        l.timeout = timeout_us.map(|t| ctx.set_timer(t, ClientTimer::Timeout(req_id).tag()));
         l.timeout_at_us = ctx.now_us().saturating_add(timeout_us.unwrap_or(0));
         l.hedge_req = None;
         l.hedge_timer = self
             .cfg
             .hedge_after_ms
-            .map(|h| ctx.set_timer(ms_to_us(h), tag(TAG_HEDGE, req_id)));
+            .map(|h| ctx.set_timer(ms_to_us(h), ClientTimer::Hedge(req_id).tag()));
         self.req_to_trace.insert(req_id, trace_id);
         ctx.send(self.target, Payload::Request(req));
     }
@@ -721,7 +695,7 @@ impl Client {
         let req = Request {
             trace_id,
             req_id: copy,
-            attempt: l.attempt,
+            attempt: l.tries.attempt,
             idempotency_key: l.key,
             op: match self.cfg.charge_cents {
                 Some(amount_cents) => Op::Charge { amount_cents },
@@ -745,38 +719,25 @@ impl Client {
         }
     }
 
-    /// The attempt `req_id` ended without success; retry or give up.
+    /// The attempt in flight for `trace_id` ended without success; retry or give up.
     fn failed_attempt(&mut self, ctx: &mut Ctx<'_>, trace_id: u64, outcome: Option<RetryOn>) {
-        let retryable = outcome.is_some_and(|o| self.cfg.retry.retry_on.contains(&o));
-        let Some(l) = self.logical.get(&trace_id) else {
+        let Some(l) = self.logical.get_mut(&trace_id) else {
             return;
         };
-        if let Some(b) = &self.cfg.retry.budget {
-            self.budget.on_outcome(b, false);
-        }
-        let wants_retry = retryable && l.attempt < self.cfg.retry.effective_max_attempts();
-        if wants_retry
-            && let Some(b) = &self.cfg.retry.budget
-            && !self.budget.allow_retry(b, ctx.now_us())
+        let now = ctx.now_us();
+        match l
+            .tries
+            .failed(&self.cfg.retry, &mut self.budget, outcome, now, ctx.rng())
         {
-            ctx.count("budget_exhausted", 1);
-            self.finish(ctx, trace_id, false);
-            return;
-        }
-        if wants_retry {
-            let sleep = backoff_us(
-                &self.cfg.retry.backoff,
-                ctx.rng(),
-                l.attempt,
-                l.prev_sleep_us,
-            );
-            if let Some(l) = self.logical.get_mut(&trace_id) {
-                l.prev_sleep_us = sleep;
-                l.retry_at_us = Some(ctx.now_us().saturating_add(sleep));
+            Next::Retry { after_us } => {
+                l.retry_at_us = Some(now.saturating_add(after_us));
+                ctx.set_timer(after_us, ClientTimer::Backoff(trace_id).tag());
             }
-            ctx.set_timer(sleep, tag(TAG_BACKOFF, trace_id));
-        } else {
-            self.finish(ctx, trace_id, false);
+            Next::BudgetExhausted => {
+                ctx.count("budget_exhausted", 1);
+                self.finish(ctx, trace_id, false);
+            }
+            Next::GiveUp => self.finish(ctx, trace_id, false),
         }
     }
 
@@ -795,7 +756,7 @@ impl Client {
         ctx.record_request(ok, ctx.now_us() - l.start_us);
         if let (Some(_), Workload::Closed { think_ms, .. }) = (l.user, &self.cfg.workload) {
             let think = ms_to_us(ctx.rng().exponential(*think_ms));
-            ctx.set_timer(think, tag(TAG_THINK, u64::from(l.user.unwrap_or(0))));
+            ctx.set_timer(think, ClientTimer::Think(l.user.unwrap_or(0)).tag());
         }
     }
 
@@ -811,7 +772,7 @@ impl Client {
             ctx.state(line);
         }
         if let Some(d) = b.deadline_us() {
-            ctx.set_timer(d.saturating_sub(ctx.now_us()), tag(TAG_BREAKER, 0));
+            ctx.set_timer(d.saturating_sub(ctx.now_us()), ClientTimer::Breaker.tag());
         }
     }
 
@@ -820,8 +781,7 @@ impl Client {
         let Some(l) = self.logical.get_mut(&trace_id) else {
             return;
         };
-        if let (Some(b), Some(p)) = (&mut self.breaker, l.permit.take()) {
-            b.on_result(ctx.now_us(), p, failed, ctx.now_us() - l.attempt_start_us);
+        if l.tries.settle(ctx.now_us(), self.breaker.as_mut(), failed) {
             self.breaker_news(ctx);
         }
     }
@@ -856,12 +816,8 @@ impl Client {
         // target is up.
         self.breaker_result(ctx, trace_id, r.status >= 500 || r.status == 429);
         // Failures reach the budget through `failed_attempt`, with timeouts and rejections.
-        if r.is_ok()
-            && let Some(b) = &self.cfg.retry.budget
-        {
-            self.budget.on_outcome(b, true);
-        }
         if r.is_ok() {
+            Attempts::succeeded(&self.cfg.retry, &mut self.budget);
             self.finish(ctx, trace_id, true);
         } else {
             self.failed_attempt(ctx, trace_id, outcome_of(&r));
@@ -901,13 +857,12 @@ impl Node for Client {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, _timer: TimerId, tag: u64) {
-        let id = tag >> 3;
-        match tag & 7 {
-            TAG_ARRIVAL => {
+        match ClientTimer::from_tag(tag) {
+            ClientTimer::Arrival => {
                 self.begin(ctx, None);
                 self.schedule_arrival(ctx);
             }
-            TAG_TIMEOUT => {
+            ClientTimer::Timeout(id) => {
                 let Some(trace_id) = self.req_to_trace.remove(&id) else {
                     return;
                 };
@@ -920,9 +875,9 @@ impl Node for Client {
                 self.breaker_result(ctx, trace_id, true);
                 self.failed_attempt(ctx, trace_id, Some(RetryOn::Timeout));
             }
-            TAG_BACKOFF => self.attempt(ctx, id),
-            TAG_HEDGE => self.hedge(ctx, id),
-            TAG_DEADLINE => {
+            ClientTimer::Backoff(id) => self.attempt(ctx, id),
+            ClientTimer::Hedge(id) => self.hedge(ctx, id),
+            ClientTimer::Deadline(id) => {
                 // The deadline passed: whatever is in flight or waiting is abandoned, and the
                 // request fails. A late answer is then counted as late and ignored.
                 let Some(l) = self.logical.get_mut(&id) else {
@@ -933,19 +888,19 @@ impl Node for Client {
                     ctx.cancel_timer(t);
                 }
                 let current = l.current_req;
-                l.permit = None;
+                l.tries.abandon();
                 Self::drop_hedge(ctx, &mut self.req_to_trace, l);
                 self.req_to_trace.remove(&current);
                 ctx.count("deadline_exceeded", 1);
                 self.finish(ctx, id, false);
             }
-            TAG_BREAKER => {
+            ClientTimer::Breaker => {
                 if let Some(b) = &mut self.breaker {
                     b.tick(ctx.now_us());
                 }
                 self.breaker_news(ctx);
             }
-            _ => self.begin(ctx, Some(id as u32)),
+            ClientTimer::Think(user) => self.begin(ctx, Some(user)),
         }
     }
 
@@ -992,9 +947,9 @@ impl Node for Client {
             .iter()
             .map(|(&trace_id, l)| crate::view::RequestView {
                 trace_id,
-                attempt: l.attempt,
+                attempt: l.tries.attempt,
                 started_us: l.start_us,
-                attempt_started_us: l.attempt_start_us,
+                attempt_started_us: l.tries.started_us,
                 attempt_deadline_us: l.timeout.map(|_| l.timeout_at_us),
                 retry_at_us: l.retry_at_us,
                 deadline_us: l.deadline.map(|_| l.deadline_at_us),

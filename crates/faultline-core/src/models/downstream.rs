@@ -1,10 +1,10 @@
 //! A service's calls to other services while it handles a request: in sequence or in parallel,
 //! waiting for all of them or for a quorum, each with its own client policy.
 //!
-//! Each call follows the client's rules and uses the client's code: a timeout per attempt,
-//! retries with the AWS backoff strategies ([`super::client::backoff_us`]), `retry_on`, "do not
-//! retry" answers never retried ([`super::client::outcome_of`]), an optional retry budget and an
-//! optional Resilience4j circuit breaker ([`super::breaker`]), one per call.
+//! Each call follows the client's rules through the same retry driver (`models::retry`): a
+//! timeout per attempt, retries with the AWS backoff strategies (`client::backoff_us`),
+//! `retry_on`, "do not retry" answers never retried (`client::outcome_of`), an optional retry
+//! budget and an optional Resilience4j circuit breaker ([`super::breaker`]), one per call.
 //!
 //! References (`semantics.md`): Availability (in series, availability multiplies; a quorum of
 //! k out of n independent calls is the k-of-n sum) and Retries (when every layer retries,
@@ -17,8 +17,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::breaker::{Breaker, BreakerConfig, Permit};
-use super::client::{BudgetState, RetryOn, RetryPolicy, backoff_us, outcome_of};
+use super::breaker::{Breaker, BreakerConfig};
+use super::client::{BudgetState, RetryOn, RetryPolicy, outcome_of};
+use super::retry::{Admit, Attempts, CallTimer, Next};
 use super::service::Job;
 use super::{ConfigError, check_ms, resolve};
 use crate::dist::ms_to_us;
@@ -133,24 +134,12 @@ impl Downstream {
     }
 }
 
-const TAG_TIMEOUT: u64 = 1;
-const TAG_BACKOFF: u64 = 2;
-const TAG_BREAKER: u64 = 3;
-const CALL_BITS: u64 = 7; // MAX_CALLS <= 128
-
-fn tag(kind: u64, id: u64) -> u64 {
-    (id << 3) | kind
-}
-
 /// One call of one request.
 #[derive(Clone, Debug, Default)]
 struct CallState {
-    attempt: u32,
+    tries: Attempts,
     req: Option<u64>,
     timeout: Option<TimerId>,
-    prev_sleep_us: u64,
-    permit: Option<Permit>,
-    attempt_start_us: u64,
     done: Option<bool>,
 }
 
@@ -311,38 +300,29 @@ impl Calls {
         if c.done.is_some() {
             return;
         }
-        c.attempt += 1;
-        c.permit = None;
-        c.attempt_start_us = ctx.now_us();
-        if let Some(b) = &mut self.breakers[i] {
-            b.tick(ctx.now_us());
-            match b.try_acquire(ctx.now_us()) {
-                Some(permit) => c.permit = Some(permit),
-                None => {
-                    self.rejected += 1;
-                    ctx.count("downstream_rejected", 1);
-                    self.breaker_news(ctx, i);
-                    self.failed(ctx, d, id, i, Some(RetryOn::BreakerOpen));
-                    return;
-                }
-            }
+        if c.tries.begin(ctx.now_us(), self.breakers[i].as_mut()) == Admit::Rejected {
+            self.rejected += 1;
+            ctx.count("downstream_rejected", 1);
+            self.breaker_news(ctx, i);
+            self.failed(ctx, d, id, i, Some(RetryOn::BreakerOpen));
+            return;
         }
         let req_id = self.next_req;
         self.next_req += 1;
         c.req = Some(req_id);
         c.timeout = d.calls[i]
             .timeout_ms
-            .map(|t| ctx.set_timer(ms_to_us(t), tag(TAG_TIMEOUT, req_id)));
+            .map(|t| ctx.set_timer(ms_to_us(t), CallTimer::Timeout(req_id).tag()));
         let req = Request {
             trace_id: p.job.req.trace_id,
             req_id,
-            attempt: c.attempt,
+            attempt: c.tries.attempt,
             idempotency_key: None,
             op: Op::Call,
         };
         self.attempts += 1;
         ctx.count("downstream_attempts", 1);
-        if c.attempt > 1 {
+        if c.tries.attempt > 1 {
             self.retries += 1;
             ctx.count("downstream_retries", 1);
         }
@@ -366,24 +346,20 @@ impl Calls {
         };
         let c = &mut p.calls[i];
         c.req = None;
-        if let Some(b) = &policy.budget {
-            self.budgets[i].on_outcome(b, false);
-        }
-        let retryable = outcome.is_some_and(|o| policy.retry_on.contains(&o));
-        let mut retry = retryable && c.attempt < policy.effective_max_attempts();
-        if retry
-            && let Some(b) = &policy.budget
-            && !self.budgets[i].allow_retry(b, ctx.now_us())
+        let now = ctx.now_us();
+        match c
+            .tries
+            .failed(policy, &mut self.budgets[i], outcome, now, ctx.rng())
         {
-            ctx.count("downstream_budget_exhausted", 1);
-            retry = false;
-        }
-        if retry {
-            let sleep = backoff_us(&policy.backoff, ctx.rng(), c.attempt, c.prev_sleep_us);
-            c.prev_sleep_us = sleep;
-            ctx.set_timer(sleep, tag(TAG_BACKOFF, (id << CALL_BITS) | i as u64));
-        } else {
-            self.done(ctx, d, id, i, false);
+            Next::Retry { after_us } => {
+                let t = CallTimer::Backoff { job: id, call: i };
+                ctx.set_timer(after_us, t.tag());
+            }
+            Next::BudgetExhausted => {
+                ctx.count("downstream_budget_exhausted", 1);
+                self.done(ctx, d, id, i, false);
+            }
+            Next::GiveUp => self.done(ctx, d, id, i, false),
         }
     }
 
@@ -440,14 +416,10 @@ impl Calls {
         let Some(p) = self.pending.get_mut(&id) else {
             return;
         };
-        let c = &mut p.calls[i];
-        if let (Some(b), Some(permit)) = (&mut self.breakers[i], c.permit.take()) {
-            b.on_result(
-                ctx.now_us(),
-                permit,
-                failed,
-                ctx.now_us() - c.attempt_start_us,
-            );
+        if p.calls[i]
+            .tries
+            .settle(ctx.now_us(), self.breakers[i].as_mut(), failed)
+        {
             self.breaker_news(ctx, i);
         }
     }
@@ -466,7 +438,7 @@ impl Calls {
             ctx.state(format!("breaker to call {i}: {line}"));
         }
         if let Some(t) = b.deadline_us() {
-            ctx.set_timer(t.saturating_sub(ctx.now_us()), tag(TAG_BREAKER, i as u64));
+            ctx.set_timer(t.saturating_sub(ctx.now_us()), CallTimer::Breaker(i).tag());
         }
     }
 
@@ -485,9 +457,7 @@ impl Calls {
         }
         self.breaker_result(ctx, id, i, r.status >= 500 || r.status == 429);
         if r.is_ok() {
-            if let Some(b) = &d.calls[i].retry.budget {
-                self.budgets[i].on_outcome(b, true);
-            }
+            Attempts::succeeded(&d.calls[i].retry, &mut self.budgets[i]);
             if let Some(p) = self.pending.get_mut(&id) {
                 p.calls[i].req = None;
             }
@@ -499,9 +469,8 @@ impl Calls {
 
     /// One of the calls' timers fired.
     pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_>, d: &Downstream, t: u64) {
-        let id = t >> 3;
-        match t & 7 {
-            TAG_TIMEOUT => {
+        match CallTimer::from_tag(t) {
+            Some(CallTimer::Timeout(id)) => {
                 let Some((job, i)) = self.by_req.remove(&id) else {
                     return;
                 };
@@ -513,20 +482,16 @@ impl Calls {
                 self.breaker_result(ctx, job, i, true);
                 self.failed(ctx, d, job, i, Some(RetryOn::Timeout));
             }
-            TAG_BACKOFF => {
-                let (job, i) = (id >> CALL_BITS, (id & ((1 << CALL_BITS) - 1)) as usize);
-                if i < d.calls.len() {
-                    self.attempt(ctx, d, job, i);
-                }
+            Some(CallTimer::Backoff { job, call: i }) if i < d.calls.len() => {
+                self.attempt(ctx, d, job, i);
             }
-            TAG_BREAKER => {
-                let i = id as usize;
+            Some(CallTimer::Breaker(i)) => {
                 if let Some(Some(b)) = self.breakers.get_mut(i) {
                     b.tick(ctx.now_us());
                     self.breaker_news(ctx, i);
                 }
             }
-            _ => {}
+            Some(CallTimer::Backoff { .. }) | None => {}
         }
     }
 

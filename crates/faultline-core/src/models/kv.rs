@@ -256,7 +256,8 @@ pub struct HistOp {
 }
 
 /// The run's history of key-value operations and the checker's answers so far: the cross-node
-/// state that [`Ctx::kv`] hands to key-value nodes. Part of snapshots.
+/// state key-value nodes report to through [`Ctx::checks`] (see [`super::checks`]). Part of
+/// snapshots.
 #[derive(Clone, Debug, Default)]
 pub struct KvShared {
     pub(super) ops: Vec<HistOp>,

@@ -13,6 +13,7 @@ pub mod kv;
 pub mod payment;
 pub mod queue;
 pub mod raft;
+pub mod retry;
 pub mod saga;
 pub mod service;
 pub mod tpc;
