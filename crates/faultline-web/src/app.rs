@@ -178,10 +178,12 @@ impl Component for App {
                             }
                         </div>
                         <aside class="side">
-                            <Inspector model={page.inspector.clone()} on={on.clone()} />
                             if !page.hides("charts") {
                                 <KeyChart chart={page.key_chart.and_then(|i| page.charts.get(i).cloned())} />
                             }
+                            <div class="side-scroll">
+                                <Inspector model={page.inspector.clone()} on={on.clone()} />
+                            </div>
                         </aside>
                     </div>
                     if let Some(model) = compare {
