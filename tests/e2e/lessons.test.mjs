@@ -38,6 +38,10 @@ test('complete the first step of the idempotency lesson through the page', async
   assert.ok(await page.isVisible('#result-rerun'));
 
   // A hint, then the fix through the inspector, then run from the start with it.
+  // Hints climb: what to notice, the mechanism, then the setting.
+  await page.click('#hint');
+  assert.doesNotMatch(await page.textContent('.hints'), /idempotency_keys/, 'the first hint does not give the setting away');
+  await page.click('#hint');
   await page.click('#hint');
   assert.match(await page.textContent('.hints'), /idempotency_keys/);
   await page.click('#canvas g.node[data-node="checkout"]');
@@ -68,6 +72,8 @@ test('show the solution and apply it', async () => {
   assert.match(await page.textContent('#step-title'), /Step 2 of 2: A dependency that hangs/);
   await page.click('#show-solution');
   assert.match(await page.textContent('.solution'), /Set checkout's breaker to/);
+  // The goal is shown once the prediction is answered.
+  if (await page.locator('.predict').count()) await page.click('.predict .choices li:nth-child(1) button');
   await page.selectOption('#speed', '100');
   await page.click('#apply-solution');
   await page.waitForFunction(() => document.querySelector('#goal-status')?.dataset.met === 'true', null, { timeout: 20_000 });

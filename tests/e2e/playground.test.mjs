@@ -113,8 +113,9 @@ test('scrub back and fork a new future', async () => {
 
 test('operate a scenario by keyboard alone', async () => {
   const { page, errors } = await openPage(env.browser, env.url);
-  // The first controls: the lesson list, the template, adding nodes, then play/pause.
-  for (const id of ['lessons-button', 'template', 'add-client', 'add-service', 'add-payment', 'play-pause']) {
+  // The first controls: the first lesson (a new visitor's first action), the lesson list, the
+  // template, adding nodes, then play/pause.
+  for (const id of ['start-lesson', 'lessons-button', 'template', 'add-client', 'add-service', 'add-payment', 'play-pause']) {
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement.id), id);
   }
