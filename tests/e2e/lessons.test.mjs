@@ -23,7 +23,7 @@ test('complete the first step of the idempotency lesson through the page', async
   assert.equal(await page.locator('#goal-status').count(), 0, 'no goal before the prediction');
 
   // Predict: a wrong answer is marked and explained, and the goal appears, judged at the end.
-  await page.click('.predict .choices li:nth-child(1) button');
+  await page.click('.predict .choices li[data-choice="0"] button');
   assert.match(await page.textContent('.predict .explain'), /Not quite\..*idempotency|Not quite\./s);
   assert.match(await page.textContent('#goal-status'), /Checked at the end of the run/);
   assert.equal(await page.locator('.goal li.met').count(), 0, 'goal lines are neutral until the check');
@@ -141,5 +141,25 @@ test('the sandbox adds and removes nodes and links, and refuses an edit that wou
   await page.click('#canvas g.node[data-node="service1"]');
   await page.click('#remove-node');
   assert.equal(await page.locator('#canvas g.node[data-node="service1"]').count(), 0);
+  assert.deepEqual(errors, []);
+});
+
+test('prediction choices are shuffled for each learner, and stay in place across a reload', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}?lesson=07-idempotency`, wide);
+  const order = () => page.$$eval('.predict .choices li', (ls) => ls.map((l) => l.dataset.choice).join(','));
+  const first = await order();
+  assert.equal(first.split(',').sort().join(','), '0,1,2', `every choice once: ${first}`);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="1"]');
+  assert.equal(await order(), first, 'the same order after a reload');
+  // Another learner (another stored number) may see another order; over a few, some do.
+  const seen = new Set([first]);
+  for (let n = 1; n <= 6; n++) {
+    await page.evaluate((v) => localStorage.setItem('faultline.learner.v1', String(v)), n * 7919);
+    await page.reload();
+    await page.waitForSelector('body[data-ready="1"]');
+    seen.add(await order());
+  }
+  assert.ok(seen.size >= 2, `orders differ between learners: ${[...seen]}`);
   assert.deepEqual(errors, []);
 });

@@ -39,6 +39,7 @@ pub fn start() -> Start {
         })
         .is_some_and(|m| m.matches());
     Start {
+        learner: learner(),
         bench: query.contains("bench=frames"),
         hash: read(web_sys::Location::hash),
         base_url: format!(
@@ -50,6 +51,23 @@ pub fn start() -> Start {
         progress,
         reduced_motion,
     }
+}
+
+/// Where this learner's own number is kept.
+const LEARNER_KEY: &str = "faultline.learner.v1";
+
+/// This learner's own number: read from local storage, or drawn once and kept there. It only
+/// orders prediction choices, so a store that cannot keep it costs nothing but a new order.
+fn learner() -> u64 {
+    let stored = storage().and_then(|s| s.get_item(LEARNER_KEY).ok().flatten());
+    if let Some(n) = stored.and_then(|t| t.trim().parse::<u64>().ok()) {
+        return n;
+    }
+    let n = (js_sys::Math::random() * 9.0e15) as u64;
+    if let Some(s) = storage() {
+        let _ = s.set_item(LEARNER_KEY, &n.to_string());
+    }
+    n
 }
 
 /// Carries out one effect; `Err` says, for people, why it could not be done.

@@ -117,6 +117,31 @@ pub struct LessonModel {
     pub goal: Option<GoalModel>,
     /// A classroom link hides the solution.
     pub hide_solution: bool,
+    /// The order the prediction's choices are shown in (indexes into the written choices).
+    pub order: Vec<usize>,
+}
+
+/// The order to show `n` choices in for this learner and step: a shuffle seeded by both, so the
+/// right answer sits at no habitual place, and a reload shows the same order.
+pub fn choice_order(learner: u64, lesson: &str, step: usize, n: usize) -> Vec<usize> {
+    // FNV-1a over the step's name, mixed with the learner's number (splitmix64 steps).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in lesson.bytes().chain((step as u64).to_le_bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    }
+    let mut x = h ^ learner;
+    let mut next = || {
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, (next() % (i as u64 + 1)) as usize);
+    }
+    order
 }
 
 /// A row of the table of numbers.
@@ -234,5 +259,29 @@ impl LogKind {
             },
             TraceKind::Notice { .. } => true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::choice_order;
+
+    #[test]
+    fn choices_are_a_stable_shuffle_per_learner_and_step() {
+        let a = choice_order(42, "07-idempotency", 0, 3);
+        assert_eq!(a, choice_order(42, "07-idempotency", 0, 3), "stable");
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, vec![0, 1, 2], "a permutation");
+        // Over many learners, the first written choice lands in every place.
+        let firsts: std::collections::BTreeSet<usize> = (0..50)
+            .map(|l| {
+                choice_order(l, "07-idempotency", 0, 3)
+                    .iter()
+                    .position(|&i| i == 0)
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(firsts.len(), 3, "{firsts:?}");
     }
 }

@@ -55,14 +55,19 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
     let raw = |v: &AttrValue| Html::from_html_unchecked(v.clone());
     let n = l.steps.len();
     let predict = st.predict.as_ref().map(|p| {
-        let choices = p.choices.iter().enumerate().map(|(i, c)| {
+        let shown: Vec<usize> = if props.model.order.len() == p.choices.len() {
+            props.model.order.clone()
+        } else {
+            (0..p.choices.len()).collect()
+        };
+        let choices = shown.into_iter().filter_map(|i| Some((i, p.choices.get(i)?))).map(|(i, c)| {
             let onclick = on.reform(move |_| Action::Predict(i));
             let class = match o.predicted {
                 Some(_) if i == p.answer => "choice right",
                 Some(k) if k == i => "choice wrong",
                 _ => "choice",
             };
-            html! { <li><button {class} aria-pressed={(o.predicted == Some(i)).to_string()} {onclick}>{ c }</button></li> }
+            html! { <li data-choice={i.to_string()}><button {class} aria-pressed={(o.predicted == Some(i)).to_string()} {onclick}>{ c }</button></li> }
         });
         html! {
             <section class="predict" aria-label="Predict">

@@ -475,6 +475,7 @@ impl Page {
             copied: None,
             base_url: start.base_url,
             bench: start.bench,
+            learner: start.learner,
             request: None,
             names: Rc::from(Vec::new()),
             charts: Rc::default(),

@@ -384,7 +384,11 @@ impl Page {
                 done: self.progress.done(id, o.step) && !(at_end && v.met),
             }
         });
+        let order = st.predict.as_ref().map_or(Vec::new(), |p| {
+            crate::derive::choice_order(self.learner, id, o.step, p.choices.len())
+        });
         Some(LessonModel {
+            order,
             open: o.clone(),
             goal,
             hide_solution: self.hides("solution"),

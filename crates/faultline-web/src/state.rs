@@ -64,6 +64,8 @@ pub struct Start {
     pub base_url: String,
     /// `?bench=frames`: the frame benchmark's busy scenario, and no address-bar updates.
     pub bench: bool,
+    /// This learner's own number (kept in local storage), which orders prediction choices.
+    pub learner: u64,
 }
 
 /// The whole page state.
@@ -116,6 +118,8 @@ pub struct Page {
     pub base_url: String,
     /// The frame benchmark runs: no address-bar updates.
     pub bench: bool,
+    /// This learner's own number, which orders prediction choices (stable across reloads).
+    pub learner: u64,
     /// The picked request for the waterfall.
     pub request: Option<(usize, u64)>,
     /// The nodes' names.
