@@ -437,6 +437,19 @@ pub fn figure(n: &NodeReport, value: &str) -> Option<f64> {
     }
 }
 
+/// A figure for people: a yes/no/unknown answer in words (the KV client's `linearizable` is kept
+/// as 1, 0 or -1), any other number as [`fmt_num`] writes it.
+fn fmt_figure(value: &str, v: f64) -> String {
+    if value == crate::models::kv::VERDICT {
+        return match v {
+            1.0 => "yes".into(),
+            0.0 => "no".into(),
+            _ => "not decided yet".into(),
+        };
+    }
+    fmt_num(v)
+}
+
 fn fmt_num(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{v:.0}")
@@ -590,7 +603,7 @@ impl Goal {
                 checks.push(Check {
                     wants,
                     got: match got {
-                        Some(v) => format!("{node} {value} = {}", fmt_num(v)),
+                        Some(v) => format!("{node} {value} = {}", fmt_figure(value, v)),
                         None => format!("{node} {value}: none yet"),
                     },
                     met,
@@ -1367,5 +1380,14 @@ mod tests {
             "}".repeat(20)
         );
         assert!(Goal::parse(&deep).unwrap_err().contains("deeper"));
+    }
+
+    /// A goal on the checker's answer reads "yes", "no" or "not decided yet", never "-1".
+    #[test]
+    fn a_linearizability_figure_reads_as_words() {
+        assert_eq!(fmt_figure("linearizable", 1.0), "yes");
+        assert_eq!(fmt_figure("linearizable", 0.0), "no");
+        assert_eq!(fmt_figure("linearizable", -1.0), "not decided yet");
+        assert_eq!(fmt_figure("retries", 3.0), "3");
     }
 }
