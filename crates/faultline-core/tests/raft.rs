@@ -126,6 +126,9 @@ fn chaos(seed: u64) -> Scenario {
     let mut t = 0;
     for _ in 0..r.below(16) {
         t += 100 + r.below(700);
+        if t > DURATION_MS {
+            break; // a fault after the run's end is refused by the scenario
+        }
         let a = ids[r.below(n as u64) as usize].clone();
         iv.push(match r.below(6) {
             0 => json!({"do": "crash", "at_ms": t, "node": a}),
@@ -139,8 +142,11 @@ fn chaos(seed: u64) -> Scenario {
             _ => json!({"do": "resume", "at_ms": t, "node": a}),
         });
     }
-    cluster(n, link, raft, Value::Array(iv), 8_000)
+    cluster(n, link, raft, Value::Array(iv), DURATION_MS)
 }
+
+/// How long a [`chaos`] run lasts.
+const DURATION_MS: u64 = 8_000;
 
 #[test]
 fn the_five_safety_properties_hold_under_random_faults_over_many_seeds() {
