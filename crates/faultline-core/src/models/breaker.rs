@@ -12,9 +12,11 @@
 //! - OPEN rejects every call, without reaching the downstream, until the wait has **strictly**
 //!   passed. With automatic transition off (the default) the first call after the wait moves it
 //!   to HALF_OPEN and goes through; with it on, the move happens at the deadline.
-//! - HALF_OPEN admits exactly the permitted number of trial calls and rejects the rest. When that
-//!   many have completed it evaluates them alone: over a threshold, OPEN again (a new wait); else
-//!   CLOSED with empty metrics.
+//! - HALF_OPEN admits exactly the permitted number of trial calls and rejects the rest. Once
+//!   min(minimum calls, permitted calls) of them have completed (CircuitBreakerMetrics.forHalfOpen:
+//!   a count window the size of the permitted calls) it evaluates them alone: over a threshold,
+//!   OPEN again (a new wait); else CLOSED with empty metrics. Trial calls still in flight then
+//!   change nothing.
 //! - Calls admitted in an earlier state (in flight when it opened) change nothing.
 //!
 //! Presets: **opossum** (Node): trips when the error percentage is **strictly above** 50, no
@@ -463,6 +465,15 @@ impl Breaker {
         }
     }
 
+    /// Trial calls that decide HALF_OPEN: Resilience4j keeps them in a count window the size of
+    /// the permitted calls, whose minimum is min(minimum calls, permitted calls), at least one.
+    fn half_open_quorum(&self) -> u32 {
+        self.rules
+            .minimum_calls
+            .min(self.rules.half_open_permits)
+            .max(1)
+    }
+
     /// Records the outcome of a permitted call that took `duration_us`.
     pub fn on_result(&mut self, now_us: u64, permit: Permit, failed: bool, duration_us: u64) {
         if permit.generation != self.generation {
@@ -500,7 +511,7 @@ impl Breaker {
                         State::Open { since_us: now_us },
                         "a trial call failed".into(),
                     );
-                } else if self.half_open.calls >= self.rules.half_open_permits {
+                } else if self.half_open.calls >= self.half_open_quorum() {
                     let t = self.half_open;
                     match self.tripped(t) {
                         Some(why) => self.move_to(
@@ -682,6 +693,58 @@ mod tests {
         b.on_result(t, p2, false, 1);
         assert_eq!(b.state(), State::Closed);
         assert_eq!(b.window_counts(), (0, 0, 0), "closed with empty metrics");
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn half_open_decides_after_min_of_minimum_calls_and_permitted_calls() {
+        // Resilience4j: minimum 2 calls, 5 permitted in HALF_OPEN: two completed trials decide.
+        let cfg = BreakerConfig {
+            minimum_calls: Some(2),
+            window: Some(Window::Count { size: 2 }),
+            wait_in_open_ms: Some(1_000.0),
+            permitted_calls_in_half_open: Some(5),
+            ..Default::default()
+        };
+        let mut b = Breaker::new(cfg.rules());
+        call(&mut b, 0, true);
+        call(&mut b, 1, true);
+        let t = 2_000_000;
+        let trials: Vec<Permit> = (0..5).map(|_| b.try_acquire(t).unwrap()).collect();
+        assert!(b.try_acquire(t).is_none(), "only 5 trial calls");
+        b.on_result(t, trials[0], false, 1);
+        assert_eq!(b.state(), State::HalfOpen, "one trial is below min(2, 5)");
+        b.on_result(t, trials[1], false, 1);
+        assert_eq!(
+            b.state(),
+            State::Closed,
+            "two successful trials of min(2, 5) close it without waiting for the other three"
+        );
+        b.on_result(t, trials[2], true, 1);
+        assert_eq!(
+            b.window_counts(),
+            (0, 0, 0),
+            "a later trial changes nothing"
+        );
+        // And the other way round: minimum 10, 3 permitted: all three decide.
+        let cfg = BreakerConfig {
+            minimum_calls: Some(10),
+            window: Some(Window::Count { size: 10 }),
+            wait_in_open_ms: Some(1_000.0),
+            permitted_calls_in_half_open: Some(3),
+            ..Default::default()
+        };
+        let mut b = Breaker::new(cfg.rules());
+        for i in 0..10 {
+            call(&mut b, i, true);
+        }
+        let t = 2_000_000;
+        let trials: Vec<Permit> = (0..3).map(|_| b.try_acquire(t).unwrap()).collect();
+        b.on_result(t, trials[0], true, 1);
+        b.on_result(t, trials[1], false, 1);
+        assert_eq!(b.state(), State::HalfOpen, "2 of min(10, 3) = 3");
+        b.on_result(t, trials[2], false, 1);
+        assert_eq!(b.state(), State::Closed, "1 of 3 failed: 33 % < 50 %");
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
