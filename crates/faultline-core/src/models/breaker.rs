@@ -11,7 +11,8 @@
 //!   or above its own; a call is slow when it took **strictly longer** than the slow threshold.
 //! - OPEN rejects every call, without reaching the downstream, until the wait has **strictly**
 //!   passed. With automatic transition off (the default) the first call after the wait moves it
-//!   to HALF_OPEN and goes through; with it on, the move happens at the deadline.
+//!   to HALF_OPEN and goes through; with it on, the move happens at the deadline itself (a
+//!   scheduled task `wait` after opening), so a call at exactly the deadline is a trial call.
 //! - HALF_OPEN admits exactly the permitted number of trial calls and rejects the rest. Once
 //!   min(minimum calls, permitted calls) of them have completed (CircuitBreakerMetrics.forHalfOpen:
 //!   a count window the size of the permitted calls) it evaluates them alone: over a threshold,
@@ -335,11 +336,10 @@ impl Breaker {
     /// When an automatic OPEN -> HALF_OPEN move is due, if one is.
     pub fn deadline_us(&self) -> Option<u64> {
         match self.state {
-            State::Open { since_us } if self.rules.automatic => Some(
-                since_us
-                    .saturating_add(self.rules.wait_us)
-                    .saturating_add(1),
-            ),
+            // Resilience4j schedules the move `wait` after opening: at the deadline itself.
+            State::Open { since_us } if self.rules.automatic => {
+                Some(since_us.saturating_add(self.rules.wait_us))
+            }
             _ => None,
         }
     }
@@ -762,7 +762,7 @@ mod tests {
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn automatic_transition_happens_at_the_deadline() {
+    fn open_moves_to_half_open_exactly_at_the_wait_deadline() {
         let cfg = BreakerConfig {
             minimum_calls: Some(1),
             window: Some(Window::Count { size: 1 }),
@@ -772,11 +772,17 @@ mod tests {
         };
         let mut b = Breaker::new(cfg.rules());
         call(&mut b, 0, true);
-        assert_eq!(b.deadline_us(), Some(500_001));
-        b.tick(500_000);
+        assert_eq!(b.deadline_us(), Some(500_000));
+        b.tick(499_999);
         assert!(matches!(b.state(), State::Open { .. }));
-        b.tick(500_001);
+        b.tick(500_000);
         assert_eq!(b.state(), State::HalfOpen);
+        // A call at exactly the deadline (the caller ticks first, as the models do) is a trial.
+        let mut b = Breaker::new(cfg.rules());
+        call(&mut b, 0, true);
+        b.tick(500_000);
+        assert!(b.try_acquire(500_000).is_some(), "admitted at the deadline");
+        assert_eq!(b.rejected, 0);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
