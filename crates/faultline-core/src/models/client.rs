@@ -60,7 +60,7 @@ impl Default for Workload {
 pub enum BackoffKind {
     /// Retry at once.
     None,
-    /// Always `base_ms`.
+    /// Always `base_ms` (`cap_ms` does not apply).
     Constant,
     /// `min(cap, base * 2^attempt)`.
     Exponential,
@@ -452,7 +452,7 @@ pub(crate) fn backoff_us(b: &Backoff, rng: &mut SimRng, retry: u32, prev_us: u64
     let expo = base.saturating_mul(1u64 << retry.min(40)).min(cap);
     match b.kind {
         BackoffKind::None => 0,
-        BackoffKind::Constant => base.min(cap),
+        BackoffKind::Constant => base,
         BackoffKind::Exponential => expo,
         BackoffKind::FullJitter => rng.range_inclusive(0, expo),
         BackoffKind::EqualJitter => expo / 2 + rng.range_inclusive(0, expo / 2),
