@@ -389,3 +389,56 @@ fn constant_backoff_waits_base_whatever_the_cap() {
         }
     }
 }
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_call_not_permitted_by_the_breaker_is_traced_and_counted() {
+    // Resilience4j publishes an event for each call not permitted (CircuitBreakerOnCallNotPermitted)
+    // and counts it (numberOfNotPermittedCalls). Here the checkout also crashes and restarts
+    // during the outage: its breaker restarts closed, but the rejections it made stay counted.
+    let mut doc: serde_json::Value = serde_json::from_str(BREAKER).expect("JSON");
+    doc["interventions"]
+        .as_array_mut()
+        .expect("interventions")
+        .extend([
+            serde_json::json!({"do": "crash", "at_ms": 15000, "node": "checkout"}),
+            serde_json::json!({"do": "restart", "at_ms": 15001, "node": "checkout"}),
+        ]);
+    let s = Scenario::parse(&doc.to_string()).expect("valid");
+    let mut w = s.build(None).expect("builds");
+    let mut traced = Vec::new();
+    loop {
+        let status = w.run_until(s.duration_us(), 20_000);
+        for e in w.trace_mut().drain() {
+            if let TraceKind::Metric {
+                node, name, value, ..
+            } = &e.kind
+                && name.starts_with("rejected by the breaker")
+            {
+                assert_eq!(*node, NodeId(0));
+                traced.push((e.time_us, name.clone(), *value));
+            }
+        }
+        if status != faultline_core::world::RunStatus::Budget {
+            break;
+        }
+    }
+    let before_crash = traced.iter().filter(|(t, ..)| *t < 15_000_000).count();
+    assert!(before_crash > 20, "rejections before the crash: {traced:?}");
+    assert!(
+        traced
+            .iter()
+            .any(|(_, n, _)| n == "rejected by the breaker (OPEN)"),
+        "{traced:?}"
+    );
+    // Each event carries the running count.
+    for (k, (_, _, v)) in traced.iter().enumerate() {
+        assert_eq!(*v, k as i64 + 1);
+    }
+    let report = faultline_core::report::Report::of(&w);
+    assert_eq!(
+        report.nodes[0].counters["rejected"],
+        traced.len() as i64,
+        "the report counts every rejection, those before the crash too"
+    );
+}

@@ -328,6 +328,14 @@ impl Breaker {
         self.rules = rules;
     }
 
+    /// Why the last call was refused, for the trace: "rejected by the breaker (OPEN)".
+    pub fn rejection(&self) -> &'static str {
+        match self.state {
+            State::HalfOpen => "rejected by the breaker (HALF_OPEN, every trial call taken)",
+            _ => "rejected by the breaker (OPEN)",
+        }
+    }
+
     /// Transitions since the last call, described for the trace.
     pub fn take_transitions(&mut self) -> Vec<String> {
         std::mem::take(&mut self.transitions)

@@ -531,6 +531,8 @@ pub struct Client {
     retries: u64,
     late_responses: u64,
     hedges: u64,
+    // Calls the breaker rejected: kept here, as a breaker restarts from zero after a crash.
+    rejected: u64,
     breaker: Option<Breaker>,
     budget: BudgetState,
 }
@@ -563,6 +565,7 @@ impl Client {
             retries: 0,
             late_responses: 0,
             hedges: 0,
+            rejected: 0,
         })
     }
 
@@ -632,8 +635,10 @@ impl Client {
                 Some(p) => l.permit = Some(p),
                 None => {
                     // Rejected without reaching the target: fails fast, and the retry policy
-                    // decides as for any failed attempt.
+                    // decides as for any failed attempt. The trace and the counter show it.
+                    self.rejected += 1;
                     ctx.count("rejected", 1);
+                    ctx.metric_event(b.rejection(), self.rejected as i64);
                     self.breaker_news(ctx);
                     self.failed_attempt(ctx, trace_id, Some(RetryOn::BreakerOpen));
                     return;
@@ -977,7 +982,7 @@ impl Node for Client {
                 "breaker window".into(),
                 format!("{calls} calls, {failures} failed, {slow} slow"),
             ));
-            rows.push(("rejected by breaker".into(), b.rejected.to_string()));
+            rows.push(("rejected by breaker".into(), self.rejected.to_string()));
         }
         rows
     }
@@ -995,10 +1000,7 @@ impl Node for Client {
             // Requests still waiting for an answer: without a timeout, a lost message leaves
             // one waiting forever, and only this number shows it.
             ("in_progress", self.logical.len() as i64),
-            (
-                "rejected",
-                self.breaker.as_ref().map_or(0, |b| b.rejected as i64),
-            ),
+            ("rejected", self.rejected as i64),
         ]
     }
 

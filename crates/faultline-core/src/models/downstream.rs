@@ -321,6 +321,8 @@ impl Calls {
                 None => {
                     self.rejected += 1;
                     ctx.count("downstream_rejected", 1);
+                    let text = format!("call {i} {}", b.rejection());
+                    ctx.metric_event(text, self.rejected as i64);
                     self.breaker_news(ctx, i);
                     self.failed(ctx, d, id, i, Some(RetryOn::BreakerOpen));
                     return;
