@@ -210,7 +210,17 @@ impl BreakerConfig {
             check_ms("slow_call_duration_ms", v, 0.0, 3_600_000.0)?;
         }
         if let Some(v) = self.wait_in_open_ms {
-            check_ms("wait_in_open_ms", v, 0.0, 3_600_000.0)?;
+            // Resilience4j's builder refuses a wait under 1 ms ("waitDurationInOpenState must be
+            // at least 1[ms]"): a breaker that never waits would never reject anything.
+            if v.is_finite() && v < 1.0 {
+                return Err((
+                    "wait_in_open_ms".into(),
+                    format!(
+                        "expected at least 1 ms (Resilience4j requires a wait of at least 1 ms in OPEN), got {v}"
+                    ),
+                ));
+            }
+            check_ms("wait_in_open_ms", v, 1.0, 3_600_000.0)?;
         }
         if let Some(v) = self.permitted_calls_in_half_open
             && !(1..=1_000).contains(&v)
@@ -873,5 +883,24 @@ mod tests {
         for b in bad {
             assert!(b.check().is_err(), "{b:?}");
         }
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn wait_in_open_must_be_at_least_one_ms_as_resilience4j_requires() {
+        for v in [0.0, 0.5] {
+            let b = BreakerConfig {
+                wait_in_open_ms: Some(v),
+                ..Default::default()
+            };
+            let (field, message) = b.check().unwrap_err();
+            assert_eq!(field, "wait_in_open_ms");
+            assert!(message.contains("at least 1 ms"), "{message}");
+        }
+        let b = BreakerConfig {
+            wait_in_open_ms: Some(1.0),
+            ..Default::default()
+        };
+        assert_eq!(b.check(), Ok(()));
     }
 }
