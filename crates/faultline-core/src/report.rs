@@ -181,3 +181,123 @@ impl Report {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    /// The samples, as the determinism test lists them.
+    const SAMPLES: &[(&str, &str)] = &[
+        (
+            "breaker",
+            include_str!("../../../tests/scenarios/breaker.json"),
+        ),
+        ("chain", include_str!("../../../tests/scenarios/chain.json")),
+        (
+            "fanout",
+            include_str!("../../../tests/scenarios/fanout.json"),
+        ),
+        (
+            "faults",
+            include_str!("../../../tests/scenarios/faults.json"),
+        ),
+        (
+            "hedging",
+            include_str!("../../../tests/scenarios/hedging.json"),
+        ),
+        (
+            "idempotent-checkout",
+            include_str!("../../../tests/scenarios/idempotent-checkout.json"),
+        ),
+        ("queue", include_str!("../../../tests/scenarios/queue.json")),
+        (
+            "retry-storm",
+            include_str!("../../../tests/scenarios/retry-storm.json"),
+        ),
+        (
+            "saga-choreography-queue",
+            include_str!("../../../tests/scenarios/saga-choreography-queue.json"),
+        ),
+    ];
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn counters_that_are_zero_are_reported_as_zero() {
+        // Before anything happened, every counter a model can count is in the report, at 0.
+        let expected: &[(&str, &[&str])] = &[
+            (
+                "client",
+                &[
+                    "attempts",
+                    "retries",
+                    "timeouts",
+                    "late_responses",
+                    "hedges",
+                    "rejected",
+                    "budget_exhausted",
+                    "deadline_exceeded",
+                ],
+            ),
+            (
+                "payment",
+                &["charges", "duplicate_charges", "idempotency_errors"],
+            ),
+            ("queue", &["rejected", "unroutable"]),
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, text) in SAMPLES {
+            let s = Scenario::parse(text).expect("samples are valid");
+            let w = s.build(None).expect("samples build");
+            for n in Report::of(&w).nodes {
+                for (kind, names) in expected {
+                    if n.kind == *kind {
+                        seen.insert(*kind);
+                        for c in *names {
+                            assert_eq!(n.counters.get(*c), Some(&0), "{name}: {} {c}", n.id);
+                        }
+                    }
+                }
+                if n.kind == "service" && n.counters.contains_key("downstream_attempts") {
+                    seen.insert("downstream");
+                    assert_eq!(
+                        n.counters.get("downstream_budget_exhausted"),
+                        Some(&0),
+                        "{name}: {}",
+                        n.id
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            seen.len(),
+            expected.len() + 1,
+            "every kind was seen: {seen:?}"
+        );
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn every_counted_name_is_a_model_counter_with_the_same_value() {
+        // A name a model counts as it goes is one of its own counters too, so a run where it
+        // never happened still reports it (at 0), and the two never disagree.
+        for (name, text) in SAMPLES {
+            let s = Scenario::parse(text).expect("samples are valid");
+            let mut w = s.build(None).expect("samples build");
+            w.run_until(s.duration_us(), u64::MAX);
+            for i in 0..w.names().len() {
+                let id = NodeId(i as u16);
+                let own: BTreeMap<&str, i64> = w.node(id).counters().into_iter().collect();
+                for (k, v) in w.metrics(id).counters.iter() {
+                    assert_eq!(
+                        own.get(k),
+                        Some(&(v as i64)),
+                        "{name}: {} counts {k} but its counters say {:?}",
+                        w.names()[i],
+                        own.get(k)
+                    );
+                }
+            }
+        }
+    }
+}

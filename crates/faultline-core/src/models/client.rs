@@ -533,6 +533,8 @@ pub struct Client {
     hedges: u64,
     // Calls the breaker rejected: kept here, as a breaker restarts from zero after a crash.
     rejected: u64,
+    budget_exhausted: u64,
+    deadline_exceeded: u64,
     breaker: Option<Breaker>,
     budget: BudgetState,
 }
@@ -566,6 +568,8 @@ impl Client {
             late_responses: 0,
             hedges: 0,
             rejected: 0,
+            budget_exhausted: 0,
+            deadline_exceeded: 0,
         })
     }
 
@@ -731,6 +735,7 @@ impl Client {
             && let Some(b) = &self.cfg.retry.budget
             && !self.budget.allow_retry(b, ctx.now_us())
         {
+            self.budget_exhausted += 1;
             ctx.count("budget_exhausted", 1);
             self.finish(ctx, trace_id, false);
             return;
@@ -907,6 +912,7 @@ impl Node for Client {
                 l.permit = None;
                 Self::drop_hedge(ctx, &mut self.req_to_trace, l);
                 self.req_to_trace.remove(&current);
+                self.deadline_exceeded += 1;
                 ctx.count("deadline_exceeded", 1);
                 self.finish(ctx, id, false);
             }
@@ -1001,6 +1007,8 @@ impl Node for Client {
             // one waiting forever, and only this number shows it.
             ("in_progress", self.logical.len() as i64),
             ("rejected", self.rejected as i64),
+            ("budget_exhausted", self.budget_exhausted as i64),
+            ("deadline_exceeded", self.deadline_exceeded as i64),
         ]
     }
 

@@ -180,6 +180,7 @@ pub(crate) struct Calls {
     timeouts: u64,
     failures: u64,
     rejected: u64,
+    budget_exhausted: u64,
     late: u64,
     fallbacks: u64,
     decided: Vec<(Job, bool)>,
@@ -214,6 +215,7 @@ impl Calls {
             timeouts: 0,
             failures: 0,
             rejected: 0,
+            budget_exhausted: 0,
             late: 0,
             fallbacks: 0,
             decided: Vec::new(),
@@ -377,6 +379,7 @@ impl Calls {
             && let Some(b) = &policy.budget
             && !self.budgets[i].allow_retry(b, ctx.now_us())
         {
+            self.budget_exhausted += 1;
             ctx.count("downstream_budget_exhausted", 1);
             retry = false;
         }
@@ -557,6 +560,7 @@ impl Calls {
             ("downstream_timeouts", self.timeouts as i64),
             ("downstream_failures", self.failures as i64),
             ("downstream_rejected", self.rejected as i64),
+            ("downstream_budget_exhausted", self.budget_exhausted as i64),
             ("downstream_late", self.late as i64),
             ("waiting_for_calls", self.pending.len() as i64),
         ]
