@@ -38,6 +38,8 @@ pub struct NodeReport {
     pub successes: u64,
     /// Of those, failed.
     pub failures: u64,
+    /// `successes / completed`, 0 to 1; `None` when nothing completed.
+    pub success_rate: Option<f64>,
     /// Latency of the completed requests, when there were any.
     pub latency: Option<Latency>,
     /// The model's own counters (requests, attempts, timeouts, retries, ...).
@@ -163,6 +165,8 @@ impl Report {
                     completed: m.successes + m.failures,
                     successes: m.successes,
                     failures: m.failures,
+                    success_rate: (m.successes + m.failures > 0)
+                        .then(|| m.successes as f64 / (m.successes + m.failures) as f64),
                     latency,
                     counters,
                     availability_formula: formulas[i],
@@ -220,6 +224,33 @@ mod tests {
             include_str!("../../../tests/scenarios/saga-choreography-queue.json"),
         ),
     ];
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn the_report_has_the_success_rate_to_compare_with_the_availability_formula() {
+        let (_, text) = SAMPLES[1];
+        let s = Scenario::parse(text).expect("chain.json is valid");
+        let mut w = s.build(None).expect("builds");
+        let empty = Report::of(&w);
+        assert_eq!(empty.nodes[0].success_rate, None, "nothing completed yet");
+        w.run_until(s.duration_us(), u64::MAX);
+        let r = Report::of(&w);
+        let web = &r.nodes[0];
+        assert!(web.completed > 0);
+        assert_eq!(
+            web.success_rate,
+            Some(web.successes as f64 / web.completed as f64)
+        );
+        let json = serde_json::to_value(&r).expect("serialises");
+        let node = &json["nodes"][0];
+        assert!(node["success_rate"].is_f64(), "{node}");
+        assert!(node["availability_formula"].is_f64(), "{node}");
+        assert_eq!(
+            crate::lesson::figure(web, "success_rate"),
+            web.success_rate,
+            "lesson goals read the same figure"
+        );
+    }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
