@@ -355,9 +355,51 @@ pub fn check_keyed<M: Model>(
     Verdict::Linearizable
 }
 
-/// A read/write/compare-and-set register holding an integer or nothing.
+/// A read/write/compare-and-set register holding an integer or nothing, starting empty (as
+/// Knossos's `cas-register` with a `nil` initial value). [`Register::starting_at`] gives one
+/// with another initial value.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Register;
+
+impl Register {
+    /// A register that holds `initial` before any operation (Knossos's `(cas-register 0)`,
+    /// Porcupine's model `Init`).
+    pub fn starting_at(initial: Option<i64>) -> RegisterFrom {
+        RegisterFrom { initial }
+    }
+}
+
+/// A [`Register`] that starts from a chosen value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegisterFrom {
+    /// The value before any operation (`None`: empty).
+    pub initial: Option<i64>,
+}
+
+impl Model for Register {
+    type State = Option<i64>;
+    type Op = RegisterOp;
+
+    fn init(&self) -> Option<i64> {
+        None
+    }
+
+    fn step(&self, state: &Option<i64>, op: &RegisterOp, known: bool) -> Option<Option<i64>> {
+        RegisterFrom::default().step(state, op, known)
+    }
+
+    fn is_write(&self, op: &RegisterOp) -> bool {
+        RegisterFrom::default().is_write(op)
+    }
+
+    fn missed(&self, culprit: &RegisterOp, other: &RegisterOp) -> bool {
+        RegisterFrom::default().missed(culprit, other)
+    }
+
+    fn describe(&self, op: &RegisterOp) -> String {
+        RegisterFrom::default().describe(op)
+    }
+}
 
 /// An operation on a [`Register`] with its result.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -377,12 +419,12 @@ pub enum RegisterOp {
     },
 }
 
-impl Model for Register {
+impl Model for RegisterFrom {
     type State = Option<i64>;
     type Op = RegisterOp;
 
     fn init(&self) -> Option<i64> {
-        None
+        self.initial
     }
 
     fn step(&self, state: &Option<i64>, op: &RegisterOp, known: bool) -> Option<Option<i64>> {
@@ -675,6 +717,37 @@ mod tests {
             run(&[odd, op(0, Some(1), RegisterOp::Read(None))]),
             Verdict::Linearizable
         );
+    }
+
+    #[test]
+    fn a_register_starts_from_its_initial_value_as_knossos_cas_register_does() {
+        // Knossos's `(cas-register 0)`: a first read of 0 is fine, a first read of nothing is not.
+        let zero = Register::starting_at(Some(0));
+        let h = [op(0, Some(1), RegisterOp::Read(Some(0)))];
+        assert_eq!(
+            check(&zero, &h, &mut DEFAULT_BUDGET.clone()),
+            Verdict::Linearizable
+        );
+        assert_ne!(run(&h), Verdict::Linearizable, "Register starts empty");
+        let h = [op(0, Some(1), RegisterOp::Read(None))];
+        assert_ne!(
+            check(&zero, &h, &mut DEFAULT_BUDGET.clone()),
+            Verdict::Linearizable
+        );
+        let cas = [op(
+            0,
+            Some(1),
+            RegisterOp::Cas {
+                from: 0,
+                to: 1,
+                ok: true,
+            },
+        )];
+        assert_eq!(
+            check(&zero, &cas, &mut DEFAULT_BUDGET.clone()),
+            Verdict::Linearizable
+        );
+        assert_eq!(Register::starting_at(None).init(), Register.init());
     }
 
     #[test]
