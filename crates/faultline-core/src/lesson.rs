@@ -425,7 +425,7 @@ pub fn figure(n: &NodeReport, value: &str) -> Option<f64> {
         "completed" => Some(n.completed as f64),
         "successes" => Some(n.successes as f64),
         "failures" => Some(n.failures as f64),
-        "success_rate" => (n.completed > 0).then(|| n.successes as f64 / n.completed as f64),
+        "success_rate" => n.success_rate,
         "error_rate" => (n.completed > 0).then(|| n.failures as f64 / n.completed as f64),
         "p50_ms" => lat(|l| l.p50_ms),
         "p90_ms" => lat(|l| l.p90_ms),

@@ -38,6 +38,8 @@ pub struct NodeReport {
     pub successes: u64,
     /// Of those, failed.
     pub failures: u64,
+    /// `successes / completed`, 0 to 1; `None` when nothing completed.
+    pub success_rate: Option<f64>,
     /// Latency of the completed requests, when there were any.
     pub latency: Option<Latency>,
     /// The model's own counters (requests, attempts, timeouts, retries, ...).
@@ -163,6 +165,8 @@ impl Report {
                     completed: m.successes + m.failures,
                     successes: m.successes,
                     failures: m.failures,
+                    success_rate: (m.successes + m.failures > 0)
+                        .then(|| m.successes as f64 / (m.successes + m.failures) as f64),
                     latency,
                     counters,
                     availability_formula: formulas[i],
@@ -178,6 +182,153 @@ impl Report {
             in_flight: world.in_flight_count(),
             halted: world.halted().map(str::to_string),
             nodes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    /// The samples, as the determinism test lists them.
+    const SAMPLES: &[(&str, &str)] = &[
+        (
+            "breaker",
+            include_str!("../../../tests/scenarios/breaker.json"),
+        ),
+        ("chain", include_str!("../../../tests/scenarios/chain.json")),
+        (
+            "fanout",
+            include_str!("../../../tests/scenarios/fanout.json"),
+        ),
+        (
+            "faults",
+            include_str!("../../../tests/scenarios/faults.json"),
+        ),
+        (
+            "hedging",
+            include_str!("../../../tests/scenarios/hedging.json"),
+        ),
+        (
+            "idempotent-checkout",
+            include_str!("../../../tests/scenarios/idempotent-checkout.json"),
+        ),
+        ("queue", include_str!("../../../tests/scenarios/queue.json")),
+        (
+            "retry-storm",
+            include_str!("../../../tests/scenarios/retry-storm.json"),
+        ),
+        (
+            "saga-choreography-queue",
+            include_str!("../../../tests/scenarios/saga-choreography-queue.json"),
+        ),
+    ];
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn the_report_has_the_success_rate_to_compare_with_the_availability_formula() {
+        let (_, text) = SAMPLES[1];
+        let s = Scenario::parse(text).expect("chain.json is valid");
+        let mut w = s.build(None).expect("builds");
+        let empty = Report::of(&w);
+        assert_eq!(empty.nodes[0].success_rate, None, "nothing completed yet");
+        w.run_until(s.duration_us(), u64::MAX);
+        let r = Report::of(&w);
+        let web = &r.nodes[0];
+        assert!(web.completed > 0);
+        assert_eq!(
+            web.success_rate,
+            Some(web.successes as f64 / web.completed as f64)
+        );
+        let json = serde_json::to_value(&r).expect("serialises");
+        let node = &json["nodes"][0];
+        assert!(node["success_rate"].is_f64(), "{node}");
+        assert!(node["availability_formula"].is_f64(), "{node}");
+        assert_eq!(
+            crate::lesson::figure(web, "success_rate"),
+            web.success_rate,
+            "lesson goals read the same figure"
+        );
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn counters_that_are_zero_are_reported_as_zero() {
+        // Before anything happened, every counter a model can count is in the report, at 0.
+        let expected: &[(&str, &[&str])] = &[
+            (
+                "client",
+                &[
+                    "attempts",
+                    "retries",
+                    "timeouts",
+                    "late_responses",
+                    "hedges",
+                    "rejected",
+                    "budget_exhausted",
+                    "deadline_exceeded",
+                ],
+            ),
+            (
+                "payment",
+                &["charges", "duplicate_charges", "idempotency_errors"],
+            ),
+            ("queue", &["rejected", "unroutable"]),
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, text) in SAMPLES {
+            let s = Scenario::parse(text).expect("samples are valid");
+            let w = s.build(None).expect("samples build");
+            for n in Report::of(&w).nodes {
+                for (kind, names) in expected {
+                    if n.kind == *kind {
+                        seen.insert(*kind);
+                        for c in *names {
+                            assert_eq!(n.counters.get(*c), Some(&0), "{name}: {} {c}", n.id);
+                        }
+                    }
+                }
+                if n.kind == "service" && n.counters.contains_key("downstream_attempts") {
+                    seen.insert("downstream");
+                    assert_eq!(
+                        n.counters.get("downstream_budget_exhausted"),
+                        Some(&0),
+                        "{name}: {}",
+                        n.id
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            seen.len(),
+            expected.len() + 1,
+            "every kind was seen: {seen:?}"
+        );
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn every_counted_name_is_a_model_counter_with_the_same_value() {
+        // A name a model counts as it goes is one of its own counters too, so a run where it
+        // never happened still reports it (at 0), and the two never disagree.
+        for (name, text) in SAMPLES {
+            let s = Scenario::parse(text).expect("samples are valid");
+            let mut w = s.build(None).expect("samples build");
+            w.run_until(s.duration_us(), u64::MAX);
+            for i in 0..w.names().len() {
+                let id = NodeId(i as u16);
+                let own: BTreeMap<&str, i64> = w.node(id).counters().into_iter().collect();
+                for (k, v) in w.metrics(id).counters.iter() {
+                    assert_eq!(
+                        own.get(k),
+                        Some(&(v as i64)),
+                        "{name}: {} counts {k} but its counters say {:?}",
+                        w.names()[i],
+                        own.get(k)
+                    );
+                }
+            }
         }
     }
 }

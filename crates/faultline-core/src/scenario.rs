@@ -679,6 +679,49 @@ impl Scenario {
         ms_to_us(self.duration_ms)
     }
 
+    /// Checks every `set` intervention in the order the run applies them (by time, then as
+    /// written), each against its node's settings as the earlier sets left them. Keyed by the
+    /// intervention's index; a `set` at a bad time or on an unknown node is left out (its own
+    /// error says why).
+    fn check_sets(
+        &self,
+        nodes: &[Box<dyn crate::node::Node>],
+        lookup: &dyn Fn(&str) -> Option<NodeId>,
+    ) -> BTreeMap<usize, Result<(), String>> {
+        let mut checked = BTreeMap::new();
+        if nodes.len() != self.nodes.len() {
+            return checked; // a node failed to build (reported): the indices would not match
+        }
+        let duration_us = self.duration_us();
+        let mut sets: Vec<(u64, usize)> = self
+            .interventions
+            .iter()
+            .enumerate()
+            .filter(|(_, iv)| matches!(iv, Intervention::Set { .. }))
+            .map(|(i, iv)| (iv.at_ms(), i))
+            .filter(|(at, _)| at.is_finite() && *at >= 0.0 && ms_to_us(*at) <= duration_us)
+            .map(|(at, i)| (ms_to_us(at), i))
+            .collect();
+        sets.sort_unstable();
+        let mut probes: BTreeMap<NodeId, Box<dyn crate::node::Node>> = BTreeMap::new();
+        for (_, i) in sets {
+            let Intervention::Set {
+                node, param, value, ..
+            } = &self.interventions[i]
+            else {
+                continue;
+            };
+            let Some(id) = lookup(node) else {
+                continue;
+            };
+            let probe = probes
+                .entry(id)
+                .or_insert_with(|| nodes[id.index()].clone_box());
+            checked.insert(i, probe.set_param(param, value).map(|_| ()));
+        }
+        checked
+    }
+
     fn resolve(&self) -> Result<Parts, ScenarioErrors> {
         // A RefCell, so the nested lookups below can all report into one list.
         let errs = std::cell::RefCell::new(Vec::new());
@@ -804,6 +847,10 @@ impl Scenario {
         let linked = |a: NodeId, b: NodeId| seen.contains(&(a.min(b), a.max(b)));
         let mut actions = Vec::new();
         let duration_us = self.duration_us();
+        // A `set` is checked against the node's settings as the earlier sets leave them (the
+        // run applies them in time order, then as written), not against its first settings:
+        // "min 12, then max 24" is fine where "max 24" alone is not.
+        let set_checks = self.check_sets(&nodes, &lookup);
         for (i, iv) in self.interventions.iter().enumerate() {
             let p = format!("interventions[{i}]");
             let at = iv.at_ms();
@@ -893,22 +940,17 @@ impl Scenario {
                     ..
                 } => {
                     let id = node("node", n, &mut err);
-                    match id.and_then(|id| nodes.get(id.index()).map(|m| (id, m))) {
-                        Some((id, model)) => {
-                            let mut probe = model.clone_box();
-                            match probe.set_param(param, value) {
-                                Ok(_) => Some(Action::Set {
-                                    node: id,
-                                    param: param.clone(),
-                                    value: value.clone(),
-                                }),
-                                Err(e) => {
-                                    err(format!("{p}.value"), e);
-                                    None
-                                }
-                            }
+                    match (id, set_checks.get(&i)) {
+                        (Some(id), Some(Ok(()))) => Some(Action::Set {
+                            node: id,
+                            param: param.clone(),
+                            value: value.clone(),
+                        }),
+                        (Some(_), Some(Err(e))) => {
+                            err(format!("{p}.value"), e.clone());
+                            None
                         }
-                        None => None,
+                        _ => None,
                     }
                 }
                 Intervention::SetLink {

@@ -61,7 +61,7 @@ fn build(seed: u64) -> Value {
             m["hedge_after_ms"] = json!(1 + r.below(50));
         }
         if r.below(3) == 0 {
-            m["breaker"] = json!({"minimum_calls": 2, "wait_in_open_ms": r.below(500),
+            m["breaker"] = json!({"minimum_calls": 2, "wait_in_open_ms": 1 + r.below(500),
                                   "window": {"type": "count", "size": 4}});
         }
         if r.below(4) == 0 {
@@ -99,7 +99,7 @@ fn build(seed: u64) -> Value {
                     }
                     if r.below(3) == 0 {
                         c["breaker"] =
-                            json!({"preset": "opossum", "wait_in_open_ms": r.below(300)});
+                            json!({"preset": "opossum", "wait_in_open_ms": 1 + r.below(300)});
                     }
                     c
                 })

@@ -189,6 +189,7 @@ fn convert(history: &Edn) -> Vec<Op<RegisterOp>> {
                 call_us: t,
                 ret_us: None,
                 op,
+                failed: false,
             }));
             continue;
         }
@@ -302,6 +303,7 @@ fn the_converter_reads_fail_info_and_nil_as_knossos_does() {
             call_us: 0,
             ret_us: Some(3),
             op: RegisterOp::Read(Some(3)),
+            failed: false,
         }],
         "the failed write is dropped"
     );

@@ -49,6 +49,7 @@ fn parse_etcd(text: &str) -> Vec<Op<RegisterOp>> {
             call_us: t,
             ret_us: None,
             op,
+            failed: false,
         };
         match (w[1], w[2]) {
             (":invoke", ":read") => {
@@ -136,6 +137,7 @@ fn parse_kv(text: &str) -> Vec<(String, Op<KvOp>)> {
                         call_us: t,
                         ret_us: None,
                         op,
+                        failed: false,
                     },
                 ));
             }

@@ -127,7 +127,7 @@ fn build(seed: u64) -> Scenario {
                         window: Some(faultline_core::models::breaker::Window::Count {
                             size: 1 + r.below(50) as u32,
                         }),
-                        wait_in_open_ms: Some(r.below(2_000) as f64),
+                        wait_in_open_ms: Some(1.0 + r.below(2_000) as f64),
                         automatic_transition: Some(r.below(2) == 0),
                         permitted_calls_in_half_open: Some(1 + r.below(5) as u32),
                         ..Default::default()

@@ -126,6 +126,9 @@ fn chaos(seed: u64) -> Scenario {
     let mut t = 0;
     for _ in 0..r.below(16) {
         t += 100 + r.below(700);
+        if t > DURATION_MS {
+            break; // a fault after the run's end is refused by the scenario
+        }
         let a = ids[r.below(n as u64) as usize].clone();
         iv.push(match r.below(6) {
             0 => json!({"do": "crash", "at_ms": t, "node": a}),
@@ -139,8 +142,11 @@ fn chaos(seed: u64) -> Scenario {
             _ => json!({"do": "resume", "at_ms": t, "node": a}),
         });
     }
-    cluster(n, link, raft, Value::Array(iv), 8_000)
+    cluster(n, link, raft, Value::Array(iv), DURATION_MS)
 }
+
+/// How long a [`chaos`] run lasts.
+const DURATION_MS: u64 = 8_000;
 
 #[test]
 fn the_five_safety_properties_hold_under_random_faults_over_many_seeds() {
@@ -570,4 +576,47 @@ fn two_of_five_never_elect_a_leader_a_majority_of_the_full_cluster_is_needed() {
         run(&mut w, s.duration_us() + 2_000_000, |_| {});
         assert_eq!(leaders(&w).len(), 1, "seed {seed}");
     }
+}
+
+/// Raft's settings as the node reports them in its inspector, e.g. "113-227 ms".
+fn timeout_row(w: &World, id: NodeId) -> String {
+    w.node(id)
+        .inspect()
+        .into_iter()
+        .find(|(k, _)| k.contains("election timeout"))
+        .map(|(_, v)| v)
+        .expect("an election timeout row")
+}
+
+#[test]
+fn each_set_is_checked_against_the_settings_the_earlier_sets_left() {
+    // Defaults 150-300 ms. "min 12, then max 24" is valid in that order: when max becomes 24,
+    // min is already 12. The same two changes the other way round are refused: max 24 would
+    // fall below the min of 150 still in force.
+    let iv = |first: (&str, u64), second: (&str, u64)| {
+        json!([
+            {"do": "set", "at_ms": 100, "node": "n1", "param": first.0, "value": first.1},
+            {"do": "set", "at_ms": 200, "node": "n1", "param": second.0, "value": second.1},
+        ])
+    };
+    let text = |interventions: Value| {
+        json!({"version": 1, "seed": 1, "duration_ms": 1000,
+            "nodes": names(3).iter().map(|id| json!({"id": id, "model": {"type": "raft", "peers": names(3)}})).collect::<Vec<_>>(),
+            "links": [{"a": "n1", "b": "n2"}, {"a": "n1", "b": "n3"}, {"a": "n2", "b": "n3"}],
+            "interventions": interventions})
+        .to_string()
+    };
+    let min = ("election_timeout_min_ms", 12);
+    let max = ("election_timeout_max_ms", 24);
+    let s = Scenario::parse(&text(iv(min, max))).expect("min 12, then max 24 is valid");
+    let mut w = s.build(None).unwrap();
+    run(&mut w, s.duration_us(), |_| {});
+    assert_eq!(timeout_row(&w, NodeId(0)), "12-24 ms");
+    let e = Scenario::parse(&text(iv(max, min))).expect_err("max 24 while min is 150");
+    assert_eq!(e.0[0].path, "interventions[0].value", "{e:?}");
+    // Written out of order, they still apply (and are checked) in time order.
+    let mut swapped = iv(max, min);
+    swapped[0]["at_ms"] = json!(200);
+    swapped[1]["at_ms"] = json!(100);
+    Scenario::parse(&text(swapped)).expect("min at 100 ms, max at 200 ms");
 }

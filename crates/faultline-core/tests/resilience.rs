@@ -345,3 +345,100 @@ fn a_deadline_ends_a_request_whatever_its_retries() {
     let (_, m) = failing_client(retry, &[], true);
     assert_eq!(m.latency.max_us(), 3_900_000);
 }
+
+/// The send times of each request's attempts, by trace id.
+fn attempt_times(text: &str) -> std::collections::BTreeMap<u64, Vec<u64>> {
+    let s = Scenario::parse(text).expect("valid");
+    let mut w = s.build(None).expect("builds");
+    let mut sends: std::collections::BTreeMap<u64, Vec<u64>> = std::collections::BTreeMap::new();
+    loop {
+        let status = w.run_until(s.duration_us(), 20_000);
+        for e in w.trace_mut().drain() {
+            if let TraceKind::Sent {
+                payload: faultline_core::msg::Payload::Request(r),
+                ..
+            } = e.kind
+            {
+                sends.entry(r.trace_id).or_default().push(e.time_us);
+            }
+        }
+        if status != faultline_core::world::RunStatus::Budget {
+            break;
+        }
+    }
+    sends
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn constant_backoff_waits_base_whatever_the_cap() {
+    // The AWS post's constant strategy sleeps `base`; `cap` bounds the growing strategies only.
+    let text = r#"{"version": 1, "seed": 3, "duration_ms": 5000,
+      "nodes": [
+        {"id": "c", "model": {"type": "client", "target": "s", "workload": {"type": "open", "rate_per_s": 2},
+          "max_requests": 3, "retry": {"max_attempts": 3, "backoff": {"type": "constant", "base_ms": 500, "cap_ms": 100}}}},
+        {"id": "s", "model": {"type": "service", "latency": {"type": "constant", "ms": 1}, "error_rate": 1, "concurrency": 100}}],
+      "links": [{"a": "c", "b": "s", "latency": {"type": "constant", "ms": 5}}]}"#;
+    let sends = attempt_times(text);
+    assert_eq!(sends.len(), 3, "{sends:?}");
+    for times in sends.values() {
+        assert_eq!(times.len(), 3, "{times:?}");
+        for pair in times.windows(2) {
+            // One round trip (5 + 1 + 5 ms), then the pause: 500 ms, not the cap's 100 ms.
+            assert_eq!(pair[1] - pair[0], 11_000 + 500_000, "{times:?}");
+        }
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_call_not_permitted_by_the_breaker_is_traced_and_counted() {
+    // Resilience4j publishes an event for each call not permitted (CircuitBreakerOnCallNotPermitted)
+    // and counts it (numberOfNotPermittedCalls). Here the checkout also crashes and restarts
+    // during the outage: its breaker restarts closed, but the rejections it made stay counted.
+    let mut doc: serde_json::Value = serde_json::from_str(BREAKER).expect("JSON");
+    doc["interventions"]
+        .as_array_mut()
+        .expect("interventions")
+        .extend([
+            serde_json::json!({"do": "crash", "at_ms": 15000, "node": "checkout"}),
+            serde_json::json!({"do": "restart", "at_ms": 15001, "node": "checkout"}),
+        ]);
+    let s = Scenario::parse(&doc.to_string()).expect("valid");
+    let mut w = s.build(None).expect("builds");
+    let mut traced = Vec::new();
+    loop {
+        let status = w.run_until(s.duration_us(), 20_000);
+        for e in w.trace_mut().drain() {
+            if let TraceKind::Metric {
+                node, name, value, ..
+            } = &e.kind
+                && name.starts_with("rejected by the breaker")
+            {
+                assert_eq!(*node, NodeId(0));
+                traced.push((e.time_us, name.clone(), *value));
+            }
+        }
+        if status != faultline_core::world::RunStatus::Budget {
+            break;
+        }
+    }
+    let before_crash = traced.iter().filter(|(t, ..)| *t < 15_000_000).count();
+    assert!(before_crash > 20, "rejections before the crash: {traced:?}");
+    assert!(
+        traced
+            .iter()
+            .any(|(_, n, _)| n == "rejected by the breaker (OPEN)"),
+        "{traced:?}"
+    );
+    // Each event carries the running count.
+    for (k, (_, _, v)) in traced.iter().enumerate() {
+        assert_eq!(*v, k as i64 + 1);
+    }
+    let report = faultline_core::report::Report::of(&w);
+    assert_eq!(
+        report.nodes[0].counters["rejected"],
+        traced.len() as i64,
+        "the report counts every rejection, those before the crash too"
+    );
+}

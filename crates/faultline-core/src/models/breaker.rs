@@ -11,10 +11,13 @@
 //!   or above its own; a call is slow when it took **strictly longer** than the slow threshold.
 //! - OPEN rejects every call, without reaching the downstream, until the wait has **strictly**
 //!   passed. With automatic transition off (the default) the first call after the wait moves it
-//!   to HALF_OPEN and goes through; with it on, the move happens at the deadline.
-//! - HALF_OPEN admits exactly the permitted number of trial calls and rejects the rest. When that
-//!   many have completed it evaluates them alone: over a threshold, OPEN again (a new wait); else
-//!   CLOSED with empty metrics.
+//!   to HALF_OPEN and goes through; with it on, the move happens at the deadline itself (a
+//!   scheduled task `wait` after opening), so a call at exactly the deadline is a trial call.
+//! - HALF_OPEN admits exactly the permitted number of trial calls and rejects the rest. Once
+//!   min(minimum calls, permitted calls) of them have completed (CircuitBreakerMetrics.forHalfOpen:
+//!   a count window the size of the permitted calls) it evaluates them alone: over a threshold,
+//!   OPEN again (a new wait); else CLOSED with empty metrics. Trial calls still in flight then
+//!   change nothing.
 //! - Calls admitted in an earlier state (in flight when it opened) change nothing.
 //!
 //! Presets: **opossum** (Node): trips when the error percentage is **strictly above** 50, no
@@ -207,7 +210,17 @@ impl BreakerConfig {
             check_ms("slow_call_duration_ms", v, 0.0, 3_600_000.0)?;
         }
         if let Some(v) = self.wait_in_open_ms {
-            check_ms("wait_in_open_ms", v, 0.0, 3_600_000.0)?;
+            // Resilience4j's builder refuses a wait under 1 ms ("waitDurationInOpenState must be
+            // at least 1[ms]"): a breaker that never waits would never reject anything.
+            if v.is_finite() && v < 1.0 {
+                return Err((
+                    "wait_in_open_ms".into(),
+                    format!(
+                        "expected at least 1 ms (Resilience4j requires a wait of at least 1 ms in OPEN), got {v}"
+                    ),
+                ));
+            }
+            check_ms("wait_in_open_ms", v, 1.0, 3_600_000.0)?;
         }
         if let Some(v) = self.permitted_calls_in_half_open
             && !(1..=1_000).contains(&v)
@@ -325,6 +338,14 @@ impl Breaker {
         self.rules = rules;
     }
 
+    /// Why the last call was refused, for the trace: "rejected by the breaker (OPEN)".
+    pub fn rejection(&self) -> &'static str {
+        match self.state {
+            State::HalfOpen => "rejected by the breaker (HALF_OPEN, every trial call taken)",
+            _ => "rejected by the breaker (OPEN)",
+        }
+    }
+
     /// Transitions since the last call, described for the trace.
     pub fn take_transitions(&mut self) -> Vec<String> {
         std::mem::take(&mut self.transitions)
@@ -333,11 +354,10 @@ impl Breaker {
     /// When an automatic OPEN -> HALF_OPEN move is due, if one is.
     pub fn deadline_us(&self) -> Option<u64> {
         match self.state {
-            State::Open { since_us } if self.rules.automatic => Some(
-                since_us
-                    .saturating_add(self.rules.wait_us)
-                    .saturating_add(1),
-            ),
+            // Resilience4j schedules the move `wait` after opening: at the deadline itself.
+            State::Open { since_us } if self.rules.automatic => {
+                Some(since_us.saturating_add(self.rules.wait_us))
+            }
             _ => None,
         }
     }
@@ -463,6 +483,15 @@ impl Breaker {
         }
     }
 
+    /// Trial calls that decide HALF_OPEN: Resilience4j keeps them in a count window the size of
+    /// the permitted calls, whose minimum is min(minimum calls, permitted calls), at least one.
+    fn half_open_quorum(&self) -> u32 {
+        self.rules
+            .minimum_calls
+            .min(self.rules.half_open_permits)
+            .max(1)
+    }
+
     /// Records the outcome of a permitted call that took `duration_us`.
     pub fn on_result(&mut self, now_us: u64, permit: Permit, failed: bool, duration_us: u64) {
         if permit.generation != self.generation {
@@ -500,7 +529,7 @@ impl Breaker {
                         State::Open { since_us: now_us },
                         "a trial call failed".into(),
                     );
-                } else if self.half_open.calls >= self.rules.half_open_permits {
+                } else if self.half_open.calls >= self.half_open_quorum() {
                     let t = self.half_open;
                     match self.tripped(t) {
                         Some(why) => self.move_to(
@@ -715,6 +744,58 @@ mod tests {
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn half_open_decides_after_min_of_minimum_calls_and_permitted_calls() {
+        // Resilience4j: minimum 2 calls, 5 permitted in HALF_OPEN: two completed trials decide.
+        let cfg = BreakerConfig {
+            minimum_calls: Some(2),
+            window: Some(Window::Count { size: 2 }),
+            wait_in_open_ms: Some(1_000.0),
+            permitted_calls_in_half_open: Some(5),
+            ..Default::default()
+        };
+        let mut b = Breaker::new(cfg.rules());
+        call(&mut b, 0, true);
+        call(&mut b, 1, true);
+        let t = 2_000_000;
+        let trials: Vec<Permit> = (0..5).map(|_| b.try_acquire(t).unwrap()).collect();
+        assert!(b.try_acquire(t).is_none(), "only 5 trial calls");
+        b.on_result(t, trials[0], false, 1);
+        assert_eq!(b.state(), State::HalfOpen, "one trial is below min(2, 5)");
+        b.on_result(t, trials[1], false, 1);
+        assert_eq!(
+            b.state(),
+            State::Closed,
+            "two successful trials of min(2, 5) close it without waiting for the other three"
+        );
+        b.on_result(t, trials[2], true, 1);
+        assert_eq!(
+            b.window_counts(),
+            (0, 0, 0),
+            "a later trial changes nothing"
+        );
+        // And the other way round: minimum 10, 3 permitted: all three decide.
+        let cfg = BreakerConfig {
+            minimum_calls: Some(10),
+            window: Some(Window::Count { size: 10 }),
+            wait_in_open_ms: Some(1_000.0),
+            permitted_calls_in_half_open: Some(3),
+            ..Default::default()
+        };
+        let mut b = Breaker::new(cfg.rules());
+        for i in 0..10 {
+            call(&mut b, i, true);
+        }
+        let t = 2_000_000;
+        let trials: Vec<Permit> = (0..3).map(|_| b.try_acquire(t).unwrap()).collect();
+        b.on_result(t, trials[0], true, 1);
+        b.on_result(t, trials[1], false, 1);
+        assert_eq!(b.state(), State::HalfOpen, "2 of min(10, 3) = 3");
+        b.on_result(t, trials[2], false, 1);
+        assert_eq!(b.state(), State::Closed, "1 of 3 failed: 33 % < 50 %");
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn calls_in_flight_when_it_opened_change_nothing() {
         let mut b = r4j(2, 2);
         let early = b.try_acquire(0).unwrap();
@@ -728,7 +809,7 @@ mod tests {
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn automatic_transition_happens_at_the_deadline() {
+    fn open_moves_to_half_open_exactly_at_the_wait_deadline() {
         let cfg = BreakerConfig {
             minimum_calls: Some(1),
             window: Some(Window::Count { size: 1 }),
@@ -738,11 +819,17 @@ mod tests {
         };
         let mut b = Breaker::new(cfg.rules());
         call(&mut b, 0, true);
-        assert_eq!(b.deadline_us(), Some(500_001));
-        b.tick(500_000);
+        assert_eq!(b.deadline_us(), Some(500_000));
+        b.tick(499_999);
         assert!(matches!(b.state(), State::Open { .. }));
-        b.tick(500_001);
+        b.tick(500_000);
         assert_eq!(b.state(), State::HalfOpen);
+        // A call at exactly the deadline (the caller ticks first, as the models do) is a trial.
+        let mut b = Breaker::new(cfg.rules());
+        call(&mut b, 0, true);
+        b.tick(500_000);
+        assert!(b.try_acquire(500_000).is_some(), "admitted at the deadline");
+        assert_eq!(b.rejected, 0);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
@@ -825,5 +912,24 @@ mod tests {
         for b in bad {
             assert!(b.check().is_err(), "{b:?}");
         }
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn wait_in_open_must_be_at_least_one_ms_as_resilience4j_requires() {
+        for v in [0.0, 0.5] {
+            let b = BreakerConfig {
+                wait_in_open_ms: Some(v),
+                ..Default::default()
+            };
+            let (field, message) = b.check().unwrap_err();
+            assert_eq!(field, "wait_in_open_ms");
+            assert!(message.contains("at least 1 ms"), "{message}");
+        }
+        let b = BreakerConfig {
+            wait_in_open_ms: Some(1.0),
+            ..Default::default()
+        };
+        assert_eq!(b.check(), Ok(()));
     }
 }

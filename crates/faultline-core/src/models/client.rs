@@ -61,7 +61,7 @@ impl Default for Workload {
 pub enum BackoffKind {
     /// Retry at once.
     None,
-    /// Always `base_ms`.
+    /// Always `base_ms` (`cap_ms` does not apply).
     Constant,
     /// `min(cap, base * 2^attempt)`.
     Exponential,
@@ -475,7 +475,7 @@ pub(crate) fn backoff_us(b: &Backoff, rng: &mut SimRng, retry: u32, prev_us: u64
     let expo = base.saturating_mul(1u64 << retry.min(40)).min(cap);
     match b.kind {
         BackoffKind::None => 0,
-        BackoffKind::Constant => base.min(cap),
+        BackoffKind::Constant => base,
         BackoffKind::Exponential => expo,
         BackoffKind::FullJitter => rng.range_inclusive(0, expo),
         BackoffKind::EqualJitter => expo / 2 + rng.range_inclusive(0, expo / 2),
@@ -544,6 +544,10 @@ pub struct Client {
     retries: u64,
     late_responses: u64,
     hedges: u64,
+    // Calls the breaker rejected: kept here, as a breaker restarts from zero after a crash.
+    rejected: u64,
+    budget_exhausted: u64,
+    deadline_exceeded: u64,
     breaker: Option<Breaker>,
     budget: BudgetState,
 }
@@ -576,6 +580,9 @@ impl Client {
             retries: 0,
             late_responses: 0,
             hedges: 0,
+            rejected: 0,
+            budget_exhausted: 0,
+            deadline_exceeded: 0,
         })
     }
 
@@ -640,8 +647,12 @@ impl Client {
         l.retry_at_us = None;
         if l.tries.begin(ctx.now_us(), self.breaker.as_mut()) == Admit::Rejected {
             // Rejected without reaching the target: fails fast, and the retry policy decides as
-            // for any failed attempt.
+            // for any failed attempt. The trace and the counter show it.
+            self.rejected += 1;
             ctx.count("rejected", 1);
+            if let Some(b) = &self.breaker {
+                ctx.metric_event(b.rejection(), self.rejected as i64);
+            }
             self.breaker_news(ctx);
             self.failed_attempt(ctx, trace_id, Some(RetryOn::BreakerOpen));
             return;
@@ -734,6 +745,7 @@ impl Client {
                 ctx.set_timer(after_us, ClientTimer::Backoff(trace_id).tag());
             }
             Next::BudgetExhausted => {
+                self.budget_exhausted += 1;
                 ctx.count("budget_exhausted", 1);
                 self.finish(ctx, trace_id, false);
             }
@@ -891,6 +903,7 @@ impl Node for Client {
                 l.tries.abandon();
                 Self::drop_hedge(ctx, &mut self.req_to_trace, l);
                 self.req_to_trace.remove(&current);
+                self.deadline_exceeded += 1;
                 ctx.count("deadline_exceeded", 1);
                 self.finish(ctx, id, false);
             }
@@ -1001,7 +1014,7 @@ impl Node for Client {
                 "breaker window".into(),
                 format!("{calls} calls, {failures} failed, {slow} slow"),
             ));
-            rows.push(("rejected by breaker".into(), b.rejected.to_string()));
+            rows.push(("rejected by breaker".into(), self.rejected.to_string()));
         }
         rows
     }
@@ -1019,10 +1032,9 @@ impl Node for Client {
             // Requests still waiting for an answer: without a timeout, a lost message leaves
             // one waiting forever, and only this number shows it.
             ("in_progress", self.logical.len() as i64),
-            (
-                "rejected",
-                self.breaker.as_ref().map_or(0, |b| b.rejected as i64),
-            ),
+            ("rejected", self.rejected as i64),
+            ("budget_exhausted", self.budget_exhausted as i64),
+            ("deadline_exceeded", self.deadline_exceeded as i64),
         ]
     }
 

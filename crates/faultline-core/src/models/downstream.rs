@@ -169,6 +169,7 @@ pub(crate) struct Calls {
     timeouts: u64,
     failures: u64,
     rejected: u64,
+    budget_exhausted: u64,
     late: u64,
     fallbacks: u64,
     decided: Vec<(Job, bool)>,
@@ -203,6 +204,7 @@ impl Calls {
             timeouts: 0,
             failures: 0,
             rejected: 0,
+            budget_exhausted: 0,
             late: 0,
             fallbacks: 0,
             decided: Vec::new(),
@@ -303,6 +305,10 @@ impl Calls {
         if c.tries.begin(ctx.now_us(), self.breakers[i].as_mut()) == Admit::Rejected {
             self.rejected += 1;
             ctx.count("downstream_rejected", 1);
+            if let Some(b) = &self.breakers[i] {
+                let text = format!("call {i} {}", b.rejection());
+                ctx.metric_event(text, self.rejected as i64);
+            }
             self.breaker_news(ctx, i);
             self.failed(ctx, d, id, i, Some(RetryOn::BreakerOpen));
             return;
@@ -356,6 +362,7 @@ impl Calls {
                 ctx.set_timer(after_us, t.tag());
             }
             Next::BudgetExhausted => {
+                self.budget_exhausted += 1;
                 ctx.count("downstream_budget_exhausted", 1);
                 self.done(ctx, d, id, i, false);
             }
@@ -549,6 +556,7 @@ impl Calls {
             ("downstream_timeouts", self.timeouts as i64),
             ("downstream_failures", self.failures as i64),
             ("downstream_rejected", self.rejected as i64),
+            ("downstream_budget_exhausted", self.budget_exhausted as i64),
             ("downstream_late", self.late as i64),
             ("waiting_for_calls", self.pending.len() as i64),
         ]

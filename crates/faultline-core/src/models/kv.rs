@@ -373,6 +373,7 @@ impl KvShared {
                 call_us: o.call_us,
                 ret_us: ret,
                 op,
+                failed: false,
             });
             idx.push(i);
         }

@@ -112,6 +112,7 @@ pub struct Payment {
     replays: u64,
     conflicts: u64,
     rejected: u64,
+    idempotency_errors: u64,
 }
 
 impl Payment {
@@ -128,6 +129,7 @@ impl Payment {
             replays: 0,
             conflicts: 0,
             rejected: 0,
+            idempotency_errors: 0,
         })
     }
 
@@ -175,6 +177,7 @@ impl Node for Payment {
             }
             if let Some(e) = self.store.get(&key) {
                 if e.amount_cents != amount_cents {
+                    self.idempotency_errors += 1;
                     ctx.count("idempotency_errors", 1);
                     Self::answer(ctx, from, &req, 400, false);
                     return;
@@ -316,6 +319,7 @@ impl Node for Payment {
             ("replays", self.replays as i64),
             ("conflicts", self.conflicts as i64),
             ("invalid", self.rejected as i64),
+            ("idempotency_errors", self.idempotency_errors as i64),
         ]
     }
 

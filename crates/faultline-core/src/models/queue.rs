@@ -550,6 +550,7 @@ impl Node for Queue {
             ("acked", self.acked as i64),
             ("late_acks", self.late_acks as i64),
             ("rejected", self.rejected as i64),
+            ("unroutable", self.unroutable as i64),
             ("unacked", self.unacked.len() as i64),
             ("depth", self.depth() as i64),
         ]
