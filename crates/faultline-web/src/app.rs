@@ -126,6 +126,13 @@ impl Component for App {
         {
             // The end-to-end tests wait for this before they look at the page.
             let _ = body.set_attribute("data-ready", "1");
+            // The static first paint (web/index.html) has done its job.
+            if let Some(boot) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id("boot"))
+            {
+                boot.remove();
+            }
         }
     }
 
