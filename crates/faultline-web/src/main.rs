@@ -20,6 +20,7 @@ mod kinds;
 mod layout;
 mod lesson_panel;
 mod lessons;
+mod moments;
 mod panels;
 mod reduce;
 mod refresh;
