@@ -21,6 +21,7 @@ mod layout;
 mod lesson_panel;
 mod lessons;
 mod moments;
+mod moments_view;
 mod panels;
 mod reduce;
 mod refresh;

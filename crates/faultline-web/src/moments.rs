@@ -138,8 +138,8 @@ impl Moment {
 pub struct Segment {
     /// From.
     pub from_us: u64,
-    /// To (the playhead for the last).
-    pub to_us: u64,
+    /// To (`None`: the playhead).
+    pub to_us: Option<u64>,
     /// Open, half-open or closed.
     pub state: Kind,
 }
@@ -402,8 +402,8 @@ impl Moments {
         all
     }
 
-    /// Each breaker's states from the start (or the oldest kept moment) to `now_us`.
-    pub fn bands(&self, now_us: u64, names: &[String]) -> Vec<Band> {
+    /// Each breaker's states from the start (or the oldest kept moment) to the playhead.
+    pub fn bands(&self, names: &[String]) -> Vec<Band> {
         let mut ids: Vec<&BreakerId> = self
             .moments
             .iter()
@@ -420,16 +420,16 @@ impl Moments {
                         continue;
                     }
                     match segments.last_mut() {
-                        Some(s) => s.to_us = m.time_us,
+                        Some(s) => s.to_us = Some(m.time_us),
                         None => segments.push(Segment {
                             from_us: self.floor_us,
-                            to_us: m.time_us,
+                            to_us: Some(m.time_us),
                             state: *from,
                         }),
                     }
                     segments.push(Segment {
                         from_us: m.time_us,
-                        to_us: now_us.max(m.time_us),
+                        to_us: None,
                         state: m.kind,
                     });
                 }

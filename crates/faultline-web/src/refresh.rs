@@ -174,6 +174,38 @@ impl Page {
                 self.verdict_rows = Rc::new(rows);
             }
         }
+        self.sync_moments(before, !turned.is_empty());
+    }
+
+    /// Reads new moments for the time line, as [`Page::sync_verdicts`] reads verdicts;
+    /// `turned`: an invariant turned violated (a moment too).
+    fn sync_moments(&mut self, before: Option<(u64, u64)>, turned: bool) {
+        use crate::moments::Sync;
+        let Ok(s) = &self.session else { return };
+        let w = &s.world;
+        let mut ok = true;
+        if let Some((t, hash)) = before
+            && hash != w.trace().hash()
+        {
+            ok = self.moments.rewind(w, t.min(w.now_us()));
+        }
+        let added = match ok.then(|| self.moments.sync(w)) {
+            Some(Sync::Fresh(added)) => added,
+            _ => {
+                self.moments.rebuild(&s.recorded(), w);
+                true
+            }
+        };
+        if added || turned || before.is_some() {
+            let list = self.moments.list(self.verdicts.violations(), w.names());
+            if *self.moment_list != list {
+                self.moment_list = Rc::new(list);
+            }
+            let bands = self.moments.bands(w.names());
+            if *self.bands != bands {
+                self.bands = Rc::new(bands);
+            }
+        }
     }
 
     /// Redraws the space-time diagram, the verdicts' rows and the list of recent requests.
