@@ -129,7 +129,11 @@ pub struct Moment {
 impl Moment {
     /// The marker's accessible name: "t = 10.200 s: payments crashed".
     pub fn label(&self) -> String {
-        format!("t = {}: {}", faultline_core::fmt_time(self.time_us), self.what)
+        format!(
+            "t = {}: {}",
+            faultline_core::fmt_time(self.time_us),
+            self.what
+        )
     }
 }
 
@@ -213,7 +217,12 @@ fn breaker_line(text: &str) -> Option<(Option<u32>, Kind, Kind, &str)> {
     let rest = rest.strip_prefix("breaker ")?;
     let (change, why) = rest.split_once(": ").unwrap_or((rest, ""));
     let (from, to) = change.split_once(" -> ")?;
-    Some((call, Kind::breaker_state(from)?, Kind::breaker_state(to)?, why))
+    Some((
+        call,
+        Kind::breaker_state(from)?,
+        Kind::breaker_state(to)?,
+        why,
+    ))
 }
 
 /// A Raft server's leader change in a state line: (kind, term).
@@ -242,7 +251,9 @@ fn moment_of(e: &TraceEvent, names: &[String]) -> Option<Moment> {
     };
     match &e.kind {
         TraceKind::Fault { fault } => match fault {
-            Fault::Crash { node } => Some(m(Kind::Crash, format!("{} crashed", name(names, *node)))),
+            Fault::Crash { node } => {
+                Some(m(Kind::Crash, format!("{} crashed", name(names, *node))))
+            }
             Fault::Restart { node } => Some(m(
                 Kind::Restart,
                 format!("{} restarted", name(names, *node)),
@@ -415,7 +426,9 @@ impl Moments {
             .map(|id| {
                 let mut segments: Vec<Segment> = Vec::new();
                 for m in &self.moments {
-                    let Some((b, from)) = &m.breaker else { continue };
+                    let Some((b, from)) = &m.breaker else {
+                        continue;
+                    };
                     if b != id {
                         continue;
                     }

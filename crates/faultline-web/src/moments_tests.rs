@@ -29,10 +29,20 @@ fn the_breaker_opens_half_opens_and_closes_between_10_and_25_s() {
     synced(&mut m, &p);
     let kinds = kinds_between(&m, 10_000_000, 25_000_000);
     let open = kinds.iter().position(|k| *k == Kind::Open).expect("opened");
-    let half = kinds.iter().position(|k| *k == Kind::HalfOpen).expect("half");
-    let closed = kinds.iter().rposition(|k| *k == Kind::Closed).expect("closed");
+    let half = kinds
+        .iter()
+        .position(|k| *k == Kind::HalfOpen)
+        .expect("half");
+    let closed = kinds
+        .iter()
+        .rposition(|k| *k == Kind::Closed)
+        .expect("closed");
     assert!(open < half && half < closed, "{kinds:?}");
-    let first = m.moments.iter().find(|x| x.kind == Kind::Open).expect("open");
+    let first = m
+        .moments
+        .iter()
+        .find(|x| x.kind == Kind::Open)
+        .expect("open");
     assert!(
         first.what.starts_with("checkout's breaker opened ("),
         "{}",
@@ -134,10 +144,7 @@ fn raft_marks_leaders_crashes_and_one_moment_per_partition() {
         "{}",
         cut[0].what
     );
-    assert_eq!(
-        m.moments.iter().filter(|x| x.kind == Kind::Heal).count(),
-        1
-    );
+    assert_eq!(m.moments.iter().filter(|x| x.kind == Kind::Heal).count(), 1);
 }
 
 #[test]

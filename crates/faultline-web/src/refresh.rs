@@ -26,9 +26,9 @@ impl Page {
         {
             self.names = Rc::from(s.world.names());
         }
+        self.sync_verdicts(before); // first: the charts mark the moments
         self.refresh_charts();
         self.refresh_log();
-        self.sync_verdicts(before);
         let forked = before.is_some_and(|(_, hash)| {
             self.session
                 .as_ref()
@@ -245,6 +245,7 @@ impl Page {
             return;
         }
         let w = &s.world;
+        let moments = &self.moment_list[..];
         let about_requests = |id: NodeId| crate::kinds::on_request_path(w.node(id).model_kind());
         let mut charts = Vec::new();
         // A node that is not about requests (a Raft server, a queue, a projection) charts the
@@ -260,7 +261,7 @@ impl Page {
             charts = names
                 .into_iter()
                 .take(3)
-                .filter_map(|g| charts::gauge(w, id, g, &g.replace('_', " ")))
+                .filter_map(|g| charts::gauge(w, id, g, &g.replace('_', " "), moments))
                 .collect();
         }
         if charts.is_empty() {
@@ -276,15 +277,18 @@ impl Page {
                 let services = (0..w.names().len() as u16)
                     .map(NodeId)
                     .filter(|n| w.node(*n).model_kind() == ModelKind::Service);
-                charts = [charts::latency(w, id, timeout), charts::rates(w, id)]
-                    .into_iter()
-                    .chain(
-                        services
-                            .take(2)
-                            .map(|n| charts::gauge(w, n, "queue", "queue length")),
-                    )
-                    .flatten()
-                    .collect();
+                charts = [
+                    charts::latency(w, id, timeout),
+                    charts::rates(w, id, moments),
+                ]
+                .into_iter()
+                .chain(
+                    services
+                        .take(2)
+                        .map(|n| charts::gauge(w, n, "queue", "queue length", moments)),
+                )
+                .flatten()
+                .collect();
             }
         }
         if *self.charts != charts {
