@@ -174,6 +174,8 @@ pub struct Moments {
     seen: u64,
     /// Moments before this time were dropped: a rewind before it needs a rebuild.
     floor_us: u64,
+    /// Which run they belong to (a hash of the recorded scenario), to tell a fork from a seek.
+    pub(crate) run: u64,
 }
 
 fn name(names: &[String], n: NodeId) -> String {
@@ -335,8 +337,10 @@ impl Moments {
     /// Reads the world's new trace events.
     pub fn sync(&mut self, world: &World) -> Sync {
         let trace = world.trace();
-        if trace.len_total() < self.seen && !self.rewind(world, world.now_us()) {
-            return Sync::Rebuild;
+        if trace.len_total() <= self.seen {
+            // Behind what was read (a seek back): the same run, so the moments ahead of the
+            // playhead still come; a fork is told with `rewind`.
+            return Sync::Fresh(false);
         }
         if trace.evicted() > self.seen {
             return Sync::Rebuild;
@@ -371,7 +375,10 @@ impl Moments {
     /// Replays `scenario` (the session's recorded one) from zero to the world's moment and reads
     /// every event; the same run, so the same moments.
     pub fn rebuild(&mut self, scenario: &Scenario, world: &World) {
-        *self = Moments::default();
+        *self = Moments {
+            run: self.run,
+            ..Moments::default()
+        };
         let (until, total) = (world.now_us(), world.trace().len_total());
         let Ok(mut w) = scenario.build(None) else {
             return;

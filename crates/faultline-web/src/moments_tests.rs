@@ -61,13 +61,21 @@ fn the_breaker_opens_half_opens_and_closes_between_10_and_25_s() {
 }
 
 #[test]
-fn a_seek_back_forgets_later_moments_and_forward_finds_them_again() {
+fn a_seek_back_keeps_the_moments_ahead_and_a_rewind_forgets_them() {
     let mut p = template(2);
     let mut m = Moments::default();
     p.seek(26_000_000);
     synced(&mut m, &p);
     let all = m.moments.clone();
     assert!(!all.is_empty());
+    // The same run: what comes after 5 s is still known.
+    p.seek(5_000_000);
+    synced(&mut m, &p);
+    assert_eq!(m.moments, all);
+    p.seek(15_000_000);
+    synced(&mut m, &p);
+    assert_eq!(m.moments, all);
+    // Told of a fork at 5 s, it forgets what came after.
     p.seek(5_000_000);
     assert!(m.rewind(&p.world, 5_000_000));
     synced(&mut m, &p);

@@ -187,7 +187,17 @@ impl Page {
         if let Some((t, hash)) = before
             && hash != w.trace().hash()
         {
-            ok = self.moments.rewind(w, t.min(w.now_us()));
+            // A seek keeps the run; anything else that changed the trace forked it at `t`.
+            let run = {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                s.recorded().to_json().hash(&mut h);
+                h.finish()
+            };
+            if run != self.moments.run || w.now_us() == 0 {
+                self.moments.run = run;
+                ok = self.moments.rewind(w, t.min(w.now_us()));
+            }
         }
         let added = match ok.then(|| self.moments.sync(w)) {
             Some(Sync::Fresh(added)) => added,
