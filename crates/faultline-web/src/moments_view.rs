@@ -15,6 +15,31 @@ fn at(t_us: u64, end_us: u64) -> String {
     format!("calc(8px + (100% - 16px) * {f:.5})")
 }
 
+/// A row of markers, in pixels.
+const LANE_PX: usize = 24;
+/// Rows of markers at most; past them, markers overlap in the first.
+const LANES: usize = 3;
+/// Markers closer than this share of the time line go to the next row (18 px of 720).
+const GAP: f64 = 0.025;
+
+/// The row of each marker: the first whose last marker is far enough, so a half-open 60 ms
+/// after an open is not hidden behind it.
+pub fn lanes(moments: &[Moment], end_us: u64) -> Vec<usize> {
+    let mut last: Vec<Option<f64>> = vec![None; LANES];
+    moments
+        .iter()
+        .map(|m| {
+            let f = m.time_us as f64 / end_us.max(1) as f64;
+            let lane = last
+                .iter()
+                .position(|l| l.is_none_or(|l| f - l >= GAP))
+                .unwrap_or(0);
+            last[lane] = Some(f);
+            lane
+        })
+        .collect()
+}
+
 /// The markers' properties.
 #[derive(Properties, PartialEq)]
 pub struct MomentMarksProps {
@@ -33,14 +58,17 @@ pub fn moment_marks(props: &MomentMarksProps) -> Html {
         return html! {};
     }
     let end = props.end_us;
+    let lanes = lanes(&props.moments, end);
+    let rows = lanes.iter().copied().max().unwrap_or(0) + 1;
     html! {
-        <div class="moment-marks" role="group" aria-label="Moments: crashes, cuts, breaker and leader changes, violations">
-            { for props.moments.iter().map(|m| {
+        <div class="moment-marks" role="group" aria-label="Moments: crashes, cuts, breaker and leader changes, violations"
+             style={format!("height: {}px", rows * LANE_PX)}>
+            { for props.moments.iter().zip(lanes).map(|(m, lane)| {
                 let t = m.time_us;
                 let label = m.label();
                 html! {
                     <button class={classes!("moment", m.kind.name())} data-moment-kind={m.kind.name()} data-time-us={t.to_string()}
-                            title={label.clone()} style={format!("left: {}; --moment: {}", at(t, end), m.kind.colour())}
+                            title={label.clone()} style={format!("left: {}; top: {}px; --moment: {}", at(t, end), lane * LANE_PX, m.kind.colour())}
                             onclick={props.on.reform(move |_| Action::Seek(t))}>
                         <span aria-hidden="true">{ m.kind.glyph() }</span>
                         <span class="visually-hidden">{ label }</span>
@@ -95,5 +123,33 @@ pub fn state_bands(props: &StateBandsProps) -> Html {
                 </div>
             }
         }) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_core::scenario::Scenario;
+
+    #[test]
+    fn close_markers_take_the_next_row_instead_of_hiding() {
+        let s = Scenario::parse(crate::templates::TEMPLATES[2]).expect("valid");
+        let mut w = s.build(None).expect("builds");
+        w.run_until(25_000_000, u64::MAX);
+        let mut m = crate::moments::Moments::default();
+        m.sync(&w);
+        let list = m.list([], w.names());
+        let rows = lanes(&list, 30_000_000);
+        // A failed trial reopens the breaker within 100 ms of half-opening: never the same row.
+        let mut close = 0;
+        for (i, x) in list.iter().enumerate().skip(1) {
+            if x.time_us - list[i - 1].time_us < 200_000 {
+                close += 1;
+                assert_ne!(rows[i], rows[i - 1], "{}", x.label());
+            }
+        }
+        assert!(close >= 3, "{list:?}");
+        assert_eq!(rows[0], 0);
+        assert!(rows.iter().all(|r| *r < LANES));
     }
 }
