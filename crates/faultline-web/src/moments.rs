@@ -110,7 +110,8 @@ pub struct BreakerId {
 }
 
 /// One marked moment.
-#[derive(Clone, Debug, PartialEq)]
+// Eq: an `Rc` of it compares by pointer first, so a panel with equal props is skipped cheaply.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Moment {
     /// The trace event that made it (the first, for merged cuts).
     pub seq: u64,
@@ -138,7 +139,8 @@ impl Moment {
 }
 
 /// One span of a breaker's state on the band.
-#[derive(Clone, Debug, PartialEq)]
+// Eq: an `Rc` of it compares by pointer first, so a panel with equal props is skipped cheaply.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Segment {
     /// From.
     pub from_us: u64,
@@ -149,7 +151,8 @@ pub struct Segment {
 }
 
 /// A breaker's states over time.
-#[derive(Clone, Debug, PartialEq)]
+// Eq: an `Rc` of it compares by pointer first, so a panel with equal props is skipped cheaply.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Band {
     /// "checkout's breaker".
     pub label: String,
