@@ -11,14 +11,14 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::moments::Moment;
 
-// The SVG is scaled to its figure's width: drawn 480 wide with 16 px text, it keeps text of
-// 12 px or more down to a figure 360 px wide.
+// The SVG is scaled to its figure's width: drawn 480 wide with 18 px text, it keeps text of
+// 12 px or more down to a figure 320 px wide (a 375 px phone).
 const W: u32 = 480;
 const H: u32 = 230;
 /// Text size in the SVG's own pixels.
-const TEXT_PX: f64 = 16.0;
+const TEXT_PX: f64 = 18.0;
 /// The strip above the plot that holds the legend, so it never covers data.
-const LEGEND_H: u32 = 26;
+const LEGEND_H: u32 = 28;
 /// The margin around the plot.
 const MARGIN: u32 = 8;
 /// Moments drawn on a chart, the newest.
@@ -105,8 +105,8 @@ fn axes<'a, 'b>(
     ChartBuilder::on(root)
         .margin(MARGIN)
         .margin_right(MARGIN * 2)
-        .x_label_area_size(44)
-        .y_label_area_size(58)
+        .x_label_area_size(48)
+        .y_label_area_size(66)
         .build_cartesian_2d(0.0..x_max, 0.0..y_max)
 }
 
@@ -415,7 +415,7 @@ mod tests {
             assert!(texts.len() > 8, "{}", c.title);
             for (_, _, size, text) in &texts {
                 assert!(!text.ends_with(".0"), "{}: {text}", c.title);
-                assert!(*size >= 14.0, "{}: {text} at {size} px", c.title);
+                assert!(*size >= 16.0, "{}: {text} at {size} px", c.title);
             }
         }
     }
