@@ -170,7 +170,7 @@ impl Component for App {
                     <TimeControls playing={s.playing} speed={s.speed} seed={s.scenario.seed} still={page.still}
                         hide_seed={page.hides("seed")} embed={page.embed} comparing={page.compare.is_some()}
                         now_us={world.now_us()} end_us={s.end_us()} trace_hash={world.trace().hash()}
-                        in_flight={world.in_flight_count()} on={on.clone()} />
+                        in_flight={world.in_flight_count()} moments={page.moment_list.clone()} bands={page.bands.clone()} on={on.clone()} />
                     if let Some(n) = &s.notice {
                         <p class="notice" role="status">{ n.clone() }</p>
                     }

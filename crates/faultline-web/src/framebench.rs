@@ -126,8 +126,8 @@ mod cost {
         };
         time("charts", &mut || {
             let _ = crate::charts::latency(&w, id, Some(2000.0));
-            let _ = crate::charts::rates(&w, id);
-            let _ = crate::charts::gauge(&w, faultline_core::NodeId(1), "queue", "q");
+            let _ = crate::charts::rates(&w, id, &[]);
+            let _ = crate::charts::gauge(&w, faultline_core::NodeId(1), "queue", "q", &[]);
         });
         time("spacetime", &mut || {
             let _ = crate::spacetime::svg(&w, None);

@@ -21,6 +21,8 @@ mod kinds;
 mod layout;
 mod lesson_panel;
 mod lessons;
+mod moments;
+mod moments_view;
 mod panels;
 mod reduce;
 mod refresh;

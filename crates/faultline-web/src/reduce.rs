@@ -459,6 +459,7 @@ impl Page {
             last_frame_ms: None,
             compare: None,
             verdicts: Default::default(),
+            moments: Default::default(),
             frames: 0,
             log_kinds: [true, false, true],
             log_node: None,
@@ -482,6 +483,8 @@ impl Page {
             key_chart: None,
             log: Rc::default(),
             verdict_rows: Rc::default(),
+            moment_list: Rc::default(),
+            bands: Rc::default(),
             spacetime: Rc::default(),
             recent: Rc::default(),
             waterfall: Rc::new(Ok(Vec::new())),
@@ -543,6 +546,7 @@ impl Page {
                 self.selected = None;
                 self.seen_seq = 0;
                 self.verdicts = Default::default();
+                self.moments = Default::default();
                 self.compare = None;
                 self.request = None;
                 self.error = None;

@@ -26,9 +26,9 @@ impl Page {
         {
             self.names = Rc::from(s.world.names());
         }
+        self.sync_verdicts(before); // first: the charts mark the moments
         self.refresh_charts();
         self.refresh_log();
-        self.sync_verdicts(before);
         let forked = before.is_some_and(|(_, hash)| {
             self.session
                 .as_ref()
@@ -174,6 +174,48 @@ impl Page {
                 self.verdict_rows = Rc::new(rows);
             }
         }
+        self.sync_moments(before, !turned.is_empty());
+    }
+
+    /// Reads new moments for the time line, as [`Page::sync_verdicts`] reads verdicts;
+    /// `turned`: an invariant turned violated (a moment too).
+    fn sync_moments(&mut self, before: Option<(u64, u64)>, turned: bool) {
+        use crate::moments::Sync;
+        let Ok(s) = &self.session else { return };
+        let w = &s.world;
+        let mut ok = true;
+        if let Some((t, hash)) = before
+            && hash != w.trace().hash()
+        {
+            // A seek keeps the run; anything else that changed the trace forked it at `t`.
+            let run = {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                s.recorded().to_json().hash(&mut h);
+                h.finish()
+            };
+            if run != self.moments.run || w.now_us() == 0 {
+                self.moments.run = run;
+                ok = self.moments.rewind(w, t.min(w.now_us()));
+            }
+        }
+        let added = match ok.then(|| self.moments.sync(w)) {
+            Some(Sync::Fresh(added)) => added,
+            _ => {
+                self.moments.rebuild(&s.recorded(), w);
+                true
+            }
+        };
+        if added || turned || before.is_some() {
+            let list = self.moments.list(self.verdicts.violations(), w.names());
+            if *self.moment_list != list {
+                self.moment_list = Rc::new(list);
+            }
+            let bands = self.moments.bands(w.names());
+            if *self.bands != bands {
+                self.bands = Rc::new(bands);
+            }
+        }
     }
 
     /// Redraws the space-time diagram, the verdicts' rows and the list of recent requests.
@@ -213,6 +255,7 @@ impl Page {
             return;
         }
         let w = &s.world;
+        let moments = &self.moment_list[..];
         let about_requests = |id: NodeId| crate::kinds::on_request_path(w.node(id).model_kind());
         let mut charts = Vec::new();
         let mut key = None;
@@ -229,7 +272,7 @@ impl Page {
             charts = names
                 .into_iter()
                 .take(3)
-                .filter_map(|g| charts::gauge(w, id, g, &g.replace('_', " ")))
+                .filter_map(|g| charts::gauge(w, id, g, &g.replace('_', " "), moments))
                 .collect();
         }
         if charts.is_empty() {
@@ -245,7 +288,10 @@ impl Page {
                 let services = (0..w.names().len() as u16)
                     .map(NodeId)
                     .filter(|n| w.node(*n).model_kind() == ModelKind::Service);
-                let (latency, rates) = (charts::latency(w, id, timeout), charts::rates(w, id));
+                let (latency, rates) = (
+                    charts::latency(w, id, timeout),
+                    charts::rates(w, id, moments),
+                );
                 // Requests against attempts is where a storm or an outage shows first.
                 key = rates.is_some().then_some(usize::from(latency.is_some()));
                 charts = [latency, rates]
@@ -253,7 +299,7 @@ impl Page {
                     .chain(
                         services
                             .take(2)
-                            .map(|n| charts::gauge(w, n, "queue", "queue length")),
+                            .map(|n| charts::gauge(w, n, "queue", "queue length", moments)),
                     )
                     .flatten()
                     .collect();

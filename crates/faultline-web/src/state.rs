@@ -86,6 +86,7 @@ pub struct Page {
     /// Compare mode's second pane.
     pub compare: Option<crate::compare::Compare>,
     pub(crate) verdicts: crate::verdicts::Verdicts,
+    pub(crate) moments: crate::moments::Moments,
     /// Frames played (the refresh schedule counts them).
     pub(crate) frames: u64,
     /// Event log filters: by kind, by node, by trace id, and a trace filter that did not parse.
@@ -134,6 +135,10 @@ pub struct Page {
     pub log: Rc<Vec<LogLine>>,
     /// The invariants' rows.
     pub verdict_rows: Rc<Vec<crate::verdicts::Row>>,
+    /// The moments marked on the time line and the charts, in time order.
+    pub moment_list: Rc<Vec<crate::moments::Moment>>,
+    /// Each breaker's states over time, for the band under the time line.
+    pub bands: Rc<Vec<crate::moments::Band>>,
     /// The space-time diagram (SVG text, messages drawn).
     pub spacetime: Rc<(String, usize)>,
     /// Recent requests for the waterfall's picker.

@@ -5,6 +5,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::action::Action;
+use crate::moments_view::{MomentMarks, StateBands};
 use crate::session::SPEEDS;
 use crate::templates::{TEMPLATE_GROUPS, template_titles};
 
@@ -117,6 +118,12 @@ pub struct TimeControlsProps {
     pub trace_hash: u64,
     /// Messages in flight.
     pub in_flight: usize,
+    /// The moments marked under the time line.
+    #[prop_or_default]
+    pub moments: std::rc::Rc<Vec<crate::moments::Moment>>,
+    /// The breakers' state bands under the time line.
+    #[prop_or_default]
+    pub bands: std::rc::Rc<Vec<crate::moments::Band>>,
     /// Where the learner's acts go.
     pub on: Callback<Action>,
 }
@@ -171,8 +178,12 @@ pub fn time_controls(props: &TimeControlsProps) -> Html {
                 }
             </div>
             <div class="timeline">
-                <input id="timeline" type="range" min="0" max={(props.end_us / 1000).to_string()} step="10" value={(now / 1000).to_string()}
-                       aria-label="Time line" aria-valuetext={faultline_core::fmt_time(now)} oninput={on_seek} />
+                <div class="timeline-track">
+                    <input id="timeline" type="range" min="0" max={(props.end_us / 1000).to_string()} step="10" value={(now / 1000).to_string()}
+                           aria-label="Time line" aria-valuetext={faultline_core::fmt_time(now)} oninput={on_seek} />
+                    <StateBands bands={props.bands.clone()} now_us={now} end_us={props.end_us} />
+                    <MomentMarks moments={props.moments.clone()} end_us={props.end_us} on={on.clone()} />
+                </div>
                 <output id="sim-time" data-time-us={now.to_string()} data-trace-hash={format!("{:016x}", props.trace_hash)} aria-label="Simulated time">
                     { format!("t = {}", faultline_core::fmt_time(now)) }
                 </output>

@@ -137,6 +137,11 @@ impl Verdicts {
         self.floor_us = at_us;
     }
 
+    /// The transitions to "violated", oldest first (the time line marks them).
+    pub fn violations(&self) -> impl Iterator<Item = &Transition> {
+        self.transitions.iter().filter(|t| t.holds == Some(false))
+    }
+
     /// Reads the world's new trace events.
     pub fn sync(&mut self, world: &World) -> Sync {
         let trace = world.trace();
