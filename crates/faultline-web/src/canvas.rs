@@ -438,10 +438,10 @@ fn node_class(n: &NodeDraw, selected: bool) -> Classes {
 fn node_body(n: &NodeDraw) -> Html {
     let r = NODE_R;
     let (side, dx) = status_anchor(n.at.0);
-    // A long name is set smaller so it stays inside its shape (seven bold characters fit).
+    // A long name is set smaller so it stays inside its shape (six bold characters fit).
     let chars = n.name.chars().count();
-    let long = chars > 7;
-    let size = (13.0 * 7.0 / chars.max(1) as f64).max(8.5);
+    let long = chars > 6;
+    let size = (13.0 * 6.0 / chars.max(1) as f64).max(8.0);
     html! {
         <>
             <circle class="halo" r="42" />
