@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Faultline needs, idempotently: each tool is checked first and skipped when the
-# right version is present. `--test` adds what the tests need (Chromium, Playwright).
+# right version is present. `--test` adds what the tests need (Chromium, Playwright, axe-core).
 # Works as root without a terminal (CI). Reaches only crates.io, npm and Debian's archive.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -11,6 +11,7 @@ want_test=0
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132
 PLAYWRIGHT_VERSION=1.64.1
+AXE_VERSION=4.14.1
 
 command -v cargo >/dev/null || die "cargo is missing: install Rust 1.95 first (see README)"
 
@@ -59,6 +60,12 @@ if (( want_test )); then
   else
     npm_need+=("playwright-core@$PLAYWRIGHT_VERSION")
   fi
+  # The accessibility test (tests/e2e/a11y.test.mjs) injects axe-core's axe.min.js into pages.
+  if npm_have axe-core "$AXE_VERSION"; then
+    say "ok axe-core $AXE_VERSION (present)"
+  else
+    npm_need+=("axe-core@$AXE_VERSION")
+  fi
 fi
 if (( ${#npm_need[@]} )); then
   say "installing ${npm_need[*]} into $FAULTLINE_TOOLS"
@@ -66,6 +73,7 @@ if (( ${#npm_need[@]} )); then
   keep=()
   npm_have binaryen "$BINARYEN_VERSION.0.0" && keep+=("binaryen@$BINARYEN_VERSION.0.0")
   (( want_test )) && npm_have playwright-core "$PLAYWRIGHT_VERSION" && keep+=("playwright-core@$PLAYWRIGHT_VERSION")
+  (( want_test )) && npm_have axe-core "$AXE_VERSION" && keep+=("axe-core@$AXE_VERSION")
   [[ -f "$FAULTLINE_TOOLS/package.json" ]] || echo '{"name":"faultline-tools","private":true}' > "$FAULTLINE_TOOLS/package.json"
   (cd "$FAULTLINE_TOOLS" && npm install --no-audit --no-fund --loglevel=error --save-exact "${keep[@]}" "${npm_need[@]}" >/dev/null)
 fi

@@ -389,7 +389,7 @@ pub fn canvas(props: &CanvasProps) -> Html {
         let is_selected = *selected == Some(id);
         html! {
             <g class={node_class(n, is_selected)} data-node={n.name.clone()} transform={format!("translate({:.1},{:.1})", n.at.0, n.at.1)}
-               tabindex="0" role="button" aria-label={format!("node {}, {}, {}", n.name, n.kind, n.state)}
+               tabindex="0" role="button" aria-label={node_label(n)}
                aria-pressed={is_selected.to_string()} {onpointerdown} {onkeydown}>
                 { node_body(n) }
             </g>
@@ -433,8 +433,32 @@ fn node_class(n: &NodeDraw, selected: bool) -> Classes {
     )
 }
 
+/// Whether the node's shape shows its kind's name (a square whose glyph leaves room).
+fn kind_drawn(n: &NodeDraw) -> bool {
+    !n.look.round && !n.glyph.fills_shape()
+}
+
+/// A node's accessible name: the words drawn on it, in the order [`node_body`] draws them (WCAG
+/// 2.5.3, Label in Name: a speech-input user says what they see), then its kind where the shape
+/// does not show it: "node server, 0 busy, 0 queued, service".
+fn node_label(n: &NodeDraw) -> String {
+    let mut words = vec![n.name.clone()];
+    if kind_drawn(n) {
+        words.push(n.label.to_string());
+    }
+    words.extend(n.glyph.words());
+    words.push(n.state.clone());
+    if !kind_drawn(n) {
+        words.push(n.label.to_string());
+    }
+    words.retain(|w| !w.is_empty());
+    format!("node {}", words.join(", "))
+}
+
 /// A node's shape and marks, shared by the canvas and its pictures. Selection and focus are a
 /// halo around the node; state is the shape's stroke, its glyph and words: never the same cue.
+/// Its texts come in reading order (name, kind, glyph, status), a space apart, as
+/// [`node_label`] says them.
 fn node_body(n: &NodeDraw) -> Html {
     let r = NODE_R;
     let (side, dx) = status_anchor(n.at.0);
@@ -449,16 +473,19 @@ fn node_body(n: &NodeDraw) -> Html {
                 <circle class="shape" r={r.to_string()} />
             } else {
                 <rect class="shape" x={(-r).to_string()} y={(-r).to_string()} width={(2.0 * r).to_string()} height={(2.0 * r).to_string()} rx="8" />
-                if !n.glyph.fills_shape() {
-                    <text class="kind-label" y="19">{ n.label }</text>
-                }
-            }
-            { n.glyph.html() }
-            if n.look.leader {
-                <path class="crown" d="M-12 -33L-12 -45L-6 -38L0 -47L6 -38L12 -45L12 -33Z" />
             }
             <text class={classes!("label", long.then_some("long"))} y={if n.look.round { "5" } else { "2" }}
                   style={long.then(|| format!("font-size: {size:.1}px"))}>{ n.name.clone() }</text>
+            {" "}
+            if kind_drawn(n) {
+                <text class="kind-label" y="19">{ n.label }</text>
+                {" "}
+            }
+            { n.glyph.html() }
+            {" "}
+            if n.look.leader {
+                <path class="crown" d="M-12 -33L-12 -45L-6 -38L0 -47L6 -38L12 -45L12 -33Z" />
+            }
             <text class={classes!("status", side)} x={dx} y="48">{ n.state.clone() }</text>
         </>
     }

@@ -80,7 +80,8 @@ pub fn event_log(props: &EventLogProps) -> Html {
                     (None, None) => String::new(),
                 }
             }</p>
-            <ol class="log-lines" aria-live="off" {onclick}>
+            // It scrolls, so it takes focus: a keyboard can then scroll it with the arrows.
+            <ol class="log-lines" tabindex="0" aria-label="Event log lines, oldest first" aria-live="off" {onclick}>
                 { for props.lines.iter().map(|(seq, k, line, request)| html! {
                     <li key={*seq} class={classes!(format!("{k:?}").to_lowercase(), request.is_some().then_some("has-request"))}
                         data-client={request.map(|r| r.0.to_string())} data-trace={request.map(|r| r.1.to_string())}>{ line }</li>

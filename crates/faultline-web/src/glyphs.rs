@@ -260,7 +260,43 @@ impl Glyph {
         )
     }
 
-    /// The glyph in SVG, in the node's frame.
+    /// The words the glyph draws, in the order [`Glyph::html`] draws them: they go into the
+    /// node's accessible name, which must contain the visible text (WCAG 2.5.3, Label in Name).
+    /// Keep the two in step; the e2e test `a11y.test.mjs` checks every template's canvas.
+    pub fn words(&self) -> Vec<String> {
+        match self {
+            Glyph::Plain | Glyph::Service { .. } | Glyph::Lag { .. } => Vec::new(),
+            Glyph::Client {
+                retrying,
+                top_attempt,
+                ..
+            } => (*retrying > 0)
+                .then(|| retry_pill(*retrying, *top_attempt))
+                .into_iter()
+                .collect(),
+            Glyph::Raft { term, .. } => vec![format!("term {term}")],
+            Glyph::Replica { mode, values } => std::iter::once(mode.to_string())
+                .chain(values.iter().cloned())
+                .collect(),
+            Glyph::Reader { stale, broken } => (*stale > 0 || *broken)
+                .then(|| reader_flag(*stale, *broken))
+                .into_iter()
+                .collect(),
+            Glyph::Queue {
+                in_flight,
+                redelivered,
+                ..
+            } => std::iter::once(format!("{in_flight} out"))
+                .chain((*redelivered > 0).then(|| format!("↻{redelivered}")))
+                .collect(),
+            // Step marks are symbols, not words: the orchestrator's status line says it.
+            Glyph::Sagas { .. } => Vec::new(),
+            Glyph::Locked { blocked } => vec![lock_flag(*blocked).to_string()],
+        }
+    }
+
+    /// The glyph in SVG, in the node's frame. Texts are kept apart by a space, so the node's
+    /// text reads as words ("x=3 v2 y=1 v1", not "x=3 v2y=1 v1").
     pub fn html(&self) -> Html {
         match self {
             Glyph::Plain => html! {},
@@ -289,7 +325,7 @@ impl Glyph {
                     if *retrying > 0 {
                         <g class="retries" transform="translate(0,-44)">
                             <rect x="-24" y="-9" width="48" height="14" rx="7" />
-                            <text y="2">{ format!("↻{retrying} #{top_attempt}") }</text>
+                            <text y="2">{ retry_pill(*retrying, *top_attempt) }</text>
                         </g>
                     }
                     if let Some(b) = budget_left {
@@ -323,7 +359,7 @@ impl Glyph {
                 <g class="glyph replica-glyph">
                     <text class="mode" y="-16">{ *mode }</text>
                     { for values.iter().enumerate().map(|(i, v)| html! {
-                        <text class="value" y={(15 + 10 * i).to_string()}>{ v.clone() }</text>
+                        <>{" "}<text class="value" y={(15 + 10 * i).to_string()}>{ v.clone() }</text></>
                     }) }
                 </g>
             },
@@ -332,7 +368,7 @@ impl Glyph {
                     if *stale > 0 || *broken {
                         <g class="stale-flag" transform="translate(0,-44)">
                             <rect x="-30" y="-9" width="60" height="14" rx="3" />
-                            <text y="2">{ if *broken { "not linearizable".to_string() } else { format!("⚠ {stale} stale") } }</text>
+                            <text y="2">{ reader_flag(*stale, *broken) }</text>
                         </g>
                     }
                 </g>
@@ -347,6 +383,7 @@ impl Glyph {
                     { tank(*ready as f64, f64::from(*max), "backlog", false) }
                     <text class="kind-label" y="19">{ format!("{in_flight} out") }</text>
                     if *redelivered > 0 {
+                        {" "}
                         <g class="retries" transform="translate(0,-44)">
                             <rect x="-24" y="-9" width="48" height="14" rx="7" />
                             <text y="2">{ format!("↻{redelivered}") }</text>
@@ -369,7 +406,7 @@ impl Glyph {
             Glyph::Locked { blocked } => html! {
                 <g class="glyph lock-glyph" transform="translate(0,-44)">
                     <rect x="-30" y="-9" width="60" height="14" rx="3" />
-                    <text y="2">{ if *blocked { "🔒 blocked" } else { "🔒 in doubt" } }</text>
+                    <text y="2">{ lock_flag(*blocked) }</text>
                 </g>
             },
             Glyph::Lag { lag, head } => html! {
@@ -378,6 +415,29 @@ impl Glyph {
                 </g>
             },
         }
+    }
+}
+
+/// A client's retries in flight and the highest attempt number among them.
+fn retry_pill(retrying: usize, top_attempt: u32) -> String {
+    format!("↻{retrying} #{top_attempt}")
+}
+
+/// A key-value client's flag: its stale reads, or the history's verdict.
+fn reader_flag(stale: i64, broken: bool) -> String {
+    if broken {
+        "not linearizable".to_string()
+    } else {
+        format!("⚠ {stale} stale")
+    }
+}
+
+/// A two-phase-commit participant's lock.
+fn lock_flag(blocked: bool) -> &'static str {
+    if blocked {
+        "🔒 blocked"
+    } else {
+        "🔒 in doubt"
     }
 }
 
