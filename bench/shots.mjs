@@ -40,10 +40,17 @@ for (const [name, opts, go] of shots) {
   }
   await page.close();
 }
+// A lesson step as a learner finishes it: the prediction answered, the solution applied and run
+// to the end, the verdict on the canvas.
 for (const [name, opts] of [['lesson', wide], ['lesson-phone', phone]]) {
   const { page } = await openPage(env.browser, `${env.url}?lesson=04-retries&step=2`, opts);
-  await page.click('#run-settings');
-  await page.waitForTimeout(1500);
+  if (await page.locator('.predict').count()) await page.click('.predict .choices li[data-choice="0"] button');
+  await page.selectOption('#speed', '100');
+  await page.click('#show-solution');
+  await page.click('#apply-solution');
+  await page.waitForSelector('#result-card', { timeout: 30_000 });
+  await page.$eval('.lesson-panel', (p) => { p.scrollTop = p.scrollHeight; });
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(out, `${name}.png`) });
   console.log(`${name}.png`);
   await page.close();
