@@ -14,7 +14,7 @@
 use faultline_core::NodeId;
 use faultline_core::scenario::Scenario;
 use faultline_core::trace::{Fault, TraceEvent, TraceKind};
-use faultline_core::world::{RunStatus, World};
+use faultline_core::world::World;
 
 /// Moments kept; past it the oldest are dropped (a rewind before them rebuilds).
 pub const MAX_MOMENTS: usize = 500;
@@ -363,13 +363,9 @@ impl Moments {
         if t_us < self.floor_us {
             return false;
         }
-        let trace = world.trace();
-        let events = trace.events();
-        let i = events.partition_point(|e| e.time_us < t_us);
-        if i == 0 && trace.evicted() > 0 {
-            return false; // the ring does not reach back to the boundary
-        }
-        let seq = events.get(i).map_or(trace.len_total(), |e| e.seq);
+        let Some(seq) = crate::verdicts::boundary(world, t_us) else {
+            return false;
+        };
         self.moments.retain(|m| m.time_us < t_us && m.seq < seq);
         self.seen = seq;
         true
@@ -382,23 +378,10 @@ impl Moments {
             run: self.run,
             ..Moments::default()
         };
-        let (until, total) = (world.now_us(), world.trace().len_total());
-        let Ok(mut w) = scenario.build(None) else {
-            return;
-        };
         let names = world.names().to_vec();
-        loop {
-            let status = w.run_until(until, 20_000);
-            for e in w.trace_mut().drain() {
-                if e.seq < total {
-                    self.observe(&e, &names);
-                }
-            }
-            if !matches!(status, RunStatus::Budget) || w.trace().len_total() >= total {
-                break;
-            }
-        }
-        self.seen = total;
+        self.seen = crate::verdicts::replay(scenario, world, |e| {
+            self.observe(e, &names);
+        });
     }
 
     /// The moments in time order, with the invariants' violations merged in; at most

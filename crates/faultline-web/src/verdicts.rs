@@ -168,13 +168,9 @@ impl Verdicts {
         if t_us < self.floor_us {
             return false;
         }
-        let trace = world.trace();
-        let events = trace.events();
-        let i = events.partition_point(|e| e.time_us < t_us);
-        if i == 0 && trace.evicted() > 0 {
-            return false; // the ring does not reach back to the boundary
-        }
-        let seq = events.get(i).map_or(trace.len_total(), |e| e.seq);
+        let Some(seq) = boundary(world, t_us) else {
+            return false;
+        };
         self.transitions.retain(|t| t.time_us < t_us && t.seq < seq);
         self.seen = seq;
         true
@@ -184,22 +180,9 @@ impl Verdicts {
     /// every event; the same run, so the same transitions.
     pub fn rebuild(&mut self, scenario: &Scenario, world: &World) {
         *self = Verdicts::default();
-        let (until, total) = (world.now_us(), world.trace().len_total());
-        let Ok(mut w) = scenario.build(None) else {
-            return;
-        };
-        loop {
-            let status = w.run_until(until, 20_000);
-            for e in w.trace_mut().drain() {
-                if e.seq < total {
-                    self.observe(&e);
-                }
-            }
-            if !matches!(status, RunStatus::Budget) || w.trace().len_total() >= total {
-                break;
-            }
-        }
-        self.seen = total;
+        self.seen = replay(scenario, world, |e| {
+            self.observe(e);
+        });
     }
 
     /// The panel's rows: the latest answer per property, by node then name; nodes that count
@@ -241,6 +224,39 @@ impl Verdicts {
         rows.sort_by(|a, b| (a.node, &a.name).cmp(&(b.node, &b.name)));
         rows
     }
+}
+
+/// The first trace sequence number at or after `t_us`, when the world's ring still reaches back
+/// to it; `None` when it does not (the caller rebuilds instead).
+pub fn boundary(world: &World, t_us: u64) -> Option<u64> {
+    let trace = world.trace();
+    let events = trace.events();
+    let i = events.partition_point(|e| e.time_us < t_us);
+    if i == 0 && trace.evicted() > 0 {
+        return None; // the ring does not reach back to the boundary
+    }
+    Some(events.get(i).map_or(trace.len_total(), |e| e.seq))
+}
+
+/// Replays `scenario` (a session's recorded one: the same run) from zero to `world`'s moment,
+/// handing `observe` every event the world has had, in order; returns how many that is.
+pub fn replay(scenario: &Scenario, world: &World, mut observe: impl FnMut(&TraceEvent)) -> u64 {
+    let (until, total) = (world.now_us(), world.trace().len_total());
+    let Ok(mut w) = scenario.build(None) else {
+        return total;
+    };
+    loop {
+        let status = w.run_until(until, 20_000);
+        for e in w.trace_mut().drain() {
+            if e.seq < total {
+                observe(&e);
+            }
+        }
+        if !matches!(status, RunStatus::Budget) || w.trace().len_total() >= total {
+            break;
+        }
+    }
+    total
 }
 
 #[cfg(test)]
