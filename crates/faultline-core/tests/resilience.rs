@@ -232,24 +232,7 @@ fn grpc_backoff_follows_proposal_a6_and_caps_attempts_at_five() {
           "timeout_ms": 1000, "retry": {"max_attempts": 10, "backoff": {"type": "grpc", "base_ms": 100, "multiplier": 2, "cap_ms": 500}}}},
         {"id": "s", "model": {"type": "service", "latency": {"type": "constant", "ms": 1}, "error_rate": 1, "concurrency": 100}}],
       "links": [{"a": "c", "b": "s", "latency": {"type": "constant", "ms": 5}}]}"#;
-    let s = Scenario::parse(text).expect("valid");
-    let mut w = s.build(None).expect("builds");
-    let mut sends: std::collections::BTreeMap<u64, Vec<u64>> = std::collections::BTreeMap::new();
-    loop {
-        let status = w.run_until(s.duration_us(), 20_000);
-        for e in w.trace_mut().drain() {
-            if let TraceKind::Sent {
-                payload: faultline_core::msg::Payload::Request(r),
-                ..
-            } = e.kind
-            {
-                sends.entry(r.trace_id).or_default().push(e.time_us);
-            }
-        }
-        if status != faultline_core::world::RunStatus::Budget {
-            break;
-        }
-    }
+    let sends = attempt_times(text);
     let finished: Vec<&Vec<u64>> = sends
         .values()
         .filter(|v| v.len() >= 5 || v[0] < 15_000_000)

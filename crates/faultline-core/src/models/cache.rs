@@ -37,6 +37,8 @@
 //! within `timeout_ms` is abandoned (a write whose delete went unanswered counts as a lost
 //! invalidation, though the app cannot tell a lost delete from a lost answer).
 
+// Where an app server's operation is: the same steps its view shows, so one enum serves both.
+use crate::view::AppStep as Phase;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -799,16 +801,6 @@ impl AppConfig {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    CacheGet,
-    DbRead,
-    CacheSet,
-    DbWrite,
-    CacheDelete,
-    CacheWrite,
-}
-
 #[derive(Clone, Debug)]
 struct AppOp {
     key: u32,
@@ -1018,20 +1010,12 @@ impl Node for App {
     }
 
     fn view(&self) -> crate::view::NodeView {
-        use crate::view::AppStep as S;
         let ops = self
             .ops
             .values()
             .map(|o| crate::view::AppOpView {
                 key: o.key,
-                step: match o.phase {
-                    Phase::CacheGet => S::CacheGet,
-                    Phase::DbRead => S::DbRead,
-                    Phase::CacheSet => S::CacheSet,
-                    Phase::DbWrite => S::DbWrite,
-                    Phase::CacheDelete => S::CacheDelete,
-                    Phase::CacheWrite => S::CacheWrite,
-                },
+                step: o.phase,
                 started_us: o.started_us,
             })
             .collect();
