@@ -91,25 +91,17 @@ pub struct Scene {
 /// Messages in flight past which dots are drawn for speed rather than smooth edges.
 const MANY_MESSAGES: usize = 300;
 
-/// How a node is drawn, from its typed view: never from its status text.
-fn look(kind: ModelKind, view: &NodeView, live: Liveness) -> Look {
-    // The worst of a node's breakers gives its colour: one open call is the picture's news.
-    let worst = |breakers: &mut dyn Iterator<Item = BreakerState>| {
-        breakers.fold(None, |worst, b| match (worst, b) {
-            (_, BreakerState::Open) | (Some("breaker-open"), _) => Some("breaker-open"),
-            (_, BreakerState::HalfOpen) => Some("breaker-half-open"),
-            (w, BreakerState::Closed) => w,
-        })
-    };
-    let breaker = match view {
-        NodeView::Client(c) => worst(&mut c.breaker.iter().map(|b| b.state)),
-        NodeView::Service(s) => worst(
-            &mut s
-                .downstream
-                .iter()
-                .flat_map(|d| d.calls.iter().filter_map(|c| c.breaker.as_ref()))
-                .map(|b| b.state),
-        ),
+/// A node's circuit breakers, each with the node its calls go to: a client's own, a service's
+/// per downstream call. The one place the page decides which models have breakers.
+fn breakers(view: &NodeView) -> Vec<(NodeId, &BreakerView)> {
+    match view {
+        NodeView::Client(c) => c.breaker.iter().map(|b| (c.target, b)).collect(),
+        NodeView::Service(s) => s
+            .downstream
+            .iter()
+            .flat_map(|d| &d.calls)
+            .filter_map(|c| Some((c.target, c.breaker.as_ref()?)))
+            .collect(),
         NodeView::Payment(_)
         | NodeView::Database(_)
         | NodeView::Cache(_)
@@ -126,8 +118,25 @@ fn look(kind: ModelKind, view: &NodeView, live: Liveness) -> Look {
         | NodeView::TpcCoordinator(_)
         | NodeView::TpcParticipant(_)
         | NodeView::KvReplica(_)
-        | NodeView::KvClient(_) => None,
-    };
+        | NodeView::KvClient(_) => Vec::new(),
+    }
+}
+
+/// How a node is drawn, from its typed view: never from its status text.
+fn look(
+    kind: ModelKind,
+    view: &NodeView,
+    breakers: &[(NodeId, &BreakerView)],
+    live: Liveness,
+) -> Look {
+    // The worst of a node's breakers gives its colour: one open call is the picture's news.
+    let breaker = breakers
+        .iter()
+        .fold(None, |worst, (_, b)| match (worst, b.state) {
+            (_, BreakerState::Open) | (Some("breaker-open"), _) => Some("breaker-open"),
+            (_, BreakerState::HalfOpen) => Some("breaker-half-open"),
+            (w, BreakerState::Closed) => w,
+        });
     Look {
         round: crate::kinds::on_request_path(kind),
         leader: live == Liveness::Up
@@ -159,21 +168,10 @@ impl Scene {
                 let state = crate::derive::node_state(world, id);
                 let kind = node.kind();
                 let view = node.view();
-                let look = look(node.model_kind(), &view, live);
-                match &view {
-                    NodeView::Client(c) => {
-                        if let Some(b) = &c.breaker {
-                            gate(id, c.target, b);
-                        }
-                    }
-                    NodeView::Service(s) => {
-                        for c in s.downstream.iter().flat_map(|d| &d.calls) {
-                            if let Some(b) = &c.breaker {
-                                gate(id, c.target, b);
-                            }
-                        }
-                    }
-                    _ => {}
+                let calls = breakers(&view);
+                let look = look(node.model_kind(), &view, &calls, live);
+                for (to, b) in &calls {
+                    gate(id, *to, b);
                 }
                 let election_max_us = match scenario.nodes.get(i).map(|n| &n.model) {
                     Some(ModelSpec::Raft(r)) => (r.election_timeout_max_ms * 1000.0) as u64,
