@@ -1,6 +1,7 @@
 // Share links end to end: make a run in the page, copy its link, open it in a fresh page and get
 // the same moment of the same run (the same trace hash); hostile links change nothing but a
-// message; a classroom link hides what the teacher chose; embed=1 is the minimal page.
+// message; a classroom link hides what the teacher chose, for good, and carries a note; embed=1 is
+// the minimal page, with a way into the full one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { start, openPage, setRange } from './browser.mjs';
@@ -67,21 +68,57 @@ test('malformed and hostile links show a message and open the default sandbox', 
   assert.deepEqual(errors, []);
 });
 
-test('a classroom link hides what the teacher ticked; embed=1 is the minimal page', async () => {
+test('a classroom link hides what the teacher ticked, for good, and shows the note', async () => {
   const { page, errors } = await openPage(env.browser, env.url);
   await page.click('#classroom summary');
   await page.check('input.hide-part[data-part="seed"]');
   await page.check('input.hide-part[data-part="charts"]');
+  await page.fill('#teacher-note', 'Before you press play: how many requests reach the server?');
   await page.click('#copy-link');
   const url = await page.inputValue('#share-link');
   const student = await openPage(env.browser, url);
   assert.equal(await student.page.isVisible('#seed'), false);
   assert.equal(await student.page.isVisible('section.charts'), false);
   assert.equal(await student.page.isVisible('#play-pause'), true);
+  assert.match(await student.page.textContent('#teacher-note-shown'), /how many requests reach the server\?/);
+  // The student has no boxes to untick; the link they copy hides the same parts.
+  assert.equal(await student.page.locator('#classroom').count(), 0);
+  assert.equal(await student.page.isVisible('#classroom-locked'), true);
+  await student.page.click('#copy-link');
+  const passed = await openPage(env.browser, await student.page.inputValue('#share-link'));
+  assert.equal(await passed.page.isVisible('#seed'), false);
+  assert.match(await passed.page.textContent('#teacher-note-shown'), /how many requests/);
+  assert.deepEqual([...errors, ...student.errors, ...passed.errors], []);
+});
+
+test('hiding the settings a lesson step needs warns the teacher', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}?lesson=04-retries&step=2`);
+  await page.click('#classroom summary');
+  await page.check('input.hide-part[data-part="charts"]');
+  assert.equal(await page.locator('#classroom-warning').count(), 0, 'charts are not needed to solve it');
+  await page.check('input.hide-part[data-part="settings"]');
+  assert.match(await page.textContent('#classroom-warning'), /Step 2 .* cannot meet its goal/);
+  await page.uncheck('input.hide-part[data-part="settings"]');
+  assert.equal(await page.locator('#classroom-warning').count(), 0);
+  assert.deepEqual(errors, []);
+});
+
+test('embed=1 is the minimal page, with a way into the full page at the same moment', async () => {
   const embed = await openPage(env.browser, `${env.url}?embed=1`);
   assert.equal(await embed.page.locator('header').count(), 0);
   assert.equal(await embed.page.isVisible('#canvas'), true);
-  assert.deepEqual([...errors, ...student.errors, ...embed.errors], []);
+  await embed.page.click('#play-pause'); // pause
+  await setRange(embed.page, '#timeline', 1500);
+  const here = await state(embed.page);
+  const [full] = await Promise.all([
+    embed.page.context().waitForEvent('page'),
+    embed.page.click('#open-full'),
+  ]);
+  await full.waitForSelector('body[data-ready="1"]', { timeout: 15_000 });
+  assert.equal(new URL(full.url()).search, '', 'not embedded');
+  assert.equal(await full.locator('header').count(), 1);
+  assert.deepEqual(await state(full), here, 'same moment, same trace');
+  assert.deepEqual(embed.errors, []);
 });
 
 test('download the scenario and traces; open a scenario file; a corrupt file changes nothing', async () => {

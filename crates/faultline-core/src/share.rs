@@ -23,6 +23,8 @@ pub const MAX_LINK_CHARS: usize = 100_000;
 pub const MAX_LINK_JSON_BYTES: usize = crate::limits::MAX_SCENARIO_BYTES;
 /// The most controls or panels a classroom link may hide.
 pub const MAX_HIDDEN: usize = 32;
+/// The longest teacher's note a link carries, in characters: a sentence or two, not a handout.
+pub const MAX_NOTE_CHARS: usize = 280;
 
 /// base64url; padding is accepted on input (some tools add it) and never written.
 const B64: GeneralPurpose = GeneralPurpose::new(
@@ -52,6 +54,10 @@ pub struct LinkView {
     /// Controls and panels a teacher hid, by name (the page ignores names it does not know).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hide: Vec<String>,
+    /// A short note from the teacher, shown above the canvas (plain text, at most
+    /// [`MAX_NOTE_CHARS`] characters).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 /// Everything a link restores.
@@ -134,6 +140,11 @@ impl Link {
                 "This link hides more than {MAX_HIDDEN} controls, or names one oddly."
             ));
         }
+        if link.view.note.chars().count() > MAX_NOTE_CHARS {
+            return Err(format!(
+                "This link's note is longer than {MAX_NOTE_CHARS} characters; a teacher's note is a sentence or two."
+            ));
+        }
         if let Some(l) = &link.lesson
             && (l.id.chars().count() > 80 || l.step >= crate::lesson::MAX_STEPS)
         {
@@ -163,6 +174,7 @@ mod tests {
             view: LinkView {
                 still: true,
                 hide: vec!["seed".into()],
+                note: "Watch the second charge: why does it not happen?".into(),
             },
         }
     }
@@ -179,6 +191,18 @@ mod tests {
         assert_eq!(Link::decode(&text).unwrap(), l);
         assert_eq!(Link::decode(&format!("#{text}")).unwrap(), l);
         assert!(text.len() < l.scenario.to_json().len(), "compressed");
+    }
+
+    #[test]
+    fn a_link_without_a_note_is_written_as_before_notes_existed() {
+        let mut l = sample();
+        l.view.note.clear();
+        let text = l.encode();
+        let packed = B64.decode(text.split_once('.').unwrap().1).unwrap();
+        let json =
+            String::from_utf8(miniz_oxide::inflate::decompress_to_vec(&packed).unwrap()).unwrap();
+        assert!(!json.contains("note"), "{json}");
+        assert_eq!(Link::decode(&text).unwrap().view.note, "");
     }
 
     #[test]
@@ -236,6 +260,19 @@ mod tests {
         let mut l = sample();
         l.scenario.nodes[0].id = "has space".into();
         assert!(Link::decode(&l.encode()).unwrap_err().contains("not valid"));
+        let mut l = sample();
+        l.view.note = "x".repeat(MAX_NOTE_CHARS + 1);
+        assert!(
+            Link::decode(&l.encode())
+                .unwrap_err()
+                .contains("note is longer")
+        );
+        l.view.note = "é".repeat(MAX_NOTE_CHARS);
+        assert_eq!(
+            Link::decode(&l.encode()).unwrap(),
+            l,
+            "the limit counts characters"
+        );
         let e = Link::decode(&pack(r#"{"scenario": 1}"#)).unwrap_err();
         assert!(e.contains("could not be read"), "{e}");
         let mut v = serde_json::to_value(sample()).unwrap();

@@ -464,6 +464,11 @@ mod share_links {
                 } else {
                     vec![]
                 },
+                note: if seed.is_multiple_of(5) {
+                    format!("Look at node {seed} \"closely\" <b>")
+                } else {
+                    String::new()
+                },
             },
         }
     }

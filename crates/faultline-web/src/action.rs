@@ -114,6 +114,10 @@ pub enum Action {
     CopyLink,
     /// Hide or show a part of the page in links made from now on (a classroom link).
     Hide(&'static str, bool),
+    /// The teacher's note that links made from now on carry.
+    Note(String),
+    /// Embedded: open this run, at this moment, in the full page (a new tab).
+    OpenFull,
     /// Download the run in a format.
     Export(ExportKind),
     /// Save a drawn view (a chart, the space-time diagram): file stem, SVG text, as PNG or not.
@@ -166,4 +170,6 @@ pub enum Effect {
     ForgetProgress,
     /// Put this link text in the address bar's fragment (replacing the history entry).
     Fragment(String),
+    /// Open this address in a new tab.
+    OpenTab(String),
 }

@@ -171,6 +171,17 @@ impl Component for App {
                         hide_seed={page.hides("seed")} embed={page.embed} comparing={page.compare.is_some()}
                         now_us={world.now_us()} end_us={s.end_us()} trace_hash={world.trace().hash()}
                         in_flight={world.in_flight_count()} moments={page.moment_list.clone()} bands={page.bands.clone()} on={on.clone()} />
+                    if page.embed {
+                        <p class="embed-open">
+                            <button id="open-full" onclick={on.reform(|_| Action::OpenFull)}
+                                title="This run at this moment, in the whole Faultline page (a new tab)">{"Open in Faultline ↗"}</button>
+                        </p>
+                    }
+                    if !page.note.is_empty() {
+                        <aside id="teacher-note-shown" class="teacher-note" aria-label="Note from your teacher">
+                            <strong>{"Note: "}</strong>{ page.note.clone() }
+                        </aside>
+                    }
                     if let Some(n) = &s.notice {
                         <p class="notice" role="status">{ n.clone() }</p>
                     }
@@ -210,7 +221,8 @@ impl Component for App {
                     }
                     <p id="announce" class="visually-hidden" aria-live="polite">{ &page.announce }</p>
                     if !page.embed {
-                        <Share copied={page.copied.clone()} hidden={page.hidden.clone()} on={on.clone()} />
+                        <Share copied={page.copied.clone()} hidden={page.hidden.clone()} note={page.note.clone()}
+                            locked={page.locked} unsolvable={page.unsolvable()} on={on.clone()} />
                     }
                     <Export json={page.scenario_json.clone()} hidden={page.embed} on={on.clone()} />
                     <Charts charts={page.charts.clone()} hidden={page.hides("charts")} on={on.clone()} />

@@ -102,6 +102,15 @@ pub fn run(effect: Effect) -> Result<(), String> {
             }
             Ok(())
         }
+        Effect::OpenTab(url) => {
+            // `noopener`: the full page need not reach back into the page that embeds it.
+            let w = window().ok_or("This page has no window to open a tab from.")?;
+            w.open_with_url_and_target_and_features(&url, "_blank", "noopener")
+                .map(|_| ())
+                .map_err(|_| {
+                    "The browser would not open a new tab. Copy the page's link instead.".into()
+                })
+        }
         Effect::Fragment(text) => {
             // Replaces the history entry: Back leaves the page, as people expect.
             if let Some(h) = window().and_then(|w| w.history().ok()) {

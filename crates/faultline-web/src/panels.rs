@@ -2,7 +2,8 @@
 
 use std::rc::Rc;
 
-use web_sys::HtmlInputElement;
+use faultline_core::share::MAX_NOTE_CHARS;
+use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::charts::Chart;
@@ -16,6 +17,12 @@ pub struct ShareProps {
     pub copied: Option<String>,
     /// Parts a classroom link hides.
     pub hidden: Vec<String>,
+    /// The teacher's note links carry.
+    pub note: String,
+    /// Opened from a classroom link: its hidden parts cannot be shown again here.
+    pub locked: bool,
+    /// Why the open lesson step cannot be solved with what is hidden, if so.
+    pub unsolvable: Option<String>,
     /// Where the learner's acts go.
     pub on: Callback<Action>,
 }
@@ -43,11 +50,23 @@ pub fn share(props: &ShareProps) -> Html {
                        onfocus={Callback::from(|e: FocusEvent| e.target_unchecked_into::<HtmlInputElement>().select())} />
                 <span class="hint" role="status">{"Copied. Whoever opens it sees this run, paused at this moment."}</span>
             }
-            <details id="classroom">
-                <summary>{"Classroom link: hide parts of the page"}</summary>
-                <p class="hint">{"Tick what your class should not see, then copy the link."}</p>
-                <div class="hide-parts">{ for boxes }</div>
-            </details>
+            if props.locked {
+                <p class="hint" id="classroom-locked">{"This classroom link hides parts of the page; links you copy hide them too."}</p>
+            } else {
+                <details id="classroom">
+                    <summary>{"Classroom link: hide parts, add a note"}</summary>
+                    <p class="hint">{"Tick what your class should not see, write a note if you like, then copy the link."}</p>
+                    <div class="hide-parts">{ for boxes }</div>
+                    if let Some(why) = &props.unsolvable {
+                        <p class="warn" id="classroom-warning" role="status">{ why.clone() }</p>
+                    }
+                    <label class="note-edit">{"Note for your class "}
+                        <textarea id="teacher-note" rows="2" maxlength={MAX_NOTE_CHARS.to_string()} value={props.note.clone()}
+                            placeholder="e.g. Before you press play: how many charges will the customer see?"
+                            oninput={on.reform(|e: InputEvent| Action::Note(e.target_unchecked_into::<HtmlTextAreaElement>().value()))} />
+                    </label>
+                </details>
+            }
         </section>
     }
 }

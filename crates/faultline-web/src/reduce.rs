@@ -228,12 +228,23 @@ pub fn reduce(page: &mut Page, action: Action) -> Vec<Effect> {
                 page.announce = "Link copied.".into();
             }
         }
+        // A classroom link's choices are the teacher's: a student cannot undo them.
+        Action::Hide(..) | Action::Note(_) if page.locked => {}
         Action::Hide(part, on) => {
             page.hidden.retain(|h| h != part);
             if on {
                 page.hidden.push(part.to_string());
             }
             page.copied = None; // the old link no longer says what the teacher chose
+        }
+        Action::Note(text) => {
+            page.note = clean_note(&text);
+            page.copied = None;
+        }
+        Action::OpenFull => {
+            if let Some(text) = page.link_text() {
+                fx.push(Effect::OpenTab(format!("{}#{text}", page.base_url)));
+            }
         }
         Action::Export(kind) => page.export(kind, &mut fx),
         Action::SaveSvg(stem, svg, png) => fx.push(if png {
@@ -471,6 +482,8 @@ impl Page {
             lesson: None,
             lesson_list: false,
             hidden: Vec::new(),
+            locked: false,
+            note: String::new(),
             end_verdict: None,
             embed: query_param(&start.query, "embed").as_deref() == Some("1"),
             copied: None,
@@ -610,6 +623,8 @@ impl Page {
             .into_iter()
             .filter(|h| HIDEABLE.iter().any(|(n, _)| n == h))
             .collect();
+        self.locked = !self.hidden.is_empty();
+        self.note = clean_note(&link.view.note);
         self.announce = "The shared run is open, paused at its moment.".into();
     }
 
@@ -720,3 +735,14 @@ impl Page {
 #[cfg(test)]
 #[path = "reduce_tests.rs"]
 mod tests;
+
+/// A teacher's note as the page keeps it: one paragraph, without control characters, at most
+/// [`MAX_NOTE_CHARS`](faultline_core::share::MAX_NOTE_CHARS) characters.
+fn clean_note(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(faultline_core::share::MAX_NOTE_CHARS)
+        .collect::<String>()
+        .trim_start()
+        .to_string()
+}

@@ -298,3 +298,109 @@ fn the_trace_filter_reads_what_the_log_prints() {
         assert_eq!(parse_trace_id(bad), Err(()), "{bad}");
     }
 }
+
+/// Opens a copied link in a fresh page, as a student does.
+fn open_copied(url: &str) -> Page {
+    let hash = url.split_once('#').map(|(_, h)| format!("#{h}")).unwrap();
+    Page::start(Start {
+        hash,
+        base_url: "http://127.0.0.1:8080/".into(),
+        ..Start::default()
+    })
+    .0
+}
+
+#[test]
+fn a_classroom_link_keeps_its_hidden_parts_and_note_for_the_student() {
+    let mut teacher = page();
+    reduce(&mut teacher, Action::Hide("seed", true));
+    reduce(
+        &mut teacher,
+        Action::Note("Watch the\nqueue fill up.".into()),
+    );
+    reduce(&mut teacher, Action::CopyLink);
+    let mut student = open_copied(&teacher.copied.clone().unwrap());
+    assert!(student.hides("seed") && student.locked);
+    assert_eq!(student.note, "Watch the queue fill up.", "one paragraph");
+    // The student cannot untick the box nor edit the note...
+    reduce(&mut student, Action::Hide("seed", false));
+    reduce(&mut student, Action::Note(String::new()));
+    assert!(student.hides("seed"));
+    assert_eq!(student.note, "Watch the queue fill up.");
+    // ...and a link they pass on keeps both.
+    reduce(&mut student, Action::CopyLink);
+    let next = open_copied(&student.copied.clone().unwrap());
+    assert!(next.hides("seed") && next.locked);
+    assert_eq!(next.note, student.note);
+    // A link that hides nothing is not locked: whoever opens it may make a classroom link.
+    reduce(&mut teacher, Action::Hide("seed", false));
+    reduce(&mut teacher, Action::CopyLink);
+    assert!(!open_copied(&teacher.copied.clone().unwrap()).locked);
+    // A note longer than a link carries is cut at the limit, not refused.
+    reduce(&mut teacher, Action::Note("x".repeat(1_000)));
+    assert_eq!(
+        teacher.note.chars().count(),
+        faultline_core::share::MAX_NOTE_CHARS
+    );
+}
+
+#[test]
+fn hiding_what_a_step_needs_warns_the_teacher() {
+    let mut p = page();
+    let needs = |c: &faultline_core::lesson::Change| match c {
+        faultline_core::lesson::Change::Do(_) => "actions",
+        _ => "settings",
+    };
+    let (i, step, part) = p
+        .catalog
+        .iter()
+        .enumerate()
+        .find_map(|(i, (_, l))| {
+            let l = l.as_ref().ok()?;
+            l.steps.iter().enumerate().find_map(|(j, s)| {
+                (s.goal.is_some() && !s.solution.is_empty()).then(|| (i, j, needs(&s.solution[0])))
+            })
+        })
+        .expect("a step solved by a change");
+    reduce(&mut p, Action::OpenStep(i, step));
+    assert_eq!(p.unsolvable(), None, "nothing hidden yet");
+    reduce(&mut p, Action::Hide("charts", true));
+    assert_eq!(
+        p.unsolvable(),
+        None,
+        "the charts are not needed to solve it"
+    );
+    let part = HIDEABLE.iter().find(|(n, _)| *n == part).unwrap().0;
+    reduce(&mut p, Action::Hide(part, true));
+    let why = p.unsolvable().expect("a warning");
+    assert!(why.contains(&format!("Step {}", step + 1)), "{why}");
+    assert!(why.contains("cannot meet its goal"), "{why}");
+}
+
+#[test]
+fn embedded_open_in_faultline_is_the_full_page_at_the_same_moment() {
+    let (mut p, _) = Page::start(Start {
+        query: "?embed=1".into(),
+        base_url: "http://127.0.0.1:8080/".into(),
+        ..Start::default()
+    });
+    assert!(p.embed);
+    reduce(&mut p, Action::Toggle);
+    reduce(&mut p, Action::Seek(1_200_000));
+    let fx = reduce(&mut p, Action::OpenFull);
+    let url = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::OpenTab(url) => Some(url),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("a new tab: {fx:?}"));
+    assert!(!url.contains("embed"), "the full page: {url}");
+    let full = open_copied(url);
+    assert!(!full.embed);
+    assert_eq!(now(&full), 1_200_000);
+    assert_eq!(
+        session(&full).world.trace().hash(),
+        session(&p).world.trace().hash()
+    );
+}

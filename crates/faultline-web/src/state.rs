@@ -18,7 +18,7 @@
 use std::rc::Rc;
 
 use faultline_core::NodeId;
-use faultline_core::lesson::{Lesson, Verdict};
+use faultline_core::lesson::{Change, Lesson, Verdict};
 use faultline_core::share::{LessonAt, Link, LinkView};
 
 use crate::charts::Chart;
@@ -109,6 +109,11 @@ pub struct Page {
     pub lesson_list: bool,
     /// Parts hidden by a classroom link (or chosen for the next one).
     pub hidden: Vec<String>,
+    /// The page was opened from a classroom link that hides parts: they stay hidden, and the
+    /// panel that would show them again is hidden too.
+    pub locked: bool,
+    /// The teacher's note: shown above the canvas, and carried by links made from this page.
+    pub note: String,
     /// The goal's verdict at the end of the run, keyed by the run's trace hash and time.
     pub(crate) end_verdict: Option<((u64, u64), Verdict)>,
     /// `?embed=1`: the minimal page for an iframe.
@@ -210,6 +215,39 @@ impl Page {
         self.hidden.iter().any(|h| h == part)
     }
 
+    /// Why the open lesson step cannot be solved with the parts the teacher hides, if it cannot:
+    /// its solution changes a setting (hidden with "settings") or adds a crash or a cut (hidden
+    /// with "actions"). A sentence for the teacher, before the link goes to a class.
+    pub fn unsolvable(&self) -> Option<String> {
+        let o = self.lesson.as_ref()?;
+        let lesson = self.catalog.get(o.lesson)?.1.as_ref().ok()?;
+        let step = lesson.steps.get(o.step)?;
+        step.goal.as_ref()?;
+        let mut needs: Vec<&str> = step
+            .solution
+            .iter()
+            .map(|c| match c {
+                Change::Node { .. } | Change::Link { .. } => "settings",
+                Change::Do(_) => "actions",
+            })
+            .filter(|part| self.hides(part))
+            .collect();
+        needs.dedup();
+        let labels: Vec<&str> = needs
+            .iter()
+            .filter_map(|n| HIDEABLE.iter().find(|(h, _)| h == n).map(|(_, l)| *l))
+            .collect();
+        (!labels.is_empty()).then(|| {
+            format!(
+                "Step {} of \"{}\" is solved with {}: with {} hidden, your class cannot meet its goal.",
+                o.step + 1,
+                lesson.title,
+                labels.join(" and "),
+                if labels.len() > 1 { "them" } else { "it" },
+            )
+        })
+    }
+
     /// This moment as a link text.
     pub fn link_text(&self) -> Option<String> {
         let s = self.session.as_ref().ok()?;
@@ -224,6 +262,7 @@ impl Page {
                 view: LinkView {
                     still: self.still,
                     hide: self.hidden.clone(),
+                    note: self.note.clone(),
                 },
             }
             .encode(),
