@@ -69,7 +69,7 @@ test('complete the first step of the idempotency lesson through the page', async
 
 test('show the solution and apply it', async () => {
   const { page, errors } = await openPage(env.browser, `${env.url}?lesson=08-circuit-breakers&step=2`, wide);
-  assert.match(await page.textContent('#step-title'), /Step 2 of 2: A dependency that hangs/);
+  assert.match(await page.textContent('#step-title'), /Step 2 of 3: A dependency that hangs/);
   await page.click('#show-solution');
   assert.match(await page.textContent('.solution'), /Set checkout's breaker to/);
   // The goal is shown once the prediction is answered.

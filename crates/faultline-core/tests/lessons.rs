@@ -165,3 +165,60 @@ fn a_chain_with_no_retry_left_does_not_pass() {
         "still retries",
     );
 }
+
+#[test]
+fn turning_retries_off_does_not_end_the_metastable_storm() {
+    // Lesson 06: with one attempt the storm never starts, and the odd failure is never retried.
+    shortcut_fails(
+        "06-retry-budgets.md",
+        "The storm that does not stop",
+        &[node_change(
+            "web",
+            "retry.max_attempts",
+            serde_json::json!(1),
+        )],
+        "still retries",
+    );
+}
+
+#[test]
+fn a_key_made_in_checkout_alone_still_charges_twice() {
+    // Lesson 17: checkout's own key covers its retries, not the app's, which reach checkout as
+    // new requests.
+    shortcut_fails(
+        "17-checkout-incident.md",
+        "2:07 AM: the pager",
+        &[node_change(
+            "checkout",
+            "downstream.calls.0.idempotency_keys",
+            serde_json::json!(true),
+        )],
+        "charged twice",
+    );
+}
+
+#[test]
+fn the_cascade_needs_both_the_timeout_and_the_workers() {
+    // Lesson 17: a 3 s timeout with 16 workers still fills checkout's queue; 32 workers with
+    // the 1 s timeout still cut off every slow charge.
+    shortcut_fails(
+        "17-checkout-incident.md",
+        "The cascade",
+        &[node_change(
+            "checkout",
+            "downstream.calls.0.timeout_ms",
+            serde_json::json!(3000),
+        )],
+        "orders",
+    );
+    shortcut_fails(
+        "17-checkout-incident.md",
+        "The cascade",
+        &[node_change(
+            "checkout",
+            "concurrency",
+            serde_json::json!(32),
+        )],
+        "orders succeed",
+    );
+}

@@ -14,6 +14,15 @@
 //! nest); in sequence, calls go one after the other in the order listed, and stop as soon as the
 //! outcome is known; in parallel, all go at once; once the stage is decided the calls still in
 //! flight are abandoned (their answers are counted as late and ignored).
+//!
+//! A call can charge a card (`charge_cents`, to a `payment` service) and carry an idempotency key
+//! (`idempotency_keys`, off by default), as a client does (Stripe's "Designing robust and
+//! predictable APIs with idempotency", 2017). The key is made once per call of one incoming
+//! request and reused by that call's retries. When the incoming request carries a key of its
+//! own, the call's key is derived from it, so a retry by the caller upstream reaches the payment
+//! service with the same key: the key travels end to end, as Stripe advises for a charge made
+//! behind another service. Without an incoming key, a fresh one is drawn from the node's stream
+//! (and only then: a call without keys draws exactly the random numbers it always did).
 
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +58,23 @@ pub struct CallSpec {
     /// `fallbacks`), as if it had succeeded.
     #[serde(default)]
     pub fallback: bool,
+    /// Send charges of this amount (to a `payment` service) instead of plain calls; `null` for
+    /// plain calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge_cents: Option<u64>,
+    /// Send an idempotency key, the same on every retry of the call (derived from the incoming
+    /// request's key when it has one).
+    #[serde(default)]
+    pub idempotency_keys: bool,
+}
+
+/// The idempotency key of call `i` of a request that came with key `incoming`: a mix of the two
+/// (SplitMix64's finaliser), so every call has its own key and a retried request the same ones.
+fn derived_key(incoming: u64, i: usize) -> u64 {
+    let mut z = incoming ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// The order the calls go in.
@@ -141,6 +167,8 @@ struct CallState {
     req: Option<u64>,
     timeout: Option<TimerId>,
     done: Option<bool>,
+    /// The call's idempotency key, made at its first attempt (with `idempotency_keys`).
+    key: Option<u64>,
 }
 
 /// One request waiting for its calls.
@@ -316,6 +344,13 @@ impl Calls {
         let req_id = self.next_req;
         self.next_req += 1;
         c.req = Some(req_id);
+        let spec = &d.calls[i];
+        if spec.idempotency_keys && c.key.is_none() {
+            c.key = Some(match p.job.req.idempotency_key {
+                Some(k) => derived_key(k, i),
+                None => ctx.rng().next_u64(),
+            });
+        }
         c.timeout = d.calls[i]
             .timeout_ms
             .map(|t| ctx.set_timer(ms_to_us(t), CallTimer::Timeout(req_id).tag()));
@@ -323,8 +358,11 @@ impl Calls {
             trace_id: p.job.req.trace_id,
             req_id,
             attempt: c.tries.attempt,
-            idempotency_key: None,
-            op: Op::Call,
+            idempotency_key: if spec.idempotency_keys { c.key } else { None },
+            op: match spec.charge_cents {
+                Some(amount_cents) => Op::Charge { amount_cents },
+                None => Op::Call,
+            },
         };
         self.attempts += 1;
         ctx.count("downstream_attempts", 1);
