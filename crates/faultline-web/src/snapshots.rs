@@ -84,6 +84,7 @@ impl Snapshots {
     }
 
     /// How many are kept.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.saved.len()
     }
