@@ -543,26 +543,43 @@ mod tests {
         assert_eq!(m.successes, 0, "the server was down from the start");
     }
 
-    /// A benchmark, not a test (it asserts no time): how long a jump anywhere in a ten-minute
-    /// run takes natively. Run: `cargo test --release -p faultline-web seek_benchmark -- --ignored --nocapture`.
+    /// A benchmark, not a test (it asserts no time): how long jumps take natively in a
+    /// 10-minute and a 1-hour run, and what they replay. Run:
+    /// `cargo test --release -p faultline-web seek_benchmark -- --ignored --nocapture`.
     #[test]
     #[ignore]
     fn seek_benchmark() {
-        let mut s = Scenario::parse(crate::templates::DEFAULT_SCENARIO).expect("valid");
-        s.duration_ms = 600_000.0;
-        let mut p = Session::new(s).expect("builds");
-        p.seek(600_000_000);
-        let mut worst = std::time::Duration::ZERO;
-        let mut rng = faultline_core::rng::SimRng::new(9, faultline_core::rng::Stream::World);
-        for _ in 0..200 {
-            let t = rng.below(600_000_000);
-            let start = std::time::Instant::now();
-            p.seek(t);
-            worst = worst.max(start.elapsed());
+        for minutes in [10u64, 60] {
+            let mut s = Scenario::parse(crate::templates::DEFAULT_SCENARIO).expect("valid");
+            s.duration_ms = (minutes * 60_000) as f64;
+            let end = minutes * 60_000_000;
+            let mut p = Session::new(s).expect("builds");
+            p.seek(end);
+            let mut rng = faultline_core::rng::SimRng::new(9, faultline_core::rng::Stream::World);
+            let timed = |p: &mut Session, t: u64| {
+                let start = std::time::Instant::now();
+                p.seek(t);
+                (start.elapsed(), p.replayed())
+            };
+            let to_start = timed(&mut p, 0);
+            p.seek(end);
+            let to_middle = timed(&mut p, end / 2);
+            let to_end = timed(&mut p, end);
+            let mut worst = (std::time::Duration::ZERO, 0);
+            for _ in 0..200 {
+                let t = rng.below(end);
+                worst = worst.max(timed(&mut p, t));
+            }
+            let (n, bytes, gap) = (
+                p.snaps().len(),
+                p.snaps().bytes(),
+                p.snaps().max_gap_events(),
+            );
+            println!(
+                "{minutes}-minute run, {} events: (time, events replayed) to start {to_start:?}, back to middle {to_middle:?}, forward to end {to_end:?}, worst of 200 random {worst:?}; {n} snapshots, {:.1} MB, longest gap {gap} events",
+                p.world.events(),
+                bytes as f64 / 1e6
+            );
         }
-        println!(
-            "{} snapshots; worst of 200 random seeks in a 10-minute run: {worst:?}",
-            p.snapshots()
-        );
     }
 }
