@@ -422,8 +422,13 @@ impl Trace {
         self.events.iter().skip(skip)
     }
 
-    /// Forgets events with `seq >= seq` and restores the hash (restoring a snapshot).
+    /// Forgets events with `seq >= seq` and restores the hash (restoring a snapshot). Moving
+    /// forward (a snapshot ahead of the ring's newest event) forgets every kept event: the ones
+    /// in between were never recorded here, and the ring holds a contiguous run of events.
     pub(crate) fn rewind(&mut self, seq: u64, hash: u64) {
+        if seq > self.next_seq {
+            self.events.clear();
+        }
         while self.events.back().is_some_and(|e| e.seq >= seq) {
             self.events.pop_back();
         }

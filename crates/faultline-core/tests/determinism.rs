@@ -137,3 +137,39 @@ fn every_sample_file_is_embedded() {
         "add every sample in tests/scenarios to SAMPLES (sorted)"
     );
 }
+
+/// A time line jumps forward by restoring a snapshot ahead of the playhead: the ring then holds
+/// only events from the snapshot on (never a gap in it), and the run goes on exactly as played
+/// straight through.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn restoring_a_snapshot_ahead_of_the_playhead_continues_the_same_run() {
+    for (name, text) in SAMPLES {
+        let s = Scenario::parse(text).expect("valid");
+        let end = s.duration_us();
+        let mut w = s.build(None).expect("builds");
+        w.run_until(end / 2, u64::MAX);
+        let ahead = w.snapshot();
+        w.run_until(end, u64::MAX);
+        let (hash, events) = (w.trace().hash(), w.events());
+        let mut back = s.build(None).expect("builds");
+        back.run_until(end / 4, u64::MAX);
+        back.restore(&ahead);
+        let first = back.trace().events().front().map(|e| e.seq);
+        assert_eq!(
+            first, None,
+            "{name}: the ring forgot the events before the jump"
+        );
+        back.run_until(end, u64::MAX);
+        assert_eq!(
+            (back.trace().hash(), back.events()),
+            (hash, events),
+            "{name}"
+        );
+        let seqs: Vec<u64> = back.trace().events().iter().map(|e| e.seq).collect();
+        assert!(
+            seqs.windows(2).all(|p| p[1] == p[0] + 1),
+            "{name}: the ring is contiguous"
+        );
+    }
+}

@@ -21,13 +21,16 @@ mod kinds;
 mod layout;
 mod lesson_panel;
 mod lessons;
+mod meter;
 mod moments;
 mod moments_view;
+mod observed;
 mod panels;
 mod reduce;
 mod refresh;
 mod sandbox;
 mod session;
+mod snapshots;
 mod spacetime;
 mod state;
 mod templates;
@@ -35,6 +38,10 @@ mod toolbar;
 mod verdicts;
 mod views;
 mod waterfall;
+
+/// Counts the heap per thread, so the time line can keep its snapshots within a byte budget.
+#[global_allocator]
+static ALLOCATOR: meter::Counting = meter::Counting;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

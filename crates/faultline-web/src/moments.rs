@@ -2,9 +2,10 @@
 //! a breaker's transitions, Raft's leader changes, and (from the invariants' list) violations.
 //!
 //! The trace is a bounded ring, so the page keeps the moments itself, as `verdicts.rs` keeps
-//! verdicts: it reads new events as they arrive, forgets those after the new moment on a seek
-//! back or a fork (the run before it is the same run), and rebuilds by replaying the recorded
-//! scenario when the ring lost events it needed.
+//! verdicts: read as the run goes (`observed.rs`), carried in every snapshot of the time line,
+//! restored with the world by a seek. The session also keeps the moments of the furthest point
+//! the run reached, so after a seek back the time line still marks what comes ahead (the same
+//! run); a fork forgets them.
 //!
 //! Where they come from in the trace: faults are `TraceKind::Fault`; a breaker's transition is a
 //! `TraceKind::State` line "breaker CLOSED -> OPEN: why" (a service's downstream breaker prefixes
@@ -12,11 +13,10 @@
 //! "leader -> follower, term 4".
 
 use faultline_core::NodeId;
-use faultline_core::scenario::Scenario;
 use faultline_core::trace::{Fault, TraceEvent, TraceKind};
 use faultline_core::world::World;
 
-/// Moments kept; past it the oldest are dropped (a rewind before them rebuilds).
+/// Moments kept; past it the oldest are dropped (the band then starts at the oldest kept).
 pub const MAX_MOMENTS: usize = 500;
 
 /// What kind of moment. Each has a name (for `data-moment-kind`), a glyph (colour is never the
@@ -165,20 +165,18 @@ pub struct Band {
 pub enum Sync {
     /// Up to date; whether a moment was added.
     Fresh(bool),
-    /// The ring lost events the list needs: call [`Moments::rebuild`].
-    Rebuild,
+    /// The ring no longer holds events the list has not read: it cannot follow this world.
+    Gap,
 }
 
-/// The moments of one session.
-#[derive(Default)]
+/// The moments of one run, up to the moment read.
+#[derive(Clone, Default)]
 pub struct Moments {
     moments: Vec<Moment>,
     /// Trace events read so far (the next `seq` to read).
     seen: u64,
-    /// Moments before this time were dropped: a rewind before it needs a rebuild.
+    /// Moments before this time were dropped: the bands start here.
     floor_us: u64,
-    /// Which run they belong to (a hash of the recorded scenario), to tell a fork from a seek.
-    pub(crate) run: u64,
 }
 
 fn name(names: &[String], n: NodeId) -> String {
@@ -341,12 +339,10 @@ impl Moments {
     pub fn sync(&mut self, world: &World) -> Sync {
         let trace = world.trace();
         if trace.len_total() <= self.seen {
-            // Behind what was read (a seek back): the same run, so the moments ahead of the
-            // playhead still come; a fork is told with `rewind`.
             return Sync::Fresh(false);
         }
         if trace.evicted() > self.seen {
-            return Sync::Rebuild;
+            return Sync::Gap;
         }
         let names = world.names();
         let mut added = false;
@@ -357,31 +353,9 @@ impl Moments {
         Sync::Fresh(added)
     }
 
-    /// The world was rewound to `t_us`, or changed at `t_us` (a fork): forgets the moments at or
-    /// after it and reads again from there. `false` when it cannot (rebuild instead).
-    pub fn rewind(&mut self, world: &World, t_us: u64) -> bool {
-        if t_us < self.floor_us {
-            return false;
-        }
-        let Some(seq) = crate::verdicts::boundary(world, t_us) else {
-            return false;
-        };
-        self.moments.retain(|m| m.time_us < t_us && m.seq < seq);
-        self.seen = seq;
-        true
-    }
-
-    /// Replays `scenario` (the session's recorded one) from zero to the world's moment and reads
-    /// every event; the same run, so the same moments.
-    pub fn rebuild(&mut self, scenario: &Scenario, world: &World) {
-        *self = Moments {
-            run: self.run,
-            ..Moments::default()
-        };
-        let names = world.names().to_vec();
-        self.seen = crate::verdicts::replay(scenario, world, |e| {
-            self.observe(e, &names);
-        });
+    /// Gives up on the events before `seq` (the ring lost them unread): reads on from there.
+    pub fn skip_to(&mut self, seq: u64) {
+        self.seen = self.seen.max(seq);
     }
 
     /// The moments in time order, with the invariants' violations merged in; at most

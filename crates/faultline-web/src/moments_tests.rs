@@ -1,16 +1,21 @@
 use super::*;
 use crate::session::Session;
 use crate::templates::TEMPLATES;
+use faultline_core::scenario::Scenario;
 use faultline_core::world::Action;
 
 fn template(i: usize) -> Session {
     Session::new(Scenario::parse(TEMPLATES[i]).expect("valid")).expect("builds")
 }
 
-fn synced(m: &mut Moments, p: &Session) {
-    if m.sync(&p.world) == Sync::Rebuild {
-        m.rebuild(&p.recorded(), &p.world);
-    }
+/// The moments the session read up to its playhead.
+fn read(p: &Session) -> Moments {
+    p.observed().moments.clone()
+}
+
+/// The moments the time line marks (those ahead of the playhead too, after a seek back).
+fn marked(p: &Session) -> Vec<Moment> {
+    p.marks().moments.moments.clone()
 }
 
 fn kinds_between(m: &Moments, from_us: u64, to_us: u64) -> Vec<Kind> {
@@ -24,9 +29,8 @@ fn kinds_between(m: &Moments, from_us: u64, to_us: u64) -> Vec<Kind> {
 #[test]
 fn the_breaker_opens_half_opens_and_closes_between_10_and_25_s() {
     let mut p = template(2);
-    let mut m = Moments::default();
     p.seek(26_000_000);
-    synced(&mut m, &p);
+    let m = read(&p);
     let kinds = kinds_between(&m, 10_000_000, 25_000_000);
     let open = kinds.iter().position(|k| *k == Kind::Open).expect("opened");
     let half = kinds
@@ -61,51 +65,44 @@ fn the_breaker_opens_half_opens_and_closes_between_10_and_25_s() {
 }
 
 #[test]
-fn a_seek_back_keeps_the_moments_ahead_and_a_rewind_forgets_them() {
+fn a_seek_back_keeps_the_moments_ahead_and_a_fork_forgets_them() {
     let mut p = template(2);
-    let mut m = Moments::default();
     p.seek(26_000_000);
-    synced(&mut m, &p);
-    let all = m.moments.clone();
+    let all = marked(&p);
     assert!(!all.is_empty());
-    // The same run: what comes after 5 s is still known.
+    // The same run: what comes after 5 s is still marked, though not yet read at 5 s.
     p.seek(5_000_000);
-    synced(&mut m, &p);
-    assert_eq!(m.moments, all);
+    assert_eq!(marked(&p), all);
+    assert_eq!(read(&p).len(), 0, "nothing happened before 10 s");
     p.seek(15_000_000);
-    synced(&mut m, &p);
-    assert_eq!(m.moments, all);
-    // Told of a fork at 5 s, it forgets what came after.
-    p.seek(5_000_000);
-    assert!(m.rewind(&p.world, 5_000_000));
-    synced(&mut m, &p);
-    assert_eq!(m.len(), 0, "nothing happened before 10 s");
+    assert_eq!(marked(&p), all);
     p.seek(26_000_000);
-    synced(&mut m, &p);
-    assert_eq!(m.moments, all);
-    // A fresh list, rebuilt by replay, agrees.
-    let mut fresh = Moments::default();
-    fresh.rebuild(&p.recorded(), &p.world);
-    assert_eq!(fresh.moments, all);
+    assert_eq!(read(&p).moments, all);
+    // A fork at 5 s forgets what came after.
+    p.seek(5_000_000);
+    p.intervene(Action::Pause(NodeId(0)));
+    assert!(marked(&p).iter().all(|x| x.time_us <= 5_000_000));
+    // Played straight through, the recorded run gives the same moments.
+    p.seek(26_000_000);
+    let (_, straight) = crate::observed::played_straight(&p.recorded(), 26_000_000);
+    assert_eq!(marked(&p), straight.moments.moments);
 }
 
 #[test]
 fn a_crash_intervention_appears_and_a_fork_is_followed() {
     let mut p = template(2);
-    let mut m = Moments::default();
     p.seek(3_000_000);
-    synced(&mut m, &p);
     p.intervene(Action::Crash(NodeId(1)));
-    synced(&mut m, &p);
+    let m = read(&p);
     let crash = m.moments.last().expect("a moment");
     assert_eq!((crash.kind, crash.time_us), (Kind::Crash, 3_000_000));
     assert_eq!(crash.label(), "t = 3.000 s: payments crashed");
     p.seek(4_000_000);
     p.intervene(Action::Restart(NodeId(1)));
     p.seek(6_000_000);
-    synced(&mut m, &p);
     assert_eq!(
-        m.moments
+        read(&p)
+            .moments
             .iter()
             .filter(|x| x.kind != Kind::Open)
             .map(|x| x.kind)
@@ -115,19 +112,16 @@ fn a_crash_intervention_appears_and_a_fork_is_followed() {
     );
     // Back before the crash, and a different future: the crash is forgotten.
     p.seek(2_000_000);
-    assert!(m.rewind(&p.world, 2_000_000));
     p.intervene(Action::Pause(NodeId(1)));
-    assert!(m.rewind(&p.world, 2_000_000));
-    synced(&mut m, &p);
-    assert!(m.moments.iter().all(|x| x.kind != Kind::Crash));
+    p.seek(6_000_000);
+    assert!(marked(&p).iter().all(|x| x.kind != Kind::Crash));
 }
 
 #[test]
 fn raft_marks_leaders_crashes_and_one_moment_per_partition() {
     let mut p = template(13);
-    let mut m = Moments::default();
     p.seek(9_000_000);
-    synced(&mut m, &p);
+    let m = read(&p);
     let leader = m
         .moments
         .iter()
@@ -215,7 +209,7 @@ fn state_lines_are_read_as_the_models_write_them() {
 }
 
 #[test]
-fn many_moments_stay_bounded_and_a_rewind_before_them_asks_for_a_rebuild() {
+fn many_moments_stay_bounded() {
     let mut m = Moments::default();
     let names = vec!["a".to_string()];
     for i in 0..2_000u64 {
@@ -236,6 +230,4 @@ fn many_moments_stay_bounded_and_a_rewind_before_them_asks_for_a_rebuild() {
     }
     assert_eq!(m.len(), MAX_MOMENTS);
     assert_eq!(m.moments.last().map(|x| x.seq), Some(1_999));
-    let p = template(0);
-    assert!(!m.rewind(&p.world, 0), "dropped moments need a replay");
 }

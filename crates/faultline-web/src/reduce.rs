@@ -469,8 +469,7 @@ impl Page {
             error: None,
             last_frame_ms: None,
             compare: None,
-            verdicts: Default::default(),
-            moments: Default::default(),
+            marks_version: u64::MAX,
             frames: 0,
             log_kinds: [true, false, true],
             log_node: None,
@@ -558,8 +557,7 @@ impl Page {
                 self.session = Ok(s);
                 self.selected = None;
                 self.seen_seq = 0;
-                self.verdicts = Default::default();
-                self.moments = Default::default();
+                self.marks_version = u64::MAX;
                 self.compare = None;
                 self.request = None;
                 self.error = None;

@@ -19,7 +19,7 @@ use crate::state::{Effect, LogKind, LogLine, Page};
 
 impl Page {
     /// Refreshes every panel; `before` (time, trace hash) is the moment before the action, when
-    /// one ran: the verdicts' list forgets what came after a fork.
+    /// one ran: the lists are redrawn, and a fork's picked request too.
     pub(crate) fn refresh_all(&mut self, before: Option<(u64, u64)>) {
         if let Ok(s) = &self.session
             && *self.names != *s.world.names()
@@ -146,75 +146,32 @@ impl Page {
         }
     }
 
-    /// Reads new verdicts; `before` (time, trace hash) is the moment before a change of the run:
-    /// when the trace differs, the list forgets what came after it first.
+    /// Redraws the invariants' rows, the moments and the breakers' bands when the session's
+    /// lists changed (or after an action, `before` being the moment before it), and announces a
+    /// property that turned violated. The session keeps the lists itself (`observed.rs`): a jump
+    /// restores them with its snapshot, so nothing here replays the run.
     pub(crate) fn sync_verdicts(&mut self, before: Option<(u64, u64)>) {
-        use crate::verdicts::Sync;
-        let Ok(s) = &self.session else { return };
-        let w = &s.world;
-        let mut ok = true;
-        if let Some((t, hash)) = before
-            && hash != w.trace().hash()
-        {
-            ok = self.verdicts.rewind(w, t.min(w.now_us()));
-        }
-        let turned = match ok.then(|| self.verdicts.sync(w)) {
-            Some(Sync::Fresh(t)) => t,
-            _ => {
-                self.verdicts.rebuild(&s.recorded(), w);
-                Vec::new()
-            }
-        };
-        if let Some(name) = turned.last() {
+        let Ok(s) = &mut self.session else { return };
+        if let Some(name) = s.take_turned() {
             self.announce = format!("Invariant violated: {name}.");
         }
-        if !turned.is_empty() || before.is_some() {
-            let rows = self.verdicts.rows(w);
-            if *self.verdict_rows != rows {
-                self.verdict_rows = Rc::new(rows);
-            }
+        if before.is_none() && s.version() == self.marks_version {
+            return;
         }
-        self.sync_moments(before, !turned.is_empty());
-    }
-
-    /// Reads new moments for the time line, as [`Page::sync_verdicts`] reads verdicts;
-    /// `turned`: an invariant turned violated (a moment too).
-    fn sync_moments(&mut self, before: Option<(u64, u64)>, turned: bool) {
-        use crate::moments::Sync;
-        let Ok(s) = &self.session else { return };
+        self.marks_version = s.version();
         let w = &s.world;
-        let mut ok = true;
-        if let Some((t, hash)) = before
-            && hash != w.trace().hash()
-        {
-            // A seek keeps the run; anything else that changed the trace forked it at `t`.
-            let run = {
-                use std::hash::{Hash, Hasher};
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                s.recorded().to_json().hash(&mut h);
-                h.finish()
-            };
-            if run != self.moments.run || w.now_us() == 0 {
-                self.moments.run = run;
-                ok = self.moments.rewind(w, t.min(w.now_us()));
-            }
+        let rows = s.observed().verdicts.rows(w);
+        if *self.verdict_rows != rows {
+            self.verdict_rows = Rc::new(rows);
         }
-        let added = match ok.then(|| self.moments.sync(w)) {
-            Some(Sync::Fresh(added)) => added,
-            _ => {
-                self.moments.rebuild(&s.recorded(), w);
-                true
-            }
-        };
-        if added || turned || before.is_some() {
-            let list = self.moments.list(self.verdicts.violations(), w.names());
-            if *self.moment_list != list {
-                self.moment_list = Rc::new(list);
-            }
-            let bands = self.moments.bands(w.names());
-            if *self.bands != bands {
-                self.bands = Rc::new(bands);
-            }
+        let marks = s.marks();
+        let list = marks.moments.list(marks.verdicts.violations(), w.names());
+        if *self.moment_list != list {
+            self.moment_list = Rc::new(list);
+        }
+        let bands = marks.moments.bands(w.names());
+        if *self.bands != bands {
+            self.bands = Rc::new(bands);
         }
     }
 
@@ -222,7 +179,7 @@ impl Page {
     pub(crate) fn refresh_views(&mut self) {
         let Ok(s) = &self.session else { return };
         let w = &s.world;
-        let rows = self.verdicts.rows(w);
+        let rows = s.observed().verdicts.rows(w);
         if *self.verdict_rows != rows {
             self.verdict_rows = Rc::new(rows);
         }

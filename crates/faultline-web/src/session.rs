@@ -6,15 +6,26 @@
 //! - A frame never accounts for more than [`MAX_FRAME_MS`] of wall time (a tab back from the
 //!   background does not fast-forward a minute) nor handles more than [`EVENTS_PER_FRAME`] events
 //!   (a busy scenario slows down instead of freezing the page).
-//! - Snapshots are taken every [`SNAPSHOT_EVERY_EVENTS`] events or [`SNAPSHOT_EVERY_US`] of virtual
-//!   time, whichever comes first, so seeking anywhere replays at most that much.
+//! - The run is played in slices of at most [`OBSERVE_EVERY_EVENTS`] events, and after each the
+//!   session reads the new trace events into its lists (`observed.rs`: the invariants' verdicts
+//!   and the time line's moments) before the trace's ring can forget them.
+//! - Snapshots (`snapshots.rs`) are taken every [`SNAPSHOT_EVERY_EVENTS`] events or
+//!   [`SNAPSHOT_EVERY_US`] of virtual time, whichever comes first, each with the lists read so
+//!   far, and thinned to a byte budget as the run grows. A seek restores the nearest snapshot at
+//!   or before its target, backward or forward, and replays from there: a jump's cost is bounded
+//!   by the longest gap between snapshots, wherever it lands.
+//! - After a seek back the session keeps the lists of the furthest moment the run reached, so
+//!   the time line still marks what comes ahead (it is the same run); a fork forgets them.
 //! - The learner's interventions are recorded with their time. One made in the past forks a new
 //!   future: later interventions and snapshots are dropped and the run goes on from there.
 //!   Interventions run after every other event of their microsecond (see the core's `World`), so
 //!   the recorded run replays exactly from a link.
 
 use faultline_core::scenario::{Intervention, Scenario, ScenarioErrors};
-use faultline_core::world::{Action, RunStatus, Snapshot, World};
+use faultline_core::world::{Action, RunStatus, World};
+
+use crate::observed::Observed;
+use crate::snapshots::{BUDGET, Budget, Saved, Snapshots};
 
 /// The most wall time one frame may account for, in milliseconds.
 pub const MAX_FRAME_MS: f64 = 100.0;
@@ -26,13 +37,16 @@ pub const SNAPSHOT_EVERY_EVENTS: u64 = 20_000;
 pub const SNAPSHOT_EVERY_US: u64 = 2_000_000;
 /// The most events one seek may replay before it gives up with a notice.
 pub const EVENTS_PER_SEEK: u64 = 5_000_000;
+/// Events run between two readings of the trace: the ring holds 200,000 events, so a reading is
+/// never late unless events average more than 20 trace lines each.
+pub const OBSERVE_EVERY_EVENTS: u64 = 10_000;
 /// Playback speeds offered, as virtual time per wall time.
 pub const SPEEDS: [f64; 9] = [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 100.0];
 
-struct Saved {
-    /// Every event up to and including this time has run; `None` for the state before time 0.
-    covered_us: Option<u64>,
-    snap: Snapshot,
+/// The lists of the furthest moment the run reached, kept while the playhead is behind it.
+struct Frontier {
+    events: u64,
+    observed: Observed,
 }
 
 /// A running scenario and how it is being played.
@@ -49,31 +63,86 @@ pub struct Session {
     pub speed: f64,
     /// Why playback stopped by itself (end of run, a limit), for people.
     pub notice: Option<String>,
-    saved: Vec<Saved>,
+    snaps: Snapshots,
+    /// The lists read up to the playhead.
+    observed: Observed,
+    frontier: Option<Frontier>,
+    /// The last property that turned violated and was not yet announced.
+    turned: Option<String>,
+    /// Counts changes of the lists, so the page redraws them only when they changed.
+    version: u64,
+    /// Events the last seek ran: what it cost.
+    #[cfg(test)]
+    replayed: u64,
 }
 
 impl Session {
     /// Builds the scenario's world, playing from time zero.
     pub fn new(scenario: Scenario) -> Result<Self, ScenarioErrors> {
+        Self::with_budget(scenario, BUDGET)
+    }
+
+    /// [`Session::new`] with another bound on the time line's snapshots.
+    pub fn with_budget(scenario: Scenario, budget: Budget) -> Result<Self, ScenarioErrors> {
         let mut world = scenario.build(None)?;
-        let snap = world.snapshot();
-        Ok(Session {
+        let start = Self::start_of(&mut world);
+        let mut s = Session {
+            observed: start.observed.clone(),
+            snaps: Snapshots::new(start, budget),
             scenario,
             user: Vec::new(),
             world,
             playing: true,
             speed: 1.0,
             notice: None,
-            saved: vec![Saved {
-                covered_us: None,
-                snap,
-            }],
-        })
+            frontier: None,
+            turned: None,
+            version: 0,
+            #[cfg(test)]
+            replayed: 0,
+        };
+        s.observe();
+        Ok(s)
+    }
+
+    /// The snapshot of a new world, before time zero, with what its trace holds read.
+    fn start_of(world: &mut World) -> Saved {
+        let mut observed = Observed::default();
+        observed.read(world);
+        let ((snap, observed), bytes) = crate::meter::measure(|| (world.snapshot(), observed));
+        Saved {
+            covered_us: None,
+            snap,
+            observed,
+            bytes,
+        }
     }
 
     /// The end of the run, in virtual microseconds.
     pub fn end_us(&self) -> u64 {
         self.scenario.duration_us()
+    }
+
+    /// The lists read up to the playhead: the invariants' panel shows these.
+    pub fn observed(&self) -> &Observed {
+        &self.observed
+    }
+
+    /// The lists the time line marks: the furthest moment's, after a seek back in the same run.
+    pub fn marks(&self) -> &Observed {
+        self.frontier
+            .as_ref()
+            .map_or(&self.observed, |f| &f.observed)
+    }
+
+    /// The property that last turned violated since this was last asked, for the live region.
+    pub fn take_turned(&mut self) -> Option<String> {
+        self.turned.take()
+    }
+
+    /// Changes whenever [`Session::observed`] or [`Session::marks`] may have changed.
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// Plays or pauses; playing at the end of a run does nothing.
@@ -93,21 +162,49 @@ impl Session {
         }
     }
 
-    /// Runs to `target_us` in slices, so long seeks leave snapshots behind them.
+    /// Reads the trace's new events into the lists.
+    fn observe(&mut self) {
+        let read = self.observed.read(&self.world);
+        if read.changed {
+            self.version += 1;
+        }
+        if read.turned.is_some() {
+            self.turned = read.turned;
+        }
+        if read.skipped > 0 {
+            self.notice = Some(format!(
+                "{} trace events came faster than they could be read: the invariants and the time line may miss something in them.",
+                read.skipped
+            ));
+        }
+        if self
+            .frontier
+            .as_ref()
+            .is_some_and(|f| f.events <= self.world.events())
+        {
+            // The playhead caught up with the furthest moment: its own lists are as complete.
+            self.frontier = None;
+            self.version += 1;
+        }
+    }
+
+    /// Runs to `target_us` in slices, reading the trace after each, so long seeks leave
+    /// snapshots behind them.
     fn run_to(&mut self, target_us: u64, budget: u64) {
         let start_events = self.world.events();
         loop {
             let spent = self.world.events() - start_events;
             let slice_end = target_us.min(self.world.now_us().saturating_add(SNAPSHOT_EVERY_US));
-            match self
-                .world
-                .run_until(slice_end, budget.saturating_sub(spent))
-            {
+            let chunk = budget.saturating_sub(spent).min(OBSERVE_EVERY_EVENTS);
+            let status = self.world.run_until(slice_end, chunk);
+            self.observe();
+            match status {
                 RunStatus::Halted(why) => {
                     self.playing = false;
                     self.notice = Some(why);
                     break;
                 }
+                RunStatus::Budget if self.world.events() - start_events < budget => continue,
                 RunStatus::Budget => {
                     if budget >= EVENTS_PER_SEEK {
                         self.notice = Some(format!(
@@ -130,22 +227,31 @@ impl Session {
 
     fn maybe_snapshot(&mut self) {
         let now = self.world.now_us();
-        let last = self
-            .saved
-            .last()
-            .expect("the initial snapshot is never dropped");
-        let due = last.covered_us.is_none_or(|t| {
-            now > t
-                && (now - t >= SNAPSHOT_EVERY_US
-                    || self.world.events() - last.snap.events() >= SNAPSHOT_EVERY_EVENTS)
-        });
-        if due {
-            let snap = self.world.snapshot();
-            self.saved.push(Saved {
+        // A learner's intervention still to come is in the world's queue; restoring a snapshot
+        // schedules those after it again, so one taken now would run it twice.
+        if self.user.iter().any(|(at, _)| *at > now)
+            || !self.snaps.due(
+                now,
+                self.world.events(),
+                SNAPSHOT_EVERY_US,
+                SNAPSHOT_EVERY_EVENTS,
+            )
+        {
+            return;
+        }
+        let (world, observed) = (&mut self.world, &self.observed);
+        let ((snap, observed), bytes) =
+            crate::meter::measure(|| (world.snapshot(), observed.clone()));
+        let playhead = self.world.events();
+        self.snaps.insert(
+            Saved {
                 covered_us: Some(now),
                 snap,
-            });
-        }
+                observed,
+                bytes,
+            },
+            playhead,
+        );
     }
 
     /// Advances by one frame of `wall_ms` wall-clock milliseconds; does nothing while paused.
@@ -169,39 +275,57 @@ impl Session {
         match self.world.next_event_us() {
             Some(t) if t <= self.end_us() => {
                 self.world.step();
+                self.observe();
             }
             _ => self.notice = Some("Nothing more happens before the end of the run.".into()),
         }
     }
 
-    /// Moves the playhead to `t_us`: forward by running, backward by restoring the latest
-    /// snapshot before it and replaying.
+    /// Moves the playhead to `t_us` from the nearest snapshot at or before it, backward or
+    /// forward; forward, straight on when no snapshot lies between the playhead and `t_us`.
     pub fn seek(&mut self, t_us: u64) {
         let t = t_us.min(self.end_us());
-        if t >= self.world.now_us() && self.world.halted().is_none() {
-            self.run_to(t, EVENTS_PER_SEEK);
-            return;
+        let i = self.snaps.at_or_before(t);
+        let onward = t >= self.world.now_us() && self.world.halted().is_none();
+        if !onward || self.snaps.get(i).events() > self.world.events() {
+            self.restore(i);
         }
-        self.restore_before(t);
+        #[cfg(test)]
+        let from = self.world.events();
         self.run_to(t, EVENTS_PER_SEEK);
+        #[cfg(test)]
+        {
+            self.replayed = self.world.events() - from;
+        }
     }
 
-    /// Restores the latest snapshot that covers no more than `t`, and reschedules the learner's
-    /// interventions that came after it.
-    fn restore_before(&mut self, t: u64) {
-        let i = self
-            .saved
-            .iter()
-            .rposition(|s| s.covered_us.is_none_or(|c| c <= t))
-            .unwrap_or(0);
-        self.world.restore(&self.saved[i].snap);
-        let covered = self.saved[i].covered_us;
+    /// Restores snapshot `i` with its lists, and reschedules the learner's interventions that
+    /// came after it. Going back, the lists of the furthest moment are kept for the time line.
+    fn restore(&mut self, i: usize) {
+        let s = self.snaps.get(i);
+        let here = self.world.events();
+        if s.events() < here && self.frontier.as_ref().is_none_or(|f| f.events < here) {
+            self.frontier = Some(Frontier {
+                events: here,
+                observed: self.observed.clone(),
+            });
+        }
+        self.world.restore(&s.snap);
+        self.observed = s.observed.clone();
+        let covered = s.covered_us;
         for (at, action) in &self.user {
             if covered.is_none_or(|c| *at > c) {
                 self.world.schedule_action(*at, action.clone());
             }
         }
+        self.version += 1;
         self.notice = None;
+        self.observe();
+    }
+
+    /// Restores the latest snapshot that covers no more than `t`.
+    fn restore_before(&mut self, t: u64) {
+        self.restore(self.snaps.at_or_before(t));
     }
 
     /// Records and applies an intervention at the playhead. Made in the past, it forks a new
@@ -210,8 +334,10 @@ impl Session {
         let now = self.world.now_us();
         self.user.retain(|(at, _)| *at <= now);
         self.user.push((now, action));
-        self.saved.retain(|s| s.covered_us.is_none_or(|c| c < now));
+        self.snaps.forget_from(now);
+        self.frontier = None;
         self.restore_before(now);
+        self.frontier = None;
         self.run_to(now, EVENTS_PER_SEEK);
     }
 
@@ -220,8 +346,9 @@ impl Session {
         if !keep {
             self.user.clear();
         }
-        self.saved.truncate(1);
+        self.snaps.forget_from(0);
         self.restore_before(0);
+        self.frontier = None;
         self.playing = true;
     }
 
@@ -242,16 +369,15 @@ impl Session {
     /// Rebuilds the run with another seed (the learner's interventions are kept).
     pub fn set_seed(&mut self, seed: u64) {
         self.scenario.seed = seed;
-        let mut world = self
+        self.world = self
             .scenario
             .build(None)
             .expect("the scenario was valid and a seed cannot break it");
-        self.saved = vec![Saved {
-            covered_us: None,
-            snap: world.snapshot(),
-        }];
-        self.world = world;
+        let budget = self.snaps.budget();
+        self.snaps = Snapshots::new(Self::start_of(&mut self.world), budget);
+        self.frontier = None;
         self.restore_before(0);
+        self.frontier = None;
     }
 
     /// The scenario with the learner's interventions appended: what a link or an export holds.
@@ -266,12 +392,28 @@ impl Session {
         s
     }
 
+    /// The time line's snapshots.
+    #[cfg(test)]
+    pub fn snaps(&self) -> &Snapshots {
+        &self.snaps
+    }
+
     /// How many snapshots the time line holds.
     #[cfg(test)]
     pub fn snapshots(&self) -> usize {
-        self.saved.len()
+        self.snaps.len()
+    }
+
+    /// Events the last seek ran.
+    #[cfg(test)]
+    pub fn replayed(&self) -> u64 {
+        self.replayed
     }
 }
+
+#[cfg(test)]
+#[path = "jumps_tests.rs"]
+mod jumps_tests;
 
 #[cfg(test)]
 mod tests {
@@ -401,26 +543,43 @@ mod tests {
         assert_eq!(m.successes, 0, "the server was down from the start");
     }
 
-    /// A benchmark, not a test (it asserts no time): how long a jump anywhere in a ten-minute
-    /// run takes natively. Run: `cargo test --release -p faultline-web seek_benchmark -- --ignored --nocapture`.
+    /// A benchmark, not a test (it asserts no time): how long jumps take natively in a
+    /// 10-minute and a 1-hour run, and what they replay. Run:
+    /// `cargo test --release -p faultline-web seek_benchmark -- --ignored --nocapture`.
     #[test]
     #[ignore]
     fn seek_benchmark() {
-        let mut s = Scenario::parse(crate::templates::DEFAULT_SCENARIO).expect("valid");
-        s.duration_ms = 600_000.0;
-        let mut p = Session::new(s).expect("builds");
-        p.seek(600_000_000);
-        let mut worst = std::time::Duration::ZERO;
-        let mut rng = faultline_core::rng::SimRng::new(9, faultline_core::rng::Stream::World);
-        for _ in 0..200 {
-            let t = rng.below(600_000_000);
-            let start = std::time::Instant::now();
-            p.seek(t);
-            worst = worst.max(start.elapsed());
+        for minutes in [10u64, 60] {
+            let mut s = Scenario::parse(crate::templates::DEFAULT_SCENARIO).expect("valid");
+            s.duration_ms = (minutes * 60_000) as f64;
+            let end = minutes * 60_000_000;
+            let mut p = Session::new(s).expect("builds");
+            p.seek(end);
+            let mut rng = faultline_core::rng::SimRng::new(9, faultline_core::rng::Stream::World);
+            let timed = |p: &mut Session, t: u64| {
+                let start = std::time::Instant::now();
+                p.seek(t);
+                (start.elapsed(), p.replayed())
+            };
+            let to_start = timed(&mut p, 0);
+            p.seek(end);
+            let to_middle = timed(&mut p, end / 2);
+            let to_end = timed(&mut p, end);
+            let mut worst = (std::time::Duration::ZERO, 0);
+            for _ in 0..200 {
+                let t = rng.below(end);
+                worst = worst.max(timed(&mut p, t));
+            }
+            let (n, bytes, gap) = (
+                p.snaps().len(),
+                p.snaps().bytes(),
+                p.snaps().max_gap_events(),
+            );
+            println!(
+                "{minutes}-minute run, {} events: (time, events replayed) to start {to_start:?}, back to middle {to_middle:?}, forward to end {to_end:?}, worst of 200 random {worst:?}; {n} snapshots, {:.1} MB, longest gap {gap} events",
+                p.world.events(),
+                bytes as f64 / 1e6
+            );
         }
-        println!(
-            "{} snapshots; worst of 200 random seeks in a 10-minute run: {worst:?}",
-            p.snapshots()
-        );
     }
 }

@@ -85,8 +85,8 @@ pub struct Page {
     pub(crate) last_frame_ms: Option<f64>,
     /// Compare mode's second pane.
     pub compare: Option<crate::compare::Compare>,
-    pub(crate) verdicts: crate::verdicts::Verdicts,
-    pub(crate) moments: crate::moments::Moments,
+    /// The session's lists' version the panels were last drawn from (`Session::version`).
+    pub(crate) marks_version: u64,
     /// Frames played (the refresh schedule counts them).
     pub(crate) frames: u64,
     /// Event log filters: by kind, by node, by trace id, and a trace filter that did not parse.

@@ -4,15 +4,13 @@
 //! Models report verdicts with `TraceKind::Verdict`. The page also derives one the core already
 //! knows: a payment service's duplicate charge (a `Metric` event) violates "no duplicate charge".
 //!
-//! Only *transitions* are kept (a property first seen, or its answer changed), in trace order,
-//! so a seek back or a fork simply forgets the transitions after the new moment: the run before
-//! it is the same run. When the ring no longer holds the events needed (a long jump forward, a
-//! link opened at a late moment), the list is rebuilt by replaying the recorded scenario.
+//! Only *transitions* are kept (a property first seen, or its answer changed), in trace order.
+//! The list is read as the run goes (`observed.rs`), and every snapshot of the time line carries
+//! a copy, so a seek restores it with the world: the same run, so the same transitions.
 
 use faultline_core::NodeId;
-use faultline_core::scenario::Scenario;
 use faultline_core::trace::{TraceEvent, TraceKind};
-use faultline_core::world::{RunStatus, World};
+use faultline_core::world::World;
 
 /// Transitions kept before the oldest are folded into one per property.
 const MAX_TRANSITIONS: usize = 4_096;
@@ -56,18 +54,19 @@ pub struct Row {
 pub enum Sync {
     /// Up to date; these properties turned violated on the way (for the live region).
     Fresh(Vec<String>),
-    /// The ring lost events the list needs: call [`Verdicts::rebuild`].
-    Rebuild,
+    /// The ring no longer holds events the list has not read (or the world was rewound
+    /// behind the list): it cannot follow this world.
+    Gap,
 }
 
-/// The accumulated transitions of one session.
-#[derive(Default)]
+/// The accumulated transitions of one run, up to the moment read.
+#[derive(Clone, Default)]
 pub struct Verdicts {
     transitions: Vec<Transition>,
     /// Trace events read so far (the next `seq` to read).
     seen: u64,
-    /// Transitions before this time were folded: a rewind before it needs a rebuild.
-    floor_us: u64,
+    /// Transitions added so far (folding aside), so a reader can tell the list changed.
+    changes: u64,
 }
 
 /// Whether a transition is about the same property as (`node`, `name`): a property of the
@@ -118,14 +117,15 @@ impl Verdicts {
             holds,
             detail,
         });
+        self.changes += 1;
         if self.transitions.len() > MAX_TRANSITIONS {
-            self.fold(e.time_us);
+            self.fold();
         }
         turned
     }
 
     /// Keeps only the newest transition per property.
-    fn fold(&mut self, at_us: u64) {
+    fn fold(&mut self) {
         let mut kept: Vec<Transition> = Vec::new();
         for t in self.transitions.drain(..).rev() {
             if !kept.iter().any(|k| same(k.node, &k.name, t.node, &t.name)) {
@@ -134,7 +134,21 @@ impl Verdicts {
         }
         kept.reverse();
         self.transitions = kept;
-        self.floor_us = at_us;
+    }
+
+    /// How many transitions were added so far: a reader compares it to tell a change.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Trace events read so far.
+    pub fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// Gives up on the events before `seq` (the ring lost them unread): reads on from there.
+    pub fn skip_to(&mut self, seq: u64) {
+        self.seen = self.seen.max(seq);
     }
 
     /// The transitions to "violated", oldest first (the time line marks them).
@@ -145,14 +159,8 @@ impl Verdicts {
     /// Reads the world's new trace events.
     pub fn sync(&mut self, world: &World) -> Sync {
         let trace = world.trace();
-        if trace.len_total() < self.seen {
-            // Rewound without being told: forget what came after.
-            if !self.rewind(world, world.now_us()) {
-                return Sync::Rebuild;
-            }
-        }
-        if trace.evicted() > self.seen {
-            return Sync::Rebuild;
+        if trace.len_total() < self.seen || trace.evicted() > self.seen {
+            return Sync::Gap;
         }
         let turned = trace
             .since(self.seen)
@@ -160,29 +168,6 @@ impl Verdicts {
             .collect::<Vec<_>>();
         self.seen = trace.len_total();
         Sync::Fresh(turned)
-    }
-
-    /// The world was rewound to `t_us`, or changed at `t_us` (a fork): forgets the transitions
-    /// at or after it and reads again from there. `false` when it cannot (rebuild instead).
-    pub fn rewind(&mut self, world: &World, t_us: u64) -> bool {
-        if t_us < self.floor_us {
-            return false;
-        }
-        let Some(seq) = boundary(world, t_us) else {
-            return false;
-        };
-        self.transitions.retain(|t| t.time_us < t_us && t.seq < seq);
-        self.seen = seq;
-        true
-    }
-
-    /// Replays `scenario` (the session's recorded one) from zero to the world's moment and reads
-    /// every event; the same run, so the same transitions.
-    pub fn rebuild(&mut self, scenario: &Scenario, world: &World) {
-        *self = Verdicts::default();
-        self.seen = replay(scenario, world, |e| {
-            self.observe(e);
-        });
     }
 
     /// The panel's rows: the latest answer per property, by node then name; nodes that count
@@ -226,43 +211,11 @@ impl Verdicts {
     }
 }
 
-/// The first trace sequence number at or after `t_us`, when the world's ring still reaches back
-/// to it; `None` when it does not (the caller rebuilds instead).
-pub fn boundary(world: &World, t_us: u64) -> Option<u64> {
-    let trace = world.trace();
-    let events = trace.events();
-    let i = events.partition_point(|e| e.time_us < t_us);
-    if i == 0 && trace.evicted() > 0 {
-        return None; // the ring does not reach back to the boundary
-    }
-    Some(events.get(i).map_or(trace.len_total(), |e| e.seq))
-}
-
-/// Replays `scenario` (a session's recorded one: the same run) from zero to `world`'s moment,
-/// handing `observe` every event the world has had, in order; returns how many that is.
-pub fn replay(scenario: &Scenario, world: &World, mut observe: impl FnMut(&TraceEvent)) -> u64 {
-    let (until, total) = (world.now_us(), world.trace().len_total());
-    let Ok(mut w) = scenario.build(None) else {
-        return total;
-    };
-    loop {
-        let status = w.run_until(until, 20_000);
-        for e in w.trace_mut().drain() {
-            if e.seq < total {
-                observe(&e);
-            }
-        }
-        if !matches!(status, RunStatus::Budget) || w.trace().len_total() >= total {
-            break;
-        }
-    }
-    total
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::session::Session;
+    use faultline_core::scenario::Scenario;
     use faultline_core::world::Action;
 
     fn checkout(keys: bool) -> Session {
@@ -279,60 +232,51 @@ mod tests {
         Session::new(s).expect("builds")
     }
 
-    fn synced(v: &mut Verdicts, p: &Session) {
-        if v.sync(&p.world) == Sync::Rebuild {
-            v.rebuild(&p.recorded(), &p.world);
-        }
+    fn rows(p: &Session) -> Vec<Row> {
+        p.observed().verdicts.rows(&p.world)
+    }
+
+    /// The rows of the recorded run played straight through to the session's moment.
+    fn straight(p: &Session) -> Vec<Row> {
+        let (w, o) = crate::observed::played_straight(&p.recorded(), p.world.now_us());
+        o.verdicts.rows(&w)
     }
 
     #[test]
     fn a_duplicate_charge_violates_the_property_and_a_seek_back_forgets_it() {
         let mut p = checkout(false);
-        let mut v = Verdicts::default();
-        synced(&mut v, &p);
-        let rows = v.rows(&p.world);
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].holds, Some(true));
+        let first = rows(&p);
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].holds, Some(true));
         p.seek(30_000_000);
-        assert!(matches!(v.sync(&p.world), Sync::Fresh(t) if t == [NO_DUPLICATE_CHARGE]));
-        let row = v.rows(&p.world).remove(0);
+        assert_eq!(p.take_turned().as_deref(), Some(NO_DUPLICATE_CHARGE));
+        let row = rows(&p).remove(0);
         assert_eq!(row.holds, Some(false));
         let at = row.since_us.expect("a moment");
         assert!(at > 0 && at <= 30_000_000);
         // Back to just before it: it holds again; forward: violated at the same moment.
         p.seek(at - 1);
-        assert!(v.rewind(&p.world, at - 1));
-        synced(&mut v, &p);
-        assert_eq!(v.rows(&p.world)[0].holds, Some(true));
+        assert_eq!(rows(&p)[0].holds, Some(true));
+        assert_eq!(rows(&p), straight(&p));
         p.seek(30_000_000);
-        synced(&mut v, &p);
-        assert_eq!(v.rows(&p.world)[0].since_us, Some(at));
-        // A fresh list, rebuilt by replay, agrees.
-        let mut fresh = Verdicts::default();
-        fresh.rebuild(&p.recorded(), &p.world);
-        assert_eq!(fresh.rows(&p.world), v.rows(&p.world));
+        assert_eq!(rows(&p)[0].since_us, Some(at));
+        assert_eq!(rows(&p), straight(&p));
     }
 
     #[test]
     fn with_keys_it_holds_and_a_fork_is_followed() {
         let mut p = checkout(true);
-        let mut v = Verdicts::default();
         p.seek(20_000_000);
-        synced(&mut v, &p);
-        assert_eq!(v.rows(&p.world)[0].holds, Some(true));
+        assert_eq!(rows(&p)[0].holds, Some(true));
         p.seek(5_000_000);
-        v.rewind(&p.world, 5_000_000);
         p.intervene(Action::Set {
             node: NodeId(0),
             param: "idempotency_keys".into(),
             value: serde_json::json!(false),
         });
-        assert!(v.rewind(&p.world, 5_000_000));
         p.seek(60_000_000);
-        synced(&mut v, &p);
-        let mut fresh = Verdicts::default();
-        fresh.rebuild(&p.recorded(), &p.world);
-        assert_eq!(fresh.rows(&p.world), v.rows(&p.world));
+        assert_eq!(rows(&p)[0].holds, Some(false), "the fork charges twice");
+        assert_eq!(rows(&p), straight(&p));
     }
 
     #[test]
