@@ -30,6 +30,8 @@ mod sandbox;
 mod session;
 mod spacetime;
 mod state;
+mod sweep_state;
+mod sweep_view;
 mod templates;
 mod toolbar;
 mod verdicts;
