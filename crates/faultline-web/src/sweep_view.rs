@@ -153,7 +153,7 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
             </div>
             if let Some((done, all)) = v.running {
                 <p role="status">
-                    <progress id="sweep-progress" max={all.to_string()} value={done.to_string()} />
+                    <progress id="sweep-progress" aria-label="Seeds swept" max={all.to_string()} value={done.to_string()} />
                     { format!(" {done} of {all} seeds") }
                 </p>
             }
