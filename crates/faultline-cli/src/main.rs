@@ -29,6 +29,8 @@ macro_rules! out {
     }};
 }
 
+mod sweep;
+
 /// Exit codes: 0 ok, 1 a check failed, 2 bad input or usage, 3 a run stopped on a limit.
 const BAD_INPUT: u8 = 2;
 const HALTED: u8 = 3;
@@ -74,6 +76,27 @@ enum Command {
         /// Files or directories.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    },
+    /// Run a scenario over many seeds (on every core) and print the distribution of a figure
+    /// and the share of seeds where each invariant broke, with the failing seeds and the time of
+    /// their first violation. Exits with 1 when an invariant broke in some seed.
+    Sweep {
+        /// The scenario file (JSON).
+        scenario: PathBuf,
+        /// The seeds: `1..1000` (both ends included), `5..=9`, or one seed.
+        #[arg(long, default_value = "1..100")]
+        seeds: String,
+        /// The figure: `NODE.FIGURE` (`checkout.p99_ms`, `payments.duplicate_charges`), a report
+        /// figure of the first client (`p99_ms`, `success_rate`), a counter summed over the
+        /// nodes (`stale_reads`) or `time_to_new_leader_ms`. Default: the first client's p99.
+        #[arg(long)]
+        figure: Option<String>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Threads to run seeds on; 0 is one per core.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
     },
     /// Benchmarks.
     Bench {
@@ -506,6 +529,16 @@ fn main() -> ExitCode {
             trace,
         } => run(scenario, *seed, until.as_deref(), *json, trace.as_deref()),
         Command::Check { paths } => return ExitCode::from(check(paths)),
+        Command::Sweep {
+            scenario,
+            seeds,
+            figure,
+            json,
+            threads,
+        } => match sweep::sweep(scenario, seeds, figure.as_deref(), *json, *threads) {
+            Ok(code) => return ExitCode::from(code),
+            Err(e) => Err(e),
+        },
         Command::Bench {
             which:
                 Bench::Mm1 {

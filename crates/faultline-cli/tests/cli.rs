@@ -369,3 +369,150 @@ fn a_closed_pipe_ends_the_output_quietly() {
         out.status
     );
 }
+
+/// A checkout without idempotency keys whose answers are lost 1 % of the time: a duplicate
+/// charge needs an unlucky seed.
+const RARE_DUPLICATES: &str = r#"{"version": 1, "seed": 1, "duration_ms": 3000,
+  "nodes": [
+    {"id": "checkout", "model": {"type": "client", "target": "payments",
+      "workload": {"type": "open", "rate_per_s": 10}, "timeout_ms": 300,
+      "retry": {"max_attempts": 3}, "idempotency_keys": false, "charge_cents": 4999}},
+    {"id": "payments", "model": {"type": "payment", "latency": {"type": "constant", "ms": 20}}}],
+  "links": [{"a": "checkout", "b": "payments", "latency": {"type": "constant", "ms": 10},
+    "reverse": {"latency": {"type": "constant", "ms": 10}, "loss": 0.01}}]}"#;
+
+#[test]
+fn sweep_finds_the_failing_seeds_and_each_replays_with_run() {
+    let path = temp("rare-duplicates.json", RARE_DUPLICATES);
+    let p = path.to_str().expect("utf-8");
+    let o = faultline(&[
+        "sweep",
+        p,
+        "--seeds",
+        "1..30",
+        "--figure",
+        "payments.duplicate_charges",
+        "--json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "an invariant broke: exit 1; {}",
+        stderr(&o)
+    );
+    let s: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("the summary is JSON");
+    assert_eq!(s["seeds"], 30);
+    assert_eq!(s["figure"], "payments.duplicate_charges");
+    let dup = s["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "no duplicate charge")
+        .expect("the duplicate charge is a property");
+    assert_eq!(dup["node"], "payments");
+    let broken = dup["broken"].as_u64().unwrap();
+    assert!(broken > 0 && broken < 30, "{dup}");
+    assert_eq!(s["stats"]["count"], 30);
+    assert!(s["stats"]["max"].as_f64().unwrap() >= 1.0);
+    // The first failing seed, run alone, charges twice.
+    let seed = dup["failing"][0]["seed"].as_u64().unwrap().to_string();
+    let at_ms = dup["failing"][0]["at_ms"].as_f64().unwrap();
+    assert!(at_ms > 0.0 && at_ms <= 3000.0);
+    let r = faultline(&["run", p, "--seed", &seed, "--json"]);
+    let r: serde_json::Value = serde_json::from_str(&stdout(&r)).unwrap();
+    assert!(
+        r["nodes"][1]["counters"]["duplicate_charges"]
+            .as_i64()
+            .unwrap()
+            >= 1
+    );
+    // The table says the same, and how to replay.
+    let t = faultline(&[
+        "sweep",
+        p,
+        "--seeds",
+        "1..30",
+        "--figure",
+        "duplicate_charges",
+    ]);
+    let text = stdout(&t);
+    assert!(
+        text.contains(&format!(
+            "no duplicate charge (payments): BROKE in {broken} of 30 seeds"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("faultline run {p} --seed {seed}")),
+        "{text}"
+    );
+}
+
+#[test]
+fn sweep_numbers_do_not_depend_on_the_threads() {
+    let path = root().join("tests/scenarios/raft-chaos.json");
+    let p = path.to_str().expect("utf-8");
+    let run = |threads: &str| {
+        let o = faultline(&[
+            "sweep",
+            p,
+            "--seeds",
+            "3..10",
+            "--threads",
+            threads,
+            "--json",
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "Raft's safety holds: {}",
+            stdout(&o)
+        );
+        stdout(&o)
+    };
+    let one = run("1");
+    assert_eq!(one, run("3"));
+    let s: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(
+        s["figure"], "time_to_new_leader_ms",
+        "a Raft cluster's default figure"
+    );
+    assert_eq!(s["seed_range"], serde_json::json!([3, 10]));
+    assert_eq!(
+        s["properties"].as_array().unwrap().len(),
+        5,
+        "Raft's five properties"
+    );
+    assert!(
+        s["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["broken"] == 0 && p["judged"] == 8)
+    );
+}
+
+#[test]
+fn sweep_refuses_bad_seeds_and_figures_with_a_message() {
+    let path = root().join("tests/scenarios/raft-chaos.json");
+    let p = path.to_str().expect("utf-8");
+    let o = faultline(&["sweep", p, "--seeds", "9..3"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("ends before it starts"),
+        "{}",
+        stderr(&o)
+    );
+    let o = faultline(&["sweep", p, "--figure", "n1.nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--figure: n1 has no figure 'nope'"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("leaders_elected"),
+        "it lists what there is: {}",
+        stderr(&o)
+    );
+}

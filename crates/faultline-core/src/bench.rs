@@ -222,6 +222,7 @@ pub fn mm1_scenario(customers: u64, rho: f64, seed: u64) -> Result<Scenario, Str
         ],
         links: vec![LinkSpec::between("source", "queue", Dist::constant_ms(0.0))],
         interventions: Vec::new(),
+        chaos: None,
         view: Default::default(),
     })
 }

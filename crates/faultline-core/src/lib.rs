@@ -25,6 +25,7 @@
 //! ```
 
 pub mod bench;
+pub mod chaos;
 pub mod dist;
 pub mod export;
 pub mod idhash;
@@ -41,6 +42,7 @@ pub mod rng;
 pub mod scenario;
 pub mod share;
 pub mod stable_hash;
+pub mod sweep;
 pub mod trace;
 pub mod view;
 pub mod world;

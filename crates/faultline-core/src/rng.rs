@@ -22,6 +22,8 @@ pub enum Stream {
     Node(u16),
     /// Link `i`, direction `d` (0: a to b, 1: b to a).
     Link(u16, u8),
+    /// Rule `i` of the scenario's chaos schedule ([`crate::chaos`]).
+    Chaos(u16),
 }
 
 impl Stream {
@@ -30,6 +32,7 @@ impl Stream {
             Stream::World => 0,
             Stream::Node(i) => (1 << 32) | u64::from(i),
             Stream::Link(i, d) => (2 << 32) | (u64::from(i) << 1) | u64::from(d & 1),
+            Stream::Chaos(i) => (3 << 32) | u64::from(i),
         }
     }
 }

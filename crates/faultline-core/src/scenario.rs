@@ -62,6 +62,10 @@ pub struct Scenario {
     /// Faults and setting changes at given times.
     #[serde(default)]
     pub interventions: Vec<Intervention>,
+    /// A fault schedule drawn from the seed ([`crate::chaos`]): random crashes, cuts and slow
+    /// links, expanded into interventions when the world is built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chaos: Option<crate::chaos::Chaos>,
     /// How the page lays the scenario out; the simulator never reads it.
     #[serde(default, skip_serializing_if = "View::is_empty")]
     pub view: View,
@@ -666,8 +670,16 @@ impl Scenario {
     }
 
     /// Builds the world for this scenario; `seed` overrides the scenario's own.
+    /// A chaos schedule is drawn from the seed the run uses, so each seed has its own faults.
     pub fn build(&self, seed: Option<u64>) -> Result<World, ScenarioErrors> {
-        let mut parts = self.resolve()?;
+        let mut parts = match &self.chaos {
+            None => self.resolve()?,
+            Some(_) => {
+                self.resolve()?; // the schedule's own errors, with their paths
+                self.with_chaos_expanded(seed.unwrap_or(self.seed))
+                    .resolve()?
+            }
+        };
         if let Some(s) = seed {
             parts.seed = s;
         }
@@ -1008,6 +1020,11 @@ impl Scenario {
                     format!("view.positions.{id}"),
                     "expected coordinates within +-100000".into(),
                 );
+            }
+        }
+        if let Some(chaos) = &self.chaos {
+            for (path, message) in chaos.check(self) {
+                err(format!("chaos.{path}"), message);
             }
         }
         if !errs.borrow().is_empty() {

@@ -36,6 +36,7 @@ const SAMPLES: &[(&str, &str)] = &[
     sample!("mm1.json"),
     sample!("observability.json"),
     sample!("queue.json"),
+    sample!("raft-chaos.json"),
     sample!("raft.json"),
     sample!("retry-storm.json"),
     sample!("saga-choreography-queue.json"),

@@ -223,6 +223,7 @@ fn build(seed: u64) -> Scenario {
         nodes,
         links,
         interventions,
+        chaos: None,
         view: Default::default(),
     }
 }

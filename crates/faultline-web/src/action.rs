@@ -141,6 +141,8 @@ pub enum Action {
     CompareApply(usize, String, String),
     /// An effect could not be carried out (a download refused): say so.
     Failed(String),
+    /// An act in the Sweep panel.
+    Sweep(crate::sweep_state::SweepAct),
 }
 
 /// What the browser must do after an action; see `browser::run`.

@@ -20,6 +20,7 @@ use crate::lesson_panel::{LessonList, LessonPanel, ResultCard};
 use crate::panels::{Charts, Export, KeyChart, Share, Stats};
 use crate::reduce::reduce;
 use crate::state::Page;
+use crate::sweep_view::SweepPanel;
 use crate::toolbar::{Header, ScenarioBar, TimeControls};
 use crate::views::{Spacetime, Verdicts, Waterfall};
 
@@ -97,10 +98,12 @@ impl Component for App {
             }
         }
         let was_playing = self.page.playing();
+        let sweeping = self.page.sweep.job.is_some();
         let effects = reduce(&mut self.page, action);
         self.run(effects);
-        // A frame while paused changes nothing on screen; the frame in which a run stops does.
-        !frame || was_playing
+        // A frame while paused changes nothing on screen but a sweep's progress; the frame in
+        // which a run (or a sweep) stops does.
+        !frame || was_playing || sweeping
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
@@ -234,6 +237,9 @@ impl Component for App {
                                 names={page.names.clone()} on={on.clone()} />
                         }
                     </section>
+                    if !page.embed {
+                        <SweepPanel view={page.sweep.view.clone()} on={on.clone()} />
+                    }
                     if lower_views {
                         <EventLog lines={page.log.clone()} names={page.names.clone()} kinds={page.log_kinds}
                             node={page.log_node} trace={page.log_trace} trace_bad={page.log_trace_bad.clone()} on={on.clone()} />

@@ -68,6 +68,7 @@ pub fn scenario() -> Scenario {
         nodes,
         links,
         interventions: Vec::new(),
+        chaos: None,
         view: faultline_core::scenario::View { positions },
     }
 }

@@ -33,6 +33,8 @@ mod session;
 mod snapshots;
 mod spacetime;
 mod state;
+mod sweep_state;
+mod sweep_view;
 mod templates;
 mod toolbar;
 mod verdicts;

@@ -317,11 +317,13 @@ pub fn reduce(page: &mut Page, action: Action) -> Vec<Effect> {
             page.announce = "Started again from zero with your settings.".into();
         }
         Action::Failed(e) => page.error = Some(e),
+        Action::Sweep(act) => page.sweep_act(act),
     }
     page.judge_goal(&mut fx);
     page.sync_fragment(&mut fx);
     page.catch_up_narration();
     page.follow_compare(before);
+    page.sweep_follow();
     page.refresh_all(Some(before));
     fx
 }
@@ -504,6 +506,7 @@ impl Page {
             lesson_view: None,
             stats: Rc::default(),
             scenario_json: None,
+            sweep: Default::default(),
         };
         let mut fx = Vec::new();
         if let Some(text) = start.progress {
@@ -680,6 +683,7 @@ impl Page {
     /// One animation frame: time moves while playing, and the panels are refreshed on a
     /// schedule. Returns whether anything on screen may have changed.
     pub(crate) fn frame(&mut self, ts: f64, fx: &mut Vec<Effect>) -> bool {
+        self.sweep.frame();
         let Ok(s) = &mut self.session else {
             return false;
         };

@@ -158,6 +158,8 @@ pub struct Page {
     pub stats: Rc<Vec<StatRow>>,
     /// The scenario with the learner's changes as JSON, while paused.
     pub scenario_json: Option<Rc<str>>,
+    /// The Sweep panel: seeds run a slice per frame, and their summary.
+    pub sweep: crate::sweep_state::Sweep,
 }
 
 /// A trace id as the event log prints it (`t6`), or bare (`6`); `None` for an empty box.
