@@ -193,6 +193,8 @@ pub fn mm1_scenario(customers: u64, rho: f64, seed: u64) -> Result<Scenario, Str
         charge_cents: None,
         deadline_ms: None,
         hedge_after_ms: None,
+        idempotency_key: None,
+        compare_and_set: false,
     };
     let service = ServiceConfig {
         latency: Dist::Exponential {
@@ -248,7 +250,7 @@ fn scenario_rate_per_ms(s: &Scenario) -> f64 {
     match &s.nodes[0].model {
         ModelSpec::Client(c) => match c.workload {
             Workload::Open { rate_per_s } => rate_per_s / 1000.0,
-            Workload::Closed { .. } => 0.0,
+            Workload::Closed { .. } | Workload::At { .. } => 0.0,
         },
         _ => 0.0,
     }

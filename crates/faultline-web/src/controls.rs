@@ -184,6 +184,7 @@ macro_rules! service_params {
                 optional(concat!("downstream.calls.", $i, ".timeout_ms"), concat!("Call ", $n, ": timeout"), "ms", 10.0, 5_000.0, 10.0),
                 num(concat!("downstream.calls.", $i, ".retry.max_attempts"), concat!("Call ", $n, ": attempts"), "", 1.0, 10.0, 1.0),
                 flag(concat!("downstream.calls.", $i, ".fallback"), concat!("Call ", $n, ": optional (fall back)")),
+                optional(concat!("downstream.calls.", $i, ".hedge_after_ms"), concat!("Call ", $n, ": hedge after"), "ms", 1.0, 1_000.0, 1.0),
             )*
         ]
     };

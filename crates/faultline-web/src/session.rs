@@ -98,7 +98,13 @@ impl Session {
         let start_events = self.world.events();
         loop {
             let spent = self.world.events() - start_events;
-            let slice_end = target_us.min(self.world.now_us().saturating_add(SNAPSHOT_EVERY_US));
+            // A quiet stretch is crossed in one slice: the slice starts at the next event, so
+            // an idle day of a long run costs one step, not one per snapshot interval.
+            let from = match self.world.next_event_us() {
+                Some(t) => t.max(self.world.now_us()),
+                None => target_us,
+            };
+            let slice_end = target_us.min(from.saturating_add(SNAPSHOT_EVERY_US));
             match self
                 .world
                 .run_until(slice_end, budget.saturating_sub(spent))
@@ -134,8 +140,10 @@ impl Session {
             .saved
             .last()
             .expect("the initial snapshot is never dropped");
+        // Only after events: a snapshot of a quiet stretch would repeat the last one.
         let due = last.covered_us.is_none_or(|t| {
             now > t
+                && self.world.events() > last.snap.events()
                 && (now - t >= SNAPSHOT_EVERY_US
                     || self.world.events() - last.snap.events() >= SNAPSHOT_EVERY_EVENTS)
         });
