@@ -366,6 +366,28 @@ mod tests {
     }
 
     #[test]
+    fn a_quiet_day_costs_a_few_snapshots_and_seeks_into_it_replay_the_same_run() {
+        // Stripe's day: a request at 0 and one at 25 h, nothing in between. Seeking to the end
+        // crosses the quiet hours in one slice each and snapshots only where events happened.
+        let s = Scenario::parse(
+            r#"{"version": 1, "duration_ms": 93600000, "nodes": [
+                {"id": "c", "model": {"type": "client", "target": "s",
+                  "workload": {"type": "at", "times_ms": [0, 90000000]}}},
+                {"id": "s", "model": {"type": "service"}}],
+              "links": [{"a": "c", "b": "s"}]}"#,
+        )
+        .unwrap();
+        let mut p = Session::new(s).unwrap();
+        p.seek(p.end_us());
+        let (hash, events) = (p.world.trace().hash(), p.world.events());
+        assert!(p.snapshots() <= 4, "{} snapshots", p.snapshots());
+        p.seek(50_000_000_000);
+        assert_eq!(p.world.now_us(), 50_000_000_000);
+        p.seek(p.end_us());
+        assert_eq!((p.world.trace().hash(), p.world.events()), (hash, events));
+    }
+
+    #[test]
     fn an_intervention_in_the_past_forks_and_replays_from_a_link() {
         let mut p = session();
         let (client, server) = (NodeId(0), NodeId(1));
