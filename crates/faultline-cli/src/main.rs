@@ -575,6 +575,7 @@ mod tests {
         assert_eq!(parse_duration("250"), Ok(250_000));
         assert!(parse_duration("2 fortnights").is_err());
         assert!(parse_duration("-5s").is_err());
-        assert!(parse_duration("2h").is_err(), "over the one-hour limit");
+        assert_eq!(parse_duration("25h"), Ok(90_000_000_000), "past a day");
+        assert!(parse_duration("169h").is_err(), "over the one-week limit");
     }
 }

@@ -7,7 +7,7 @@
 //!   `service` with concurrency 1) over a zero-latency link: the models the playground runs, with
 //!   their per-request bookkeeping, messages and metrics.
 //!
-//! Queueing theory gives the mean time in the system, 1 / (mu - lambda) (see `semantics.md`,
+//! Queueing theory gives the mean time in the system, 1 / (mu - lambda) (see `docs/models/service.md`,
 //! Queueing), so both double as correctness checks of the engine, the RNG and the models. The core
 //! never reads a clock: callers time the runs themselves.
 
@@ -193,6 +193,8 @@ pub fn mm1_scenario(customers: u64, rho: f64, seed: u64) -> Result<Scenario, Str
         charge_cents: None,
         deadline_ms: None,
         hedge_after_ms: None,
+        idempotency_key: None,
+        compare_and_set: false,
     };
     let service = ServiceConfig {
         latency: Dist::Exponential {
@@ -249,7 +251,7 @@ fn scenario_rate_per_ms(s: &Scenario) -> f64 {
     match &s.nodes[0].model {
         ModelSpec::Client(c) => match c.workload {
             Workload::Open { rate_per_s } => rate_per_s / 1000.0,
-            Workload::Closed { .. } => 0.0,
+            Workload::Closed { .. } | Workload::At { .. } => 0.0,
         },
         _ => 0.0,
     }

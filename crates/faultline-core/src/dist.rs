@@ -82,6 +82,22 @@ pub fn ms_to_us(ms: f64) -> u64 {
     }
 }
 
+/// Converts a point in a run or a long span (an intervention's time, the run's duration, a key's
+/// retention, a scheduled request) to whole microseconds, clamped to `[0, MAX_DURATION_US]`
+/// rather than to the one-hour limit of a single delay.
+pub fn long_ms_to_us(ms: f64) -> u64 {
+    use crate::limits::MAX_DURATION_US;
+    if ms.is_nan() || ms <= 0.0 {
+        return 0;
+    }
+    let us = (ms * 1000.0).round();
+    if us >= MAX_DURATION_US as f64 {
+        MAX_DURATION_US
+    } else {
+        us as u64
+    }
+}
+
 impl Dist {
     /// Shorthand for a constant distribution.
     pub fn constant_ms(ms: f64) -> Self {

@@ -300,6 +300,10 @@ pub fn otel_spans(s: &Scenario, until_us: u64) -> Result<(String, bool), String>
                                     match r.op {
                                         crate::msg::Op::Call => "call",
                                         crate::msg::Op::Charge { .. } => "charge",
+                                        crate::msg::Op::Read => "read",
+                                        crate::msg::Op::CompareAndSet { .. } => {
+                                            "compare_and_set"
+                                        }
                                     }
                                 ),
                                 kind: 2,

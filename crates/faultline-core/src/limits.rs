@@ -13,10 +13,15 @@ pub const MAX_INTERVENTIONS: usize = 10_000;
 pub const MAX_IN_FLIGHT: usize = 100_000;
 /// Live timers of one node; past it the run halts (a model that leaks timers is a bug to see).
 pub const MAX_TIMERS_PER_NODE: u32 = 100_000;
-/// The longest run, in microseconds (one simulated hour).
-pub const MAX_DURATION_US: u64 = 3_600 * 1_000_000;
-/// The longest single delay (latency sample, timer, backoff), in microseconds.
-pub const MAX_DELAY_US: u64 = MAX_DURATION_US;
+/// The longest run, in microseconds (one simulated week: long enough for Stripe's 24 h key
+/// retention and a reuse after it). Virtual time costs nothing while nothing happens (the engine
+/// jumps to the next event), so a quiet week is as cheap as a quiet second; the event and trace
+/// limits below bound a busy one.
+pub const MAX_DURATION_US: u64 = 7 * 24 * 3_600 * 1_000_000;
+/// The longest single delay drawn or configured (latency sample, timeout, backoff), in
+/// microseconds: one hour. Kept at an hour when runs grew longer, so every distribution's tail
+/// is clamped as before and older runs replay the same.
+pub const MAX_DELAY_US: u64 = 3_600 * 1_000_000;
 /// Events one run may process in all (about a minute of native CPU at worst).
 pub const MAX_EVENTS_PER_RUN: u64 = 500_000_000;
 /// Events one run may process at a single microsecond. Time must move: more than this many

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 /// Identifies one message on the wire, unique within a run, in send order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -48,10 +49,21 @@ pub enum Op {
         /// The amount, in cents.
         amount_cents: u64,
     },
+    /// Read the service's row: the answer carries its version (optimistic concurrency).
+    Read,
+    /// Write the service's row if its version is still `version` (a compare-and-set); else
+    /// 409 Conflict and nothing is written.
+    CompareAndSet {
+        /// The version the writer read.
+        version: u64,
+    },
 }
 
 /// A request: one attempt of one logical request.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// `Hash` is written by hand so that a request without a named key hashes exactly as it did
+/// before named keys existed: golden trace hashes of older scenarios stay valid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     /// The logical request (the user action) this attempt belongs to; spans group by it.
     pub trace_id: u64,
@@ -63,10 +75,29 @@ pub struct Request {
     pub idempotency_key: Option<u64>,
     /// What to do.
     pub op: Op,
+    /// An idempotency key the scenario named (a string, as Stripe's `Idempotency-Key` header),
+    /// sent instead of a generated one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub named_key: Option<String>,
+}
+
+impl Hash for Request {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.trace_id.hash(h);
+        self.req_id.hash(h);
+        self.attempt.hash(h);
+        self.idempotency_key.hash(h);
+        self.op.hash(h);
+        if let Some(k) = &self.named_key {
+            k.hash(h);
+        }
+    }
 }
 
 /// A response to one request attempt.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// `Hash` is written by hand, as [`Request`]'s: a response without a version hashes as before.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
     /// Echoes [`Request::trace_id`].
     pub trace_id: u64,
@@ -78,6 +109,22 @@ pub struct Response {
     pub no_retry: bool,
     /// The response is a replay of a stored result (`Idempotent-Replayed: true`).
     pub replayed: bool,
+    /// The row's version, in the answer to an [`Op::Read`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+}
+
+impl Hash for Response {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.trace_id.hash(h);
+        self.req_id.hash(h);
+        self.status.hash(h);
+        self.no_retry.hash(h);
+        self.replayed.hash(h);
+        if let Some(v) = self.version {
+            v.hash(h);
+        }
+    }
 }
 
 impl Response {
@@ -124,8 +171,15 @@ impl fmt::Display for Payload {
                     "request t{} r{} attempt {}",
                     r.trace_id, r.req_id, r.attempt
                 )?;
-                if let Some(k) = r.idempotency_key {
+                if let Some(k) = &r.named_key {
+                    write!(f, " key {k}")?;
+                } else if let Some(k) = r.idempotency_key {
                     write!(f, " key {k:x}")?;
+                }
+                match r.op {
+                    Op::Read => write!(f, " read")?,
+                    Op::CompareAndSet { version } => write!(f, " cas v{version}")?,
+                    Op::Call | Op::Charge { .. } => {}
                 }
                 Ok(())
             }
@@ -133,6 +187,9 @@ impl fmt::Display for Payload {
                 write!(f, "response t{} r{} {}", r.trace_id, r.req_id, r.status)?;
                 if r.replayed {
                     write!(f, " (replayed)")?;
+                }
+                if let Some(v) = r.version {
+                    write!(f, " v{v}")?;
                 }
                 if r.no_retry {
                     write!(f, " (do not retry)")?;

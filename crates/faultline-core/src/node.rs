@@ -90,7 +90,7 @@ pub trait Node: fmt::Debug {
     fn clone_box(&self) -> Box<dyn Node>;
 }
 
-/// A node's part of the availability formula (`semantics.md`, Availability): it answers well
+/// A node's part of the availability formula (`docs/models/service.md`, Availability): it answers well
 /// with probability `own` when at least `need` of the nodes it `calls` answered well (or always,
 /// with a `fallback`). Series hops multiply; `need` of n independent calls is the k-of-n sum.
 #[derive(Clone, Debug, PartialEq)]

@@ -44,7 +44,7 @@ pub struct NodeReport {
     pub latency: Option<Latency>,
     /// The model's own counters (requests, attempts, timeouts, retries, ...).
     pub counters: BTreeMap<String, i64>,
-    /// The availability the formula predicts from the settings (`semantics.md`, Availability):
+    /// The availability the formula predicts from the settings (`docs/models/service.md`, Availability):
     /// the product of the hops' availabilities in series, the k-of-n sum for a quorum, one
     /// attempt each (no retries). `None` for models without one. Compare with the measured
     /// `success_rate`.

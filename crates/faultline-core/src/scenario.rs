@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::dist::{Dist, ms_to_us};
+use crate::dist::{Dist, long_ms_to_us, ms_to_us};
 use crate::limits::*;
 use crate::models::ModelSpec;
 use crate::node::NodeId;
@@ -688,7 +688,7 @@ impl Scenario {
 
     /// The run's length in microseconds.
     pub fn duration_us(&self) -> u64 {
-        ms_to_us(self.duration_ms)
+        long_ms_to_us(self.duration_ms)
     }
 
     /// Checks every `set` intervention in the order the run applies them (by time, then as
@@ -711,8 +711,8 @@ impl Scenario {
             .enumerate()
             .filter(|(_, iv)| matches!(iv, Intervention::Set { .. }))
             .map(|(i, iv)| (iv.at_ms(), i))
-            .filter(|(at, _)| at.is_finite() && *at >= 0.0 && ms_to_us(*at) <= duration_us)
-            .map(|(at, i)| (ms_to_us(at), i))
+            .filter(|(at, _)| at.is_finite() && *at >= 0.0 && long_ms_to_us(*at) <= duration_us)
+            .map(|(at, i)| (long_ms_to_us(at), i))
             .collect();
         sets.sort_unstable();
         let mut probes: BTreeMap<NodeId, Box<dyn crate::node::Node>> = BTreeMap::new();
@@ -866,7 +866,7 @@ impl Scenario {
         for (i, iv) in self.interventions.iter().enumerate() {
             let p = format!("interventions[{i}]");
             let at = iv.at_ms();
-            if !(at.is_finite() && at >= 0.0 && ms_to_us(at) <= duration_us) {
+            if !(at.is_finite() && at >= 0.0 && long_ms_to_us(at) <= duration_us) {
                 err(
                     format!("{p}.at_ms"),
                     format!(
@@ -1006,7 +1006,7 @@ impl Scenario {
                 }
             };
             if let Some(a) = action {
-                actions.push((ms_to_us(at), a));
+                actions.push((long_ms_to_us(at), a));
             }
         }
         for (id, xy) in &self.view.positions {

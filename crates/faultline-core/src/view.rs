@@ -390,8 +390,10 @@ pub enum KeyState {
 /// One row of a payment service's idempotency store.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct KeyRow {
-    /// The idempotency key.
+    /// The idempotency key (for a named key, a hash of its name).
     pub key: u64,
+    /// The key's name, when the scenario named it.
+    pub name: Option<String>,
     /// Running or done.
     pub state: KeyState,
     /// The amount the first request asked for.

@@ -509,7 +509,7 @@ impl Core {
         self.pending.insert(id.0);
         let at = self
             .now_us
-            .saturating_add(after_us.min(crate::limits::MAX_DELAY_US));
+            .saturating_add(after_us.min(crate::limits::MAX_DURATION_US));
         self.schedule(
             at,
             EventKind::Timer {

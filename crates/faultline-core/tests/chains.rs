@@ -1,5 +1,5 @@
 //! Services calling services: chains, fan-outs, fallbacks, "do not retry", outages, slowness and
-//! hedged requests, against `semantics.md` (Retries; Availability).
+//! hedged requests, against the references in `docs/models/service.md` (Retries; Availability).
 #![cfg(not(target_arch = "wasm32"))]
 
 use faultline_core::report::{NodeReport, Report};

@@ -136,6 +136,8 @@ fn build(seed: u64) -> Scenario {
                 charge_cents: (r.below(2) == 0).then(|| r.below(2_000)),
                 deadline_ms: (r.below(3) == 0).then(|| 1.0 + r.below(3_000) as f64),
                 hedge_after_ms: None,
+                idempotency_key: None,
+                compare_and_set: false,
             }))
         };
         nodes.push(NodeSpec { id: name(i), model });

@@ -1,5 +1,5 @@
 //! Queueing theory as a check of the engine, the RNG and the client and service models: an
-//! M/M/1 queue's mean time in the system is 1 / (mu - lambda) (semantics.md, Queueing).
+//! M/M/1 queue's mean time in the system is 1 / (mu - lambda) (`docs/models/service.md`, Queueing).
 
 use faultline_core::bench::{mm1_scenario, run_mm1, run_mm1_station};
 

@@ -185,6 +185,7 @@ macro_rules! service_params {
                 num(concat!("downstream.calls.", $i, ".retry.max_attempts"), concat!("Call ", $n, ": attempts"), "", 1.0, 10.0, 1.0),
                 flag(concat!("downstream.calls.", $i, ".fallback"), concat!("Call ", $n, ": optional (fall back)")),
                 flag(concat!("downstream.calls.", $i, ".idempotency_keys"), concat!("Call ", $n, ": idempotency key")),
+                optional(concat!("downstream.calls.", $i, ".hedge_after_ms"), concat!("Call ", $n, ": hedge after"), "ms", 1.0, 1_000.0, 1.0),
             )*
         ]
     };

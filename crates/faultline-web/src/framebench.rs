@@ -34,6 +34,8 @@ pub fn scenario() -> Scenario {
                 charge_cents: None,
                 deadline_ms: None,
                 hedge_after_ms: None,
+                idempotency_key: None,
+                compare_and_set: false,
             })),
         });
         nodes.push(NodeSpec {

@@ -111,7 +111,9 @@ impl Snapshots {
             b_us > a_us && (b_us - a_us >= every_us || b_ev.saturating_sub(a_ev) >= every_events)
         };
         // The start counts as a snapshot at time zero.
-        let after_prev = far(prev.covered_us.unwrap_or(0), prev.events(), now_us, events);
+        // Only after events: a snapshot of a quiet stretch would repeat the one before it.
+        let after_prev = events > prev.events()
+            && far(prev.covered_us.unwrap_or(0), prev.events(), now_us, events);
         let before_next = self.saved.get(i + 1).is_none_or(|n| {
             n.covered_us
                 .is_some_and(|c| far(now_us, events, c, n.events()))

@@ -2,7 +2,7 @@
 //! fails, and probes it before trusting it again.
 //!
 //! Reference: Resilience4j (CircuitBreakerConfig, CircuitBreakerStateMachine,
-//! CircuitBreakerMetrics), as `semantics.md` states it, by default:
+//! CircuitBreakerMetrics), as Resilience4j's documentation states it, by default:
 //!
 //! - CLOSED records each call's outcome in a sliding window (count-based: the last N calls;
 //!   time-based: N one-second buckets). Below the minimum number of calls no rate is computed

@@ -1,7 +1,7 @@
 //! A client: users sending requests to one target, with a timeout per attempt and retries with
 //! backoff.
 //!
-//! References (see `semantics.md`): backoff follows the AWS Architecture Blog's "Exponential
+//! References (listed in `docs/models/README.md`): backoff follows the AWS Architecture Blog's "Exponential
 //! Backoff And Jitter" (2015), `attempt` counting retries from 1:
 //! exponential `min(cap, base * 2^attempt)`; full jitter `uniform(0, that)`; equal jitter
 //! `t/2 + uniform(0, t/2)`; decorrelated `min(cap, uniform(base, previous * 3))`.
@@ -12,6 +12,14 @@
 //! an attempt without an answer after that long gets one copy, and the first answer wins.
 //! The backoff, "do not retry" and retry-policy code is shared with a service's downstream
 //! calls ([`super::downstream`]).
+//!
+//! Optimistic concurrency (`compare_and_set`) follows the experiment of the AWS post: each
+//! logical request reads the target's row (getting its version), then writes it with a
+//! compare-and-set on that version; a write that lost the race gets 409 Conflict and the whole
+//! read-then-write is retried under `retry` (any backoff strategy). One read-then-write is one
+//! attempt, the post's "call". Scheduled requests (`workload: at`) and named idempotency keys
+//! (`idempotency_key`) let a scenario send the same key at chosen moments, hours apart (Stripe
+//! keeps keys at least 24 hours).
 //!
 //! Assumptions where the references are silent: what is retried is a timeout or a 5xx/429
 //! answer without "do not retry"; a response to an attempt that already timed out is counted
@@ -47,7 +55,16 @@ pub enum Workload {
         /// Mean think time between an answer and the next request (exponential).
         think_ms: f64,
     },
+    /// One request at each of these moments of the run (a user acting at known times: a
+    /// checkout, then a retry by hand 23 hours later).
+    At {
+        /// The moments, in milliseconds from the start (any order; 1 to 10,000 of them).
+        times_ms: Vec<f64>,
+    },
 }
+
+/// The most moments an `at` workload may list.
+pub const MAX_AT_TIMES: usize = 10_000;
 
 impl Default for Workload {
     fn default() -> Self {
@@ -350,6 +367,15 @@ pub struct ClientConfig {
     /// (the default) never hedges. About the service's p95 costs about 5 % extra load.
     #[serde(default)]
     pub hedge_after_ms: Option<f64>,
+    /// An idempotency key named by the scenario, sent with every request of this client (a
+    /// string, as Stripe's `Idempotency-Key` header); `null` (the default) sends generated keys
+    /// when `idempotency_keys` is on, else none. The server refuses keys over 255 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// Optimistic concurrency: each attempt reads the target's row, then writes it with a
+    /// compare-and-set on the version read; a conflict (409) is retried under `retry`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compare_and_set: bool,
 }
 
 impl ClientConfig {
@@ -371,6 +397,47 @@ impl ClientConfig {
                     ));
                 }
                 check_ms("workload.think_ms", *think_ms, 0.0, 3_600_000.0)?;
+            }
+            Workload::At { times_ms } => {
+                if !(1..=MAX_AT_TIMES).contains(&times_ms.len()) {
+                    return Err((
+                        "workload.times_ms".into(),
+                        format!(
+                            "expected 1 to {MAX_AT_TIMES} moments, got {}",
+                            times_ms.len()
+                        ),
+                    ));
+                }
+                let most = crate::limits::MAX_DURATION_US as f64 / 1000.0;
+                for (i, t) in times_ms.iter().enumerate() {
+                    check_ms(&format!("workload.times_ms[{i}]"), *t, 0.0, most)?;
+                }
+            }
+        }
+        if let Some(k) = &self.idempotency_key {
+            let n = k.chars().count();
+            if n == 0 || n > crate::limits::MAX_TEXT_CHARS {
+                return Err((
+                    "idempotency_key".into(),
+                    format!(
+                        "expected 1 to {} characters, got {n} (the server itself refuses more than 255)",
+                        crate::limits::MAX_TEXT_CHARS
+                    ),
+                ));
+            }
+        }
+        if self.compare_and_set {
+            if self.hedge_after_ms.is_some() {
+                return Err((
+                    "hedge_after_ms".into(),
+                    "a compare-and-set is not hedged: a copy would race its own write".into(),
+                ));
+            }
+            if self.charge_cents.is_some() {
+                return Err((
+                    "charge_cents".into(),
+                    "a compare-and-set writes a row, it does not charge: remove one of them".into(),
+                ));
             }
         }
         if let Some(t) = self.timeout_ms {
@@ -523,6 +590,9 @@ struct Logical {
     timeout_at_us: u64,
     retry_at_us: Option<u64>,
     deadline_at_us: u64,
+    // Optimistic concurrency: the attempt in flight has read the row and sent its
+    // compare-and-set.
+    cas_sent: bool,
 }
 
 /// The client node.
@@ -548,6 +618,11 @@ pub struct Client {
     rejected: u64,
     budget_exhausted: u64,
     deadline_exceeded: u64,
+    // Compare-and-sets refused with 409 (optimistic concurrency).
+    conflicts: u64,
+    // An `at` workload: its moments in order, and the next one to come.
+    at_us: Vec<u64>,
+    next_at: usize,
     breaker: Option<Breaker>,
     budget: BudgetState,
 }
@@ -562,7 +637,18 @@ impl Client {
         cfg.check()?;
         let target = resolve("target", &cfg.target, me, lookup)?;
         let breaker = cfg.breaker.as_ref().map(|b| Breaker::new(b.rules()));
+        let mut at_us: Vec<u64> = match &cfg.workload {
+            Workload::At { times_ms } => times_ms
+                .iter()
+                .map(|&t| crate::dist::long_ms_to_us(t))
+                .collect(),
+            _ => Vec::new(),
+        };
+        at_us.sort_unstable();
         Ok(Client {
+            conflicts: 0,
+            at_us,
+            next_at: 0,
             breaker,
             budget: BudgetState::default(),
             cfg,
@@ -591,11 +677,26 @@ impl Client {
     }
 
     fn schedule_arrival(&mut self, ctx: &mut Ctx<'_>) {
-        if let Workload::Open { rate_per_s } = self.cfg.workload
-            && self.may_start()
-        {
-            let gap_us = ms_to_us(ctx.rng().exponential(1000.0 / rate_per_s));
-            ctx.set_timer(gap_us, ClientTimer::Arrival.tag());
+        if !self.may_start() {
+            return;
+        }
+        match self.cfg.workload {
+            Workload::Open { rate_per_s } => {
+                let gap_us = ms_to_us(ctx.rng().exponential(1000.0 / rate_per_s));
+                ctx.set_timer(gap_us, ClientTimer::Arrival.tag());
+            }
+            Workload::At { .. } => {
+                // Moments that passed while the client was down are skipped: nobody sent them.
+                let now = ctx.now_us();
+                while self.at_us.get(self.next_at).is_some_and(|&t| t < now) {
+                    self.next_at += 1;
+                }
+                if let Some(&t) = self.at_us.get(self.next_at) {
+                    self.next_at += 1;
+                    ctx.set_timer(t - now, ClientTimer::Arrival.tag());
+                }
+            }
+            Workload::Closed { .. } => {}
         }
     }
 
@@ -624,6 +725,7 @@ impl Client {
             timeout_at_us: 0,
             retry_at_us: None,
             deadline_at_us: 0,
+            cas_sent: false,
         };
         self.logical.insert(trace_id, l);
         if let Some(d) = self.cfg.deadline_ms {
@@ -640,11 +742,13 @@ impl Client {
         let req_id = self.next_req;
         self.next_req += 1;
         let timeout_us = self.cfg.timeout_ms.map(ms_to_us);
+        let op = self.op();
         let Some(l) = self.logical.get_mut(&trace_id) else {
             return;
         };
         l.current_req = req_id;
         l.retry_at_us = None;
+        l.cas_sent = false;
         if l.tries.begin(ctx.now_us(), self.breaker.as_mut()) == Admit::Rejected {
             // Rejected without reaching the target: fails fast, and the retry policy decides as
             // for any failed attempt. The trace and the counter show it.
@@ -666,10 +770,8 @@ impl Client {
             req_id,
             attempt: l.tries.attempt,
             idempotency_key: l.key,
-            op: match self.cfg.charge_cents {
-                Some(amount_cents) => Op::Charge { amount_cents },
-                None => Op::Call,
-            },
+            op,
+            named_key: self.cfg.idempotency_key.clone(),
         };
         self.attempts += 1;
         ctx.count("attempts", 1);
@@ -688,11 +790,47 @@ impl Client {
         ctx.send(self.target, Payload::Request(req));
     }
 
+    /// What an attempt's (first) request asks for.
+    fn op(&self) -> Op {
+        match self.cfg.charge_cents {
+            _ if self.cfg.compare_and_set => Op::Read,
+            Some(amount_cents) => Op::Charge { amount_cents },
+            None => Op::Call,
+        }
+    }
+
+    /// The read of attempt `trace_id` answered `version`: write the row with a compare-and-set
+    /// on it, within what is left of the attempt's timeout.
+    fn send_cas(&mut self, ctx: &mut Ctx<'_>, trace_id: u64, version: u64) {
+        let req_id = self.next_req;
+        self.next_req += 1;
+        let Some(l) = self.logical.get_mut(&trace_id) else {
+            return;
+        };
+        l.current_req = req_id;
+        l.cas_sent = true;
+        if self.cfg.timeout_ms.is_some() {
+            let left = l.timeout_at_us.saturating_sub(ctx.now_us());
+            l.timeout = Some(ctx.set_timer(left, ClientTimer::Timeout(req_id).tag()));
+        }
+        let req = Request {
+            trace_id,
+            req_id,
+            attempt: l.tries.attempt,
+            idempotency_key: l.key,
+            op: Op::CompareAndSet { version },
+            named_key: self.cfg.idempotency_key.clone(),
+        };
+        self.req_to_trace.insert(req_id, trace_id);
+        ctx.send(self.target, Payload::Request(req));
+    }
+
     /// The attempt `req_id` has had no answer for `hedge_after_ms`: send one copy of it.
     fn hedge(&mut self, ctx: &mut Ctx<'_>, req_id: u64) {
         let Some(&trace_id) = self.req_to_trace.get(&req_id) else {
             return;
         };
+        let op = self.op();
         let Some(l) = self.logical.get_mut(&trace_id) else {
             return;
         };
@@ -708,10 +846,8 @@ impl Client {
             req_id: copy,
             attempt: l.tries.attempt,
             idempotency_key: l.key,
-            op: match self.cfg.charge_cents {
-                Some(amount_cents) => Op::Charge { amount_cents },
-                None => Op::Call,
-            },
+            op,
+            named_key: self.cfg.idempotency_key.clone(),
         };
         self.hedges += 1;
         ctx.count("hedges", 1);
@@ -824,6 +960,18 @@ impl Client {
         if let Some(t) = l.timeout.take() {
             ctx.cancel_timer(t);
         }
+        if self.cfg.compare_and_set {
+            if r.is_ok() && !l.cas_sent {
+                // The read is half of the attempt: write now. The breaker hears the attempt's
+                // outcome once, after the write.
+                self.send_cas(ctx, trace_id, r.version.unwrap_or(0));
+                return;
+            }
+            if r.status == 409 {
+                self.conflicts += 1;
+                ctx.count("conflicts", 1);
+            }
+        }
         // The breaker counts server errors and throttling as failures; other answers mean the
         // target is up.
         self.breaker_result(ctx, trace_id, r.status >= 500 || r.status == 429);
@@ -853,7 +1001,7 @@ impl Node for Client {
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         match self.cfg.workload {
-            Workload::Open { .. } => self.schedule_arrival(ctx),
+            Workload::Open { .. } | Workload::At { .. } => self.schedule_arrival(ctx),
             Workload::Closed { users, .. } => {
                 for u in 0..users {
                     self.begin(ctx, Some(u));
@@ -929,6 +1077,17 @@ impl Node for Client {
             return Err("the target cannot change during a run".into());
         }
         let (cfg, v) = super::set_param(&self.cfg, param, value, ClientConfig::check)?;
+        if cfg.workload != self.cfg.workload {
+            self.at_us = match &cfg.workload {
+                Workload::At { times_ms } => times_ms
+                    .iter()
+                    .map(|&t| crate::dist::long_ms_to_us(t))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            self.at_us.sort_unstable();
+            self.next_at = 0;
+        }
         // A changed breaker keeps its state and window under the new rules; an added one starts
         // closed; a removed one is gone.
         self.breaker = match (self.breaker.take(), &cfg.breaker) {
@@ -1020,7 +1179,7 @@ impl Node for Client {
     }
 
     fn counters(&self) -> Vec<(&'static str, i64)> {
-        vec![
+        let mut counters = vec![
             ("requests", self.requests as i64),
             ("successes", self.successes as i64),
             ("failures", self.failures as i64),
@@ -1035,7 +1194,11 @@ impl Node for Client {
             ("rejected", self.rejected as i64),
             ("budget_exhausted", self.budget_exhausted as i64),
             ("deadline_exceeded", self.deadline_exceeded as i64),
-        ]
+        ];
+        if self.cfg.compare_and_set {
+            counters.push(("conflicts", self.conflicts as i64));
+        }
+        counters
     }
 
     fn availability_model(&self) -> Option<crate::node::AvailabilityModel> {

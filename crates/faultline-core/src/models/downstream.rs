@@ -6,9 +6,15 @@
 //! `retry_on`, "do not retry" answers never retried (`client::outcome_of`), an optional retry
 //! budget and an optional Resilience4j circuit breaker ([`super::breaker`]), one per call.
 //!
-//! References (`semantics.md`): Availability (in series, availability multiplies; a quorum of
+//! References (`docs/models/service.md`): Availability (in series, availability multiplies; a quorum of
 //! k out of n independent calls is the k-of-n sum) and Retries (when every layer retries,
 //! attempts multiply: (r+1)^L at the bottom for r retries at each of L layers).
+//!
+//! Hedged calls follow Dean and Barroso, "The Tail at Scale" (2013), as the client's
+//! `hedge_after_ms` does: with a call's `hedge_after_ms`, an attempt without an answer after that
+//! long gets one copy, the first answer wins, and the other's is counted as late. The copy
+//! shares the attempt's timeout and breaker permit and is counted in `downstream_hedges`, not in
+//! `downstream_attempts`.
 //!
 //! Assumptions where the references are silent: the calls carry the caller's trace id (so spans
 //! nest); in sequence, calls go one after the other in the order listed, and stop as soon as the
@@ -66,6 +72,20 @@ pub struct CallSpec {
     /// request's key when it has one).
     #[serde(default)]
     pub idempotency_keys: bool,
+    /// Hedged calls ("The Tail at Scale"): when an attempt has no answer after this long, send
+    /// one copy and take whichever answer comes first; `null` (the default) never hedges.
+    #[serde(default)]
+    pub hedge_after_ms: Option<f64>,
+}
+
+impl CallSpec {
+    /// What each attempt of this call asks for: a charge or a plain call.
+    fn op(&self) -> Op {
+        match self.charge_cents {
+            Some(amount_cents) => Op::Charge { amount_cents },
+            None => Op::Call,
+        }
+    }
 }
 
 /// The idempotency key of call `i` of a request that came with key `incoming`: a mix of the two
@@ -132,6 +152,9 @@ impl Downstream {
                 check_ms(&format!("calls[{i}].timeout_ms"), t, 0.001, 3_600_000.0)?;
             }
             c.retry.check(&format!("calls[{i}].retry."))?;
+            if let Some(h) = c.hedge_after_ms {
+                check_ms(&format!("calls[{i}].hedge_after_ms"), h, 0.001, 3_600_000.0)?;
+            }
             if let Some(b) = &c.breaker {
                 b.check()
                     .map_err(|(f, m)| (format!("calls[{i}].breaker.{f}"), m))?;
@@ -169,6 +192,22 @@ struct CallState {
     done: Option<bool>,
     /// The call's idempotency key, made at its first attempt (with `idempotency_keys`).
     key: Option<u64>,
+    // The hedged copy of the attempt in flight, and the timer that will send it.
+    hedge_req: Option<u64>,
+    hedge_timer: Option<TimerId>,
+}
+
+impl CallState {
+    /// The attempt in flight is over: forget its hedged copy (a late answer to it is then
+    /// counted as late) and the timer that would send one.
+    fn drop_hedge(&mut self, ctx: &mut Ctx<'_>, by_req: &mut IdMap<u64, (u64, usize)>) {
+        if let Some(t) = self.hedge_timer.take() {
+            ctx.cancel_timer(t);
+        }
+        if let Some(h) = self.hedge_req.take() {
+            by_req.remove(&h);
+        }
+    }
 }
 
 /// One request waiting for its calls.
@@ -200,6 +239,9 @@ pub(crate) struct Calls {
     budget_exhausted: u64,
     late: u64,
     fallbacks: u64,
+    hedges: u64,
+    // Whether any call hedges (its counter is reported then).
+    hedging: bool,
     decided: Vec<(Job, bool)>,
 }
 
@@ -235,6 +277,8 @@ impl Calls {
             budget_exhausted: 0,
             late: 0,
             fallbacks: 0,
+            hedges: 0,
+            hedging: d.calls.iter().any(|c| c.hedge_after_ms.is_some()),
             decided: Vec::new(),
         })
     }
@@ -277,6 +321,7 @@ impl Calls {
     /// New policies (a setting changed; the targets are the same): a changed breaker keeps its
     /// state under the new rules, an added one starts closed, a removed one is gone.
     pub(crate) fn set_policies(&mut self, d: &Downstream) {
+        self.hedging |= d.calls.iter().any(|c| c.hedge_after_ms.is_some());
         for (slot, c) in self.breakers.iter_mut().zip(&d.calls) {
             *slot = match (slot.take(), &c.breaker) {
                 (Some(mut b), Some(cfg)) => {
@@ -359,10 +404,8 @@ impl Calls {
             req_id,
             attempt: c.tries.attempt,
             idempotency_key: if spec.idempotency_keys { c.key } else { None },
-            op: match spec.charge_cents {
-                Some(amount_cents) => Op::Charge { amount_cents },
-                None => Op::Call,
-            },
+            op: spec.op(),
+            named_key: None,
         };
         self.attempts += 1;
         ctx.count("downstream_attempts", 1);
@@ -370,8 +413,44 @@ impl Calls {
             self.retries += 1;
             ctx.count("downstream_retries", 1);
         }
+        c.hedge_timer = d.calls[i]
+            .hedge_after_ms
+            .map(|h| ctx.set_timer(ms_to_us(h), CallTimer::Hedge(req_id).tag()));
         self.by_req.insert(req_id, (id, i));
         self.breaker_news(ctx, i);
+        ctx.send(self.targets[i], Payload::Request(req));
+    }
+
+    /// The attempt `req_id` has had no answer for its call's `hedge_after_ms`: send one copy.
+    fn hedge(&mut self, ctx: &mut Ctx<'_>, d: &Downstream, req_id: u64) {
+        let Some(&(id, i)) = self.by_req.get(&req_id) else {
+            return;
+        };
+        let Some(p) = self.pending.get_mut(&id) else {
+            return;
+        };
+        let c = &mut p.calls[i];
+        c.hedge_timer = None;
+        if c.req != Some(req_id) || c.hedge_req.is_some() || c.done.is_some() {
+            return;
+        }
+        let copy = self.next_req;
+        self.next_req += 1;
+        c.hedge_req = Some(copy);
+        // The copy is the same call: the same charge under the same key, so a payment service
+        // answers whichever arrives second from its idempotency store instead of charging twice.
+        let spec = &d.calls[i];
+        let req = Request {
+            trace_id: p.job.req.trace_id,
+            req_id: copy,
+            attempt: c.tries.attempt,
+            idempotency_key: if spec.idempotency_keys { c.key } else { None },
+            op: spec.op(),
+            named_key: None,
+        };
+        self.hedges += 1;
+        ctx.count("downstream_hedges", 1);
+        self.by_req.insert(copy, (id, i));
         ctx.send(self.targets[i], Payload::Request(req));
     }
 
@@ -390,6 +469,7 @@ impl Calls {
         };
         let c = &mut p.calls[i];
         c.req = None;
+        c.drop_hedge(ctx, &mut self.by_req);
         let now = ctx.now_us();
         match c
             .tries
@@ -437,13 +517,14 @@ impl Calls {
             let verdict = p.ok >= need;
             let p = self.pending.remove(&id).expect("just looked up");
             // Calls still in flight are abandoned: their answers will be late.
-            for c in &p.calls {
+            for mut c in p.calls {
                 if let Some(t) = c.timeout {
                     ctx.cancel_timer(t);
                 }
                 if let Some(r) = c.req {
                     self.by_req.remove(&r);
                 }
+                c.drop_hedge(ctx, &mut self.by_req);
             }
             self.decided.push((p.job, verdict));
         } else if d.mode == Mode::Sequence && p.next < n {
@@ -497,7 +578,16 @@ impl Calls {
         let Some(p) = self.pending.get_mut(&id) else {
             return;
         };
-        if let Some(t) = p.calls[i].timeout.take() {
+        let c = &mut p.calls[i];
+        if c.hedge_req.is_some() || c.hedge_timer.is_some() {
+            // The first answer wins, the primary's or the copy's; the other's will be late.
+            if c.hedge_req == Some(r.req_id) {
+                c.hedge_req = c.req;
+                c.req = Some(r.req_id);
+            }
+            c.drop_hedge(ctx, &mut self.by_req);
+        }
+        if let Some(t) = c.timeout.take() {
             ctx.cancel_timer(t);
         }
         self.breaker_result(ctx, id, i, r.status >= 500 || r.status == 429);
@@ -523,6 +613,7 @@ impl Calls {
                 ctx.count("downstream_timeouts", 1);
                 if let Some(p) = self.pending.get_mut(&job) {
                     p.calls[i].timeout = None;
+                    p.calls[i].drop_hedge(ctx, &mut self.by_req);
                 }
                 self.breaker_result(ctx, job, i, true);
                 self.failed(ctx, d, job, i, Some(RetryOn::Timeout));
@@ -530,6 +621,7 @@ impl Calls {
             Some(CallTimer::Backoff { job, call: i }) if i < d.calls.len() => {
                 self.attempt(ctx, d, job, i);
             }
+            Some(CallTimer::Hedge(req)) => self.hedge(ctx, d, req),
             Some(CallTimer::Breaker(i)) => {
                 if let Some(Some(b)) = self.breakers.get_mut(i) {
                     b.tick(ctx.now_us());
@@ -588,7 +680,7 @@ impl Calls {
 
     /// The counters for reports.
     pub(crate) fn counters(&self) -> Vec<(&'static str, i64)> {
-        vec![
+        let mut c = vec![
             ("downstream_attempts", self.attempts as i64),
             ("downstream_retries", self.retries as i64),
             ("downstream_timeouts", self.timeouts as i64),
@@ -597,6 +689,10 @@ impl Calls {
             ("downstream_budget_exhausted", self.budget_exhausted as i64),
             ("downstream_late", self.late as i64),
             ("waiting_for_calls", self.pending.len() as i64),
-        ]
+        ];
+        if self.hedging {
+            c.push(("downstream_hedges", self.hedges as i64));
+        }
+        c
     }
 }

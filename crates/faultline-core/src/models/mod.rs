@@ -1,5 +1,5 @@
 //! The models: what a node in a scenario can be. Each follows a public reference (see
-//! `docs/models.md` and `shared/reference/semantics.md`), names it in its docs, and says what it
+//! `docs/models/README.md`), names it in its docs, and says what it
 //! assumes where the reference is silent.
 
 pub mod breaker;

@@ -3,7 +3,7 @@
 //! Reference: at-least-once delivery as brokers such as RabbitMQ (manual acknowledgements,
 //! a consumer prefetch) and Amazon SQS (a visibility timeout) provide it, and the
 //! de-duplicating ("idempotent") consumer of Chris Richardson's "Microservices Patterns"
-//! (see `semantics.md`, Sagas, and `docs/models/queue.md`):
+//! (see `docs/models/queue.md`):
 //! - The queue hands a message to a consumer and keeps it, unacknowledged, until that consumer
 //!   acks it. If no ack arrives within `ack_timeout_ms`, the message is delivered again (to the
 //!   next consumer with room): a lost ack, a crashed consumer or a slow one all cause a

@@ -1,7 +1,7 @@
 //! Raft: a replicated log kept consistent by an elected leader.
 //!
 //! Reference: Ongaro and Ousterhout, "In Search of an Understandable Consensus Algorithm" (2014),
-//! Figure 2 and sections 5.1 to 5.4, and Ongaro's dissertation (see `semantics.md`, Raft).
+//! Figure 2 and sections 5.1 to 5.4, and Ongaro's dissertation (see `docs/models/raft.md`).
 //!
 //! Each server is a **follower**, a **candidate** or a **leader**. Time is divided into terms.
 //! A follower that hears nothing from a leader for an election timeout (drawn at random from a

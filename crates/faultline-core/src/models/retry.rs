@@ -10,6 +10,8 @@
 //! The timers of both callers are typed here too (`ClientTimer`, `CallTimer`): each is
 //! encoded to the `u64` tag the engine carries, and decoded back, in one place.
 
+use serde::{Deserialize, Serialize};
+
 use super::breaker::{Breaker, Permit};
 use super::client::{BudgetState, RetryOn, RetryPolicy, backoff_us};
 use crate::rng::SimRng;
@@ -126,6 +128,106 @@ impl Attempts {
     }
 }
 
+fn default_initial_interval_ms() -> f64 {
+    1_000.0
+}
+fn default_backoff_coefficient() -> f64 {
+    2.0
+}
+
+/// The most attempts an activity retry policy may allow (0 means no limit).
+pub const MAX_ACTIVITY_ATTEMPTS: u32 = 1_000;
+
+/// One saga step's retry policy, with the semantics of Temporal's activity `RetryPolicy`
+/// (docs.temporal.io, "Retry Policies"): retry `n` (counting from 1) waits
+/// `min(initial_interval * backoff_coefficient^(n-1), maximum_interval)`, without jitter, and
+/// the activity fails for good after `maximum_attempts` attempts, the first included (0: no
+/// limit). The defaults are Temporal's: 1 s, 2.0, 100 x the initial interval, unlimited.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityRetryPolicy {
+    /// The wait before the first retry.
+    #[serde(default = "default_initial_interval_ms")]
+    pub initial_interval_ms: f64,
+    /// How much each wait grows over the previous one (at least 1).
+    #[serde(default = "default_backoff_coefficient")]
+    pub backoff_coefficient: f64,
+    /// The longest wait; `null` (the default) is 100 times `initial_interval_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_interval_ms: Option<f64>,
+    /// Attempts in all, the first included; 0 (the default) retries until the step succeeds.
+    #[serde(default)]
+    pub maximum_attempts: u32,
+}
+
+impl Default for ActivityRetryPolicy {
+    fn default() -> Self {
+        ActivityRetryPolicy {
+            initial_interval_ms: default_initial_interval_ms(),
+            backoff_coefficient: default_backoff_coefficient(),
+            maximum_interval_ms: None,
+            maximum_attempts: 0,
+        }
+    }
+}
+
+impl ActivityRetryPolicy {
+    /// The longest wait, in milliseconds.
+    pub fn maximum_interval(&self) -> f64 {
+        self.maximum_interval_ms
+            .unwrap_or(100.0 * self.initial_interval_ms)
+    }
+
+    /// The wait before the retry that follows failed attempt `attempt` (counting from 1), in
+    /// milliseconds.
+    pub fn wait_ms(&self, attempt: u32) -> f64 {
+        let n = f64::from(attempt.max(1) - 1);
+        (self.initial_interval_ms * libm::pow(self.backoff_coefficient, n))
+            .min(self.maximum_interval())
+    }
+
+    /// Whether a step that failed at attempt `attempt` is tried again.
+    pub fn retries_after(&self, attempt: u32) -> bool {
+        self.maximum_attempts == 0 || attempt < self.maximum_attempts
+    }
+
+    /// Checks ranges, as Temporal does (a coefficient of at least 1, a maximum interval no
+    /// shorter than the initial one); field names relative to the policy.
+    pub(crate) fn check(&self) -> Result<(), super::ConfigError> {
+        super::check_ms(
+            "initial_interval_ms",
+            self.initial_interval_ms,
+            1.0,
+            3_600_000.0,
+        )?;
+        let c = self.backoff_coefficient;
+        if !(c.is_finite() && (1.0..=100.0).contains(&c)) {
+            return Err((
+                "backoff_coefficient".into(),
+                format!("expected 1 to 100 (Temporal requires at least 1), got {c}"),
+            ));
+        }
+        if let Some(m) = self.maximum_interval_ms {
+            super::check_ms(
+                "maximum_interval_ms",
+                m,
+                self.initial_interval_ms,
+                3_600_000.0,
+            )?;
+        }
+        if self.maximum_attempts > MAX_ACTIVITY_ATTEMPTS {
+            return Err((
+                "maximum_attempts".into(),
+                format!(
+                    "expected 0 (no limit) to {MAX_ACTIVITY_ATTEMPTS}, got {}",
+                    self.maximum_attempts
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Packs a timer's kind (3 bits) and id into a tag.
 fn pack(kind: u64, id: u64) -> u64 {
     (id << 3) | kind
@@ -197,6 +299,8 @@ pub(crate) enum CallTimer {
     },
     /// Call `i`'s breaker's automatic move to half-open is due.
     Breaker(usize),
+    /// Time to send a hedged copy of this attempt (request id).
+    Hedge(u64),
 }
 
 impl CallTimer {
@@ -206,6 +310,7 @@ impl CallTimer {
             CallTimer::Timeout(req) => pack(1, req),
             CallTimer::Backoff { job, call } => pack(2, (job << CALL_BITS) | call as u64),
             CallTimer::Breaker(i) => pack(3, i as u64),
+            CallTimer::Hedge(req) => pack(4, req),
         }
     }
 
@@ -219,6 +324,7 @@ impl CallTimer {
                 call: (id & ((1 << CALL_BITS) - 1)) as usize,
             }),
             3 => Some(CallTimer::Breaker(id as usize)),
+            4 => Some(CallTimer::Hedge(id)),
             _ => None,
         }
     }
@@ -349,6 +455,40 @@ mod tests {
     }
 
     #[test]
+    fn temporal_activity_retry_waits_grow_by_the_coefficient_up_to_the_maximum_interval() {
+        let p = ActivityRetryPolicy {
+            initial_interval_ms: 100.0,
+            backoff_coefficient: 2.0,
+            maximum_interval_ms: Some(500.0),
+            maximum_attempts: 5,
+        };
+        let waits: Vec<f64> = (1..=5).map(|a| p.wait_ms(a)).collect();
+        assert_eq!(waits, [100.0, 200.0, 400.0, 500.0, 500.0]);
+        assert!(
+            p.retries_after(4) && !p.retries_after(5),
+            "5 attempts in all"
+        );
+        let d = ActivityRetryPolicy::default();
+        assert_eq!(d.wait_ms(1), 1_000.0, "Temporal's initial interval: 1 s");
+        assert_eq!(
+            d.wait_ms(20),
+            100_000.0,
+            "capped at 100 x the initial interval"
+        );
+        assert!(d.retries_after(1_000_000), "0 attempts: no limit");
+        let bad = ActivityRetryPolicy {
+            backoff_coefficient: 0.5,
+            ..ActivityRetryPolicy::default()
+        };
+        assert_eq!(bad.check().unwrap_err().0, "backoff_coefficient");
+        let bad = ActivityRetryPolicy {
+            maximum_interval_ms: Some(10.0),
+            ..ActivityRetryPolicy::default()
+        };
+        assert_eq!(bad.check().unwrap_err().0, "maximum_interval_ms");
+    }
+
+    #[test]
     fn timers_round_trip_through_their_tags_as_the_old_integers() {
         let client = [
             (ClientTimer::Arrival, 0),
@@ -370,6 +510,7 @@ mod tests {
                 (((3 << 7) | 2) << 3) | 2,
             ),
             (CallTimer::Breaker(4), (4 << 3) | 3),
+            (CallTimer::Hedge(6), (6 << 3) | 4),
         ];
         for (t, tag) in call {
             assert_eq!(t.tag(), tag);

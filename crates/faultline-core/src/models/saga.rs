@@ -1,7 +1,7 @@
 //! The order saga, orchestrated or choreographed, and the checker of its invariants.
 //!
 //! Reference: Chris Richardson, "Microservices Patterns" (ch. 4), and Temporal's saga pattern
-//! docs (see `semantics.md`, Sagas):
+//! docs (see `docs/models/saga.md`):
 //! - A saga is compensatable steps, then one **pivot** step (the go/no-go point), then retriable
 //!   steps. Here: reserve inventory (compensatable: release it), charge the card (the pivot by
 //!   default), create the shipment (retriable).
@@ -29,6 +29,11 @@
 //! (they are retried until acknowledged); a step's request that times out is sent again
 //! (`on_timeout: "retry"`), or, as a deliberate mistake to study, taken as a failure
 //! (`on_timeout: "fail"`): the step may have happened anyway and is then never compensated.
+//! A step's own retry policy (`retry_policies`, orchestration) follows Temporal's activity
+//! retry policy ([`ActivityRetryPolicy`]): a failed step is run again after a growing wait, up
+//! to its maximum attempts; a step before or at the pivot that runs out of attempts fails, and
+//! the saga compensates. After the pivot a policy must not limit attempts (the step is retried
+//! until it succeeds), but it sets the waits. A step without a policy keeps the rules above.
 //! Choreography events are sent until acknowledged (at-least-once, as a broker would deliver
 //! them), point to point between neighbours rather than through a `queue` node.
 
@@ -38,6 +43,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{ConfigError, check_ms, check_ratio, resolve};
 use crate::dist::{Dist, ms_to_us};
 use crate::models::flow::{EventKind, FlowMsg, Saga, StepOp, owned_id};
+pub use crate::models::retry::ActivityRetryPolicy;
 use crate::msg::Payload;
 use crate::node::{Ctx, InspectRow, Node, NodeId, TimerId};
 
@@ -880,9 +886,48 @@ pub struct OrchestratorConfig {
     /// Choreography over a queue: the queue node that carries the order service's events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broker: Option<String>,
+    /// Orchestration: a retry policy per step, by the step's node id (Temporal's activity
+    /// retry policy). A step without one fails at once before the pivot and is retried every
+    /// `retry_ms` after it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub retry_policies: BTreeMap<String, ActivityRetryPolicy>,
 }
 
 impl OrchestratorConfig {
+    /// The retry policy of step `step`, if it has one.
+    fn policy(&self, step: usize) -> Option<&ActivityRetryPolicy> {
+        self.retry_policies.get(self.steps.get(step)?)
+    }
+
+    fn check_policies(&self) -> Result<(), ConfigError> {
+        if !self.retry_policies.is_empty() && self.mode != Mode::Orchestration {
+            return Err((
+                "retry_policies".into(),
+                "step retry policies apply to orchestration: in a choreography each participant retries its own events".into(),
+            ));
+        }
+        for (name, p) in &self.retry_policies {
+            let field = |f: &str| format!("retry_policies.{name}.{f}");
+            let Some(i) = self.steps.iter().position(|s| s == name) else {
+                return Err((
+                    format!("retry_policies.{name}"),
+                    format!("'{name}' is not one of the steps"),
+                ));
+            };
+            p.check().map_err(|(f, m)| (field(&f), m))?;
+            if i > usize::from(self.pivot) && p.maximum_attempts != 0 {
+                return Err((
+                    field("maximum_attempts"),
+                    format!(
+                        "step {i} comes after the pivot: it must be retried until it succeeds (0, no limit), got {}",
+                        p.maximum_attempts
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
         if self.steps.is_empty() || self.steps.len() > 8 {
             return Err(("steps".into(), "expected 1 to 8 steps".into()));
@@ -910,7 +955,8 @@ impl OrchestratorConfig {
             return Err(("max_sagas".into(), "expected at most 1000000".into()));
         }
         check_ms("step_timeout_ms", self.step_timeout_ms, 1.0, 3_600_000.0)?;
-        check_ms("retry_ms", self.retry_ms, 1.0, 3_600_000.0)
+        check_ms("retry_ms", self.retry_ms, 1.0, 3_600_000.0)?;
+        self.check_policies()
     }
 }
 
@@ -961,6 +1007,7 @@ pub struct Orchestrator {
     compensations: u64,
     violations: u64,
     not_started: u64,
+    step_retries: u64,
 }
 
 impl Orchestrator {
@@ -992,6 +1039,7 @@ impl Orchestrator {
             compensations: 0,
             violations: 0,
             not_started: 0,
+            step_retries: 0,
         })
     }
 
@@ -1096,6 +1144,24 @@ impl Orchestrator {
             return;
         };
         let step = r.step;
+        if let Some(p) = self.cfg.policy(step)
+            && p.retries_after(r.attempt)
+        {
+            // The step's own policy (Temporal's): wait, then run it again.
+            let wait_ms = p.wait_ms(r.attempt);
+            r.phase = Phase::Forward { retry_wait: true };
+            ctx.state(format!(
+                "{}: {} failed at attempt {}, retrying in {}",
+                Saga(saga),
+                self.cfg.steps[step],
+                r.attempt,
+                crate::fmt_time(crate::dist::ms_to_us(wait_ms))
+            ));
+            self.step_retries += 1;
+            ctx.count("step_retries", 1);
+            self.arm(ctx, saga, wait_ms);
+            return;
+        }
         if step > usize::from(self.cfg.pivot) {
             r.phase = Phase::Forward { retry_wait: true };
             ctx.state(format!(
@@ -1453,14 +1519,18 @@ impl Node for Orchestrator {
     }
 
     fn counters(&self) -> Vec<(&'static str, i64)> {
-        vec![
+        let mut c = vec![
             ("sagas_started", self.started as i64),
             ("sagas_completed", self.completed as i64),
             ("sagas_compensated", self.compensated as i64),
             ("sagas_running", self.active.len() as i64),
             ("compensations", self.compensations as i64),
             ("invariant_violations", self.violations as i64),
-        ]
+        ];
+        if !self.cfg.retry_policies.is_empty() {
+            c.push(("step_retries", self.step_retries as i64));
+        }
+        c
     }
 
     fn clone_box(&self) -> Box<dyn Node> {

@@ -1,7 +1,7 @@
 //! A service: requests wait in a queue for one of `concurrency` workers, take a time drawn from
 //! `latency`, and succeed or fail with `error_rate`.
 //!
-//! Reference: the M/M/1 and M/M/c queues of queueing theory (see `semantics.md`, Queueing):
+//! Reference: the M/M/1 and M/M/c queues of queueing theory (see `docs/models/service.md`, Queueing):
 //! with exponential service, one worker and Poisson arrivals, the mean time in the system is
 //! 1 / (mu - lambda), and it grows without bound as utilisation nears 1. Queue time counts toward
 //! the latency a caller sees, as in any real server.
@@ -14,8 +14,15 @@
 //! in sequence or in parallel, waiting for all of them or a quorum, each call with its own
 //! timeout, retries with backoff and optional circuit breaker (the client's code: see
 //! [`super::downstream`]), and may answer with a `fallback` when they fail. Chains of services
-//! follow `semantics.md` (Availability; Retries): in series availability multiplies, latency
+//! follow `docs/models/service.md` (Availability; Retries): in series availability multiplies, latency
 //! adds up, and retries at every layer multiply, (r+1)^L attempts at the bottom.
+//!
+//! Optimistic concurrency (AWS, "Exponential Backoff And Jitter", 2015): the service keeps one
+//! row with a version. A read (`Op::Read`) is answered with the version; a compare-and-set
+//! (`Op::CompareAndSet`) on the current version writes the row (the version goes up by one) and
+//! answers 200, and on an older version writes nothing and answers 409 Conflict. Both are work
+//! like any request (queue, workers, latency), and both are decided when the work completes, so
+//! writers whose read-then-write overlap conflict.
 //!
 //! Assumptions where the reference is silent: the queue is FIFO; a full queue answers 503 at
 //! once (load shedding) without using a worker; a crash loses the queue and the work in progress
@@ -32,7 +39,7 @@ use crate::idhash::IdMap;
 use super::downstream::{Calls, Downstream};
 use super::{ConfigError, check_ms, check_ratio};
 use crate::dist::{Dist, ms_to_us};
-use crate::msg::{Payload, Request, Response};
+use crate::msg::{Op, Payload, Request, Response};
 use crate::node::{AvailabilityModel, Ctx, InspectRow, Node, NodeId, TimerId};
 
 fn default_latency() -> Dist {
@@ -179,6 +186,11 @@ pub struct Service {
     // Requests waiting for their downstream calls, with the calls' state.
     calls: Option<Calls>,
     reported: (i64, i64),
+    // Optimistic concurrency: the row's version, and the writes it accepted and refused.
+    row_version: u64,
+    row_used: bool,
+    writes: u64,
+    conflicts: u64,
 }
 
 impl Service {
@@ -208,6 +220,10 @@ impl Service {
             errors: 0,
             shed: 0,
             reported: (0, 0),
+            row_version: 0,
+            row_used: false,
+            writes: 0,
+            conflicts: 0,
         })
     }
 
@@ -239,6 +255,7 @@ impl Service {
             status,
             no_retry,
             replayed: false,
+            version: None,
         };
         ctx.send(job.from, Payload::Response(r));
     }
@@ -283,6 +300,31 @@ impl Service {
             }
         }
         self.gauges(ctx);
+    }
+
+    /// The row's part of a completed request: a read answers the version, a compare-and-set
+    /// writes on the current version or conflicts (409); other requests leave the row alone.
+    fn row_op(&mut self, ctx: &mut Ctx<'_>, op: &Op) -> (u16, Option<u64>) {
+        match *op {
+            Op::Read => {
+                self.row_used = true;
+                (200, Some(self.row_version))
+            }
+            Op::CompareAndSet { version } if version == self.row_version => {
+                self.row_used = true;
+                self.row_version += 1;
+                self.writes += 1;
+                ctx.count("writes", 1);
+                (200, Some(self.row_version))
+            }
+            Op::CompareAndSet { .. } => {
+                self.row_used = true;
+                self.conflicts += 1;
+                ctx.count("conflicts", 1);
+                (409, Some(self.row_version))
+            }
+            Op::Call | Op::Charge { .. } => (200, None),
+        }
     }
 
     /// Reports the queue and the busy workers when they changed (a gauge per event would be
@@ -353,6 +395,7 @@ impl Node for Service {
                 status: 503,
                 no_retry: false,
                 replayed: false,
+                version: None,
             };
             ctx.send(from, Payload::Response(r));
         }
@@ -372,7 +415,11 @@ impl Node for Service {
             return;
         };
         let failed = self.cfg.error_rate > 0.0 && ctx.rng().unit() < self.cfg.error_rate;
-        let status = if failed { 500 } else { 200 };
+        let (status, version) = if failed {
+            (500, None)
+        } else {
+            self.row_op(ctx, &job.req.op)
+        };
         self.served += 1;
         self.errors += u64::from(failed);
         ctx.record_request(!failed, ctx.now_us() - job.arrived_us);
@@ -382,6 +429,7 @@ impl Node for Service {
             status,
             no_retry: false,
             replayed: false,
+            version,
         };
         ctx.send(job.from, Payload::Response(r));
         if let Some(next) = self.queue.pop_front() {
@@ -521,6 +569,12 @@ impl Node for Service {
         ];
         if let Some(calls) = &self.calls {
             c.extend(calls.counters());
+        }
+        if self.row_used {
+            // Only for a service that holds a row someone reads or writes.
+            c.push(("row_version", self.row_version as i64));
+            c.push(("writes", self.writes as i64));
+            c.push(("conflicts", self.conflicts as i64));
         }
         c
     }

@@ -2,7 +2,7 @@
 //!
 //! Reference: the two-phase commit protocol (Gray, "Notes on Data Base Operating Systems",
 //! 1978; Bernstein, Hadzilacos and Goodman, "Concurrency Control and Recovery in Database
-//! Systems", ch. 7), as `semantics.md` (Sagas) states the point: a participant that voted yes
+//! Systems", ch. 7), as `docs/models/two-phase-commit.md` states the point: a participant that voted yes
 //! holds its locks until it hears the coordinator's decision, however long the coordinator is
 //! down.
 //! - Phase one: the coordinator sends PREPARE; each participant votes yes (it has forced a
