@@ -98,6 +98,8 @@ pub enum Action {
     OpenStep(usize, usize),
     /// Leave the lesson for the playground.
     LeaveLesson,
+    /// The lessons file's text arrived (or why it could not be fetched).
+    LessonsArrived(Result<String, String>),
     /// Show the next hint.
     Hint,
     /// Show the solution.
@@ -166,4 +168,6 @@ pub enum Effect {
     ForgetProgress,
     /// Put this link text in the address bar's fragment (replacing the history entry).
     Fragment(String),
+    /// Fetch the lessons file; its text comes back as [`Action::LessonsArrived`].
+    FetchLessons,
 }
