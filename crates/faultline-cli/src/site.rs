@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use faultline_core::lesson::Lesson;
+use faultline_core::lesson::{Lesson, Prepared};
 
 /// Markdown to HTML, for lesson text (which ships with the page: it is trusted). Tables are
 /// GitHub's, as the lesson files are read on GitHub too.
@@ -47,7 +47,7 @@ pub fn lesson_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 pub fn catalog(
     dir: &Path,
     read: impl Fn(&Path) -> Result<String, String>,
-) -> Result<Vec<(String, Result<Lesson, String>)>, String> {
+) -> Result<Prepared, String> {
     let files = lesson_files(dir)?;
     if files.is_empty() {
         return Err(format!("{}: no lesson (*.md) found", dir.display()));
@@ -106,7 +106,7 @@ mod tests {
         }
         // What the page reads back is what was written.
         let text = serde_json::to_string(&c).unwrap();
-        let back: Vec<(String, Result<Lesson, String>)> = serde_json::from_str(&text).unwrap();
+        let back: Prepared = serde_json::from_str(&text).unwrap();
         assert_eq!(back, c);
     }
 }

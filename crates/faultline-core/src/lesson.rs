@@ -82,6 +82,10 @@ pub struct Lesson {
     pub steps: Vec<Step>,
 }
 
+/// A course as the page reads it (`faultline lessons` writes it): each lesson's id and the
+/// lesson, or why it does not parse, in course order.
+pub type Prepared = Vec<(String, Result<Lesson, String>)>;
+
 /// One step of a lesson.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use faultline_core::lesson::{Change, Lesson};
+use faultline_core::lesson::{Change, Lesson, Prepared};
 use faultline_core::scenario::Intervention;
 
 include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
@@ -23,7 +23,7 @@ pub const MAX_LESSONS_BYTES: usize = 8 * 1024 * 1024;
 /// (id, the lesson with its text as HTML, or why it does not parse), in course order. Empty
 /// until then. Cheap to clone and to compare (by identity: it is replaced whole, never changed).
 #[derive(Clone, Debug, Default)]
-pub struct Catalog(pub Rc<Vec<(String, Result<Lesson, String>)>>);
+pub struct Catalog(pub Rc<Prepared>);
 
 impl PartialEq for Catalog {
     fn eq(&self, other: &Self) -> bool {
@@ -50,7 +50,7 @@ impl Catalog {
         // Read as `Scenario::parse` reads, through the same deserialiser type, so the scenario
         // reader inside each lesson is the one the page already carries, not a second copy.
         let de = &mut serde_json::Deserializer::from_str(text);
-        let list: Vec<(String, Result<Lesson, String>)> = serde_path_to_error::deserialize(de)
+        let list: Prepared = serde_path_to_error::deserialize(de)
             .map_err(|e| format!("the lessons file is damaged (at {e})"))?;
         if list.is_empty() {
             return Err("the lessons file lists no lesson".into());
