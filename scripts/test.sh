@@ -67,6 +67,9 @@ size_report() {
   {
     printf 'wasm: %s bytes, %s bytes gzipped (%s)\n' "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)" "$(basename "$wasm")"
     printf 'js:   %s bytes, %s bytes gzipped (%s)\n' "$(wc -c <"$js")" "$(gzip -9c "$js" | wc -c)" "$(basename "$js")"
+    # Not in the first download: fetched when a lesson is first opened.
+    [[ -f dist/lessons.json ]] && printf 'lessons.json (when a lesson opens): %s bytes, %s bytes gzipped\n' "$(wc -c <dist/lessons.json)" "$(gzip -9c dist/lessons.json | wc -c)"
+    true
   } | tee target/size-report.txt
 }
 

@@ -1,4 +1,7 @@
-//! Embeds every lesson in `lessons/` into the page, so a new lesson file needs no code change.
+//! Lists every lesson in `lessons/`, so a new lesson file needs no code change. The page itself
+//! carries only the ids and a version of the lessons' text (the lessons come from
+//! `lessons.json`, written beside the page at build time by `faultline lessons`); the unit tests
+//! also get the Markdown, to parse it natively.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -12,21 +15,36 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|x| x == "md") && !p.ends_with("README.md"))
         .collect();
     files.sort();
-    let mut out = String::from(
-        "/// Every lesson, as (id, Markdown text), in course order.\npub const LESSONS: &[(&str, &str)] = &[\n",
+    // FNV-1a over every lesson's id and text: the file's address changes when a lesson does, so
+    // a browser never pairs a new page with lessons it cached before.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut ids = String::from(
+        "/// Every lesson's id, in course order.\npub const LESSON_IDS: &[&str] = &[\n",
+    );
+    let mut texts = String::from(
+        "/// Every lesson, as (id, Markdown text), in course order.\n#[cfg(test)]\npub const LESSONS: &[(&str, &str)] = &[\n",
     );
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let id = f.file_stem().unwrap().to_string_lossy();
+        let text = std::fs::read(f).expect("a lesson file");
+        for b in id.as_bytes().iter().chain(&[0]).chain(&text) {
+            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
         let path = f.canonicalize().expect("a lesson path");
+        writeln!(ids, "    {id:?},").unwrap();
         writeln!(
-            out,
+            texts,
             "    ({id:?}, include_str!({:?})),",
             path.display().to_string()
         )
         .unwrap();
     }
-    out.push_str("];\n");
+    ids.push_str("];\n");
+    texts.push_str("];\n");
+    let out = format!(
+        "{ids}{texts}/// Where the prepared lessons are, relative to the page, with their version.\npub const LESSONS_URL: &str = \"lessons.json?v={hash:016x}\";\n"
+    );
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("lessons.rs");
     std::fs::write(dest, out).expect("write lessons.rs");
 }

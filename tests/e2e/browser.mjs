@@ -42,6 +42,8 @@ export async function openPage(browser, url, options = {}) {
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   await page.goto(url);
   await page.waitForSelector('body[data-ready="1"]', { timeout: 15_000 });
+  // A lesson address fetches the lessons after the first render: wait until they are in.
+  await page.waitForSelector('[data-loading]', { state: 'detached', timeout: 15_000 });
   return { page, errors };
 }
 

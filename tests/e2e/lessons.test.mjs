@@ -58,6 +58,7 @@ test('complete the first step of the idempotency lesson through the page', async
   await page.reload();
   await page.waitForSelector('body[data-ready="1"]');
   await page.click('#lessons-button');
+  await page.waitForSelector('button.lesson-open'); // the lessons are fetched when first wanted
   assert.match(await page.textContent('.lesson-list'), /1 of 2 goals met/);
 
   // Next step, by the step links.
@@ -95,6 +96,34 @@ test('a corrupt progress store is reset with a notice; a bad lesson link says so
   assert.match(await page.textContent('[role="alert"]'), /There is no lesson 'no-such-lesson'/);
   assert.ok(await page.isVisible('#canvas'), 'the playground still works');
   assert.deepEqual(errors, []);
+});
+
+test('the lessons are not in the first download; a failed fetch says so, keeps the run and retries', async () => {
+  const asked = [];
+  const page = await env.browser.newPage(wide);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('request', (r) => asked.push(new URL(r.url()).pathname));
+  // The first fetch fails as a dropped connection would; the next ones go through.
+  let fail = true;
+  await page.route('**/lessons.json*', (route) => (fail ? (fail = false, route.abort()) : route.continue()));
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-ready="1"]');
+  assert.ok(!asked.some((p) => p.endsWith('lessons.json')), `nothing lesson-shaped at start: ${asked}`);
+  // The default run plays as the page opens; pause it somewhere past zero.
+  await page.waitForFunction(() => Number(document.querySelector('#sim-time')?.dataset.timeUs) > 0);
+  await page.click('#play-pause');
+  const before = await page.getAttribute('#sim-time', 'data-time-us');
+  await page.click('#lessons-button');
+  await page.waitForSelector('#lessons-retry');
+  assert.match(await page.textContent('.lesson-list [role="alert"]'), /lessons could not be loaded.*Your run is kept/s);
+  assert.equal(await page.getAttribute('#sim-time', 'data-time-us'), before, 'the run is as it was');
+  await page.click('#lessons-retry');
+  await page.click('button.lesson-open[data-lesson="07-idempotency"]');
+  assert.equal(await page.textContent('#lesson-title'), 'The duplicated order');
+  assert.ok(asked.filter((p) => p.endsWith('lessons.json')).length === 2, `fetched twice: ${asked}`);
+  assert.deepEqual(errors, []);
+  await page.close();
 });
 
 test('on a phone the lesson text stacks above the canvas', async () => {

@@ -15,6 +15,8 @@ use faultline_core::report::Report;
 use faultline_core::scenario::Scenario;
 use faultline_core::world::RunStatus;
 
+mod site;
+
 /// `println!` that ends the program quietly when stdout is closed (`faultline run x | head`),
 /// as Unix tools do, instead of panicking on the broken pipe.
 macro_rules! out {
@@ -97,6 +99,14 @@ enum Command {
         /// Threads to run seeds on; 0 is one per core.
         #[arg(long, default_value_t = 0)]
         threads: usize,
+    },
+    /// Write every lesson of a folder, parsed and with its text as HTML, to one JSON file that
+    /// the page fetches when a lesson is first opened (Trunk runs this as a build hook).
+    Lessons {
+        /// The lessons folder (its *.md files but README.md).
+        dir: PathBuf,
+        /// The JSON file to write.
+        out: PathBuf,
     },
     /// Benchmarks.
     Bench {
@@ -379,6 +389,46 @@ fn check_lesson(f: &Path) -> bool {
     }
 }
 
+/// `faultline lessons DIR OUT`: the page's lesson catalog. A lesson that does not parse is
+/// named on stderr (and kept, with its error, for the page to list) but does not fail the build:
+/// `faultline check` and the tests are where a lesson is refused.
+fn write_lessons(dir: &Path, out: &Path) -> u8 {
+    let catalog = match site::catalog(dir, read_text) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return BAD_INPUT;
+        }
+    };
+    for (id, l) in &catalog {
+        if let Err(e) = l {
+            eprintln!("warning: lesson {id}: {e}");
+        }
+    }
+    let text = serde_json::to_string(&catalog).expect("lessons serialise");
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty())
+        && let Err(e) = std::fs::create_dir_all(parent)
+    {
+        eprintln!("{}: {e}", parent.display());
+        return BAD_INPUT;
+    }
+    match std::fs::write(out, &text) {
+        Ok(()) => {
+            out!(
+                "wrote {} ({} lessons, {} bytes)",
+                out.display(),
+                catalog.len(),
+                text.len()
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", out.display());
+            BAD_INPUT
+        }
+    }
+}
+
 fn check(paths: &[PathBuf]) -> u8 {
     let mut files = Vec::new();
     let mut bad = 0;
@@ -539,6 +589,7 @@ fn main() -> ExitCode {
             Ok(code) => return ExitCode::from(code),
             Err(e) => Err(e),
         },
+        Command::Lessons { dir, out } => return ExitCode::from(write_lessons(dir, out)),
         Command::Bench {
             which:
                 Bench::Mm1 {

@@ -62,7 +62,11 @@ fn err(line: Option<usize>, message: impl Into<String>) -> LessonError {
 }
 
 /// A guided lesson.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// It serialises as the page reads it: `faultline lessons` writes every lesson, parsed and with
+/// its text as HTML, into the built site, so the page downloads neither the Markdown parser nor
+/// this module's reader.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Lesson {
     /// The title, from the front matter.
     pub title: String,
@@ -78,8 +82,12 @@ pub struct Lesson {
     pub steps: Vec<Step>,
 }
 
+/// A course as the page reads it (`faultline lessons` writes it): each lesson's id and the
+/// lesson, or why it does not parse, in course order.
+pub type Prepared = Vec<(String, Result<Lesson, String>)>;
+
 /// One step of a lesson.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     /// The heading.
     pub title: String,
@@ -100,7 +108,7 @@ pub struct Step {
 }
 
 /// A change to a scenario: one setting of a node or a link, or an intervention to add.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Change {
     /// Set a node's model setting, dotted for nested ones (`retry.max_attempts`).
     Node {
@@ -141,7 +149,7 @@ pub struct Predict {
 }
 
 /// A condition on a run's report.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Goal {
     /// Every condition holds.
     All(Vec<Goal>),

@@ -87,7 +87,7 @@ impl ModelKind {
 
     /// The name the scenario's `type` uses (`client`, `kv_replica`, ...); what
     /// [`crate::node::Node::kind`] returns.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             ModelKind::Client => "client",
             ModelKind::Service => "service",

@@ -159,12 +159,17 @@ fn restoring_a_snapshot_ahead_of_the_playhead_continues_the_same_run() {
         let (hash, events) = (w.trace().hash(), w.events());
         let mut back = s.build(None).expect("builds");
         back.run_until(end / 4, u64::MAX);
+        // A sparse run (a quiet day of `idempotency-day.json`) may have no event between the
+        // two moments: then the snapshot is not ahead in the trace, and the ring stays whole.
+        let ahead_in_trace = ahead.events() > back.events();
         back.restore(&ahead);
         let first = back.trace().events().front().map(|e| e.seq);
-        assert_eq!(
-            first, None,
-            "{name}: the ring forgot the events before the jump"
-        );
+        if ahead_in_trace {
+            assert_eq!(
+                first, None,
+                "{name}: the ring forgot the events before the jump"
+            );
+        }
         back.run_until(end, u64::MAX);
         assert_eq!(
             (back.trace().hash(), back.events()),

@@ -256,3 +256,26 @@ fn an_unset_optional_setting_can_be_set_and_a_misspelt_one_cannot() {
         "a known setting with a bad value: {msg}"
     );
 }
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_misspelt_or_missing_model_type_lists_the_models() {
+    let (path, msg, line) = one(&with("\"type\": \"client\"", "\"type\": \"clinet\""));
+    assert_eq!(path, "nodes[0].model");
+    assert!(
+        msg.contains("unknown variant `clinet`") && msg.contains("`kv_client`"),
+        "{msg}"
+    );
+    assert_eq!(line, Some(8));
+    let (path, msg, _) = one(&with("\"type\": \"client\", ", ""));
+    assert_eq!(path, "nodes[0].model");
+    assert!(msg.contains("missing field `type`"), "{msg}");
+    let (path, msg, _) = one(&with("\"concurrency\": 4", "\"concurrency\": \"four\""));
+    assert_eq!(path, "nodes[1].model");
+    assert!(msg.contains("invalid type: string \"four\""), "{msg}");
+    let (_, msg, _) = one(&with(
+        "\"model\": {\"type\": \"client\", \"target\": \"server\", \"workload\": {\"type\": \"open\", \"rate_per_s\": 10}, \"timeout_ms\": 1000}",
+        "\"model\": 7",
+    ));
+    assert!(msg.contains("invalid type: integer `7`"), "{msg}");
+}

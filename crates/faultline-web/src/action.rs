@@ -98,6 +98,8 @@ pub enum Action {
     OpenStep(usize, usize),
     /// Leave the lesson for the playground.
     LeaveLesson,
+    /// The lessons file's text arrived (or why it could not be fetched).
+    LessonsArrived(Result<String, String>),
     /// Show the next hint.
     Hint,
     /// Show the solution.
@@ -174,4 +176,6 @@ pub enum Effect {
     Fragment(String),
     /// Open this address in a new tab.
     OpenTab(String),
+    /// Fetch the lessons file; its text comes back as [`Action::LessonsArrived`].
+    FetchLessons,
 }

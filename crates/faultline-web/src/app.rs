@@ -19,7 +19,7 @@ use crate::inspector::Inspector;
 use crate::lesson_panel::{LessonList, LessonPanel, ResultCard};
 use crate::panels::{Charts, Export, KeyChart, Share, Stats};
 use crate::reduce::reduce;
-use crate::state::Page;
+use crate::state::{LessonsLoad, Page};
 use crate::sweep_view::SweepPanel;
 use crate::toolbar::{Header, ScenarioBar, TimeControls};
 use crate::views::{Spacetime, Verdicts, Waterfall};
@@ -54,10 +54,10 @@ impl App {
     /// Carries out the effects; one that fails is said on the page.
     fn run(&mut self, effects: Vec<crate::state::Effect>) {
         for e in effects {
-            if let Err(why) = browser::run(e) {
+            if let Err(why) = browser::run(e, &self.on) {
                 // The failure's own effects (the address bar) are best effort.
                 for e in reduce(&mut self.page, Action::Failed(why)) {
-                    let _ = browser::run(e);
+                    let _ = browser::run(e, &self.on);
                 }
             }
         }
@@ -152,18 +152,22 @@ impl Component for App {
         let scene = Rc::new(Scene::of(world, &s.scenario, &page.pos, page.still));
         let compare = CompareModel::of(page).map(Rc::new);
         let lower_views = !page.hides("log") && !page.embed;
+        // Marks the page busy while the lessons are on their way (the end-to-end tests wait for it).
+        let loading =
+            (page.lessons_load == LessonsLoad::Loading).then_some(AttrValue::Static("lessons"));
         html! {
-            <div class={classes!("app", page.lesson.is_some().then_some("lesson-mode"), page.embed.then_some("embed"))}>
+            <div class={classes!("app", page.lesson.is_some().then_some("lesson-mode"), page.embed.then_some("embed"))}
+                 data-loading={loading} aria-busy={(page.lessons_load == LessonsLoad::Loading).then_some("true")}>
                 if !page.embed {
                     <Header lessons={!page.hides("lessons")} list_open={page.lesson_list}
                         first_visit={page.lesson.is_none() && page.progress.0.is_empty()} on={on.clone()} />
                 }
                 if page.lesson_list {
-                    <LessonList progress={page.progress.clone()} on={on.clone()} />
+                    <LessonList catalog={page.catalog.clone()} load={page.lessons_load.clone()} progress={page.progress.clone()} on={on.clone()} />
                 }
                 <div class="layout">
                 if let Some(m) = &page.lesson_view {
-                    <LessonPanel model={m.clone()} on={on.clone()} />
+                    <LessonPanel catalog={page.catalog.clone()} model={m.clone()} on={on.clone()} />
                 }
                 <main>
                     if page.lesson.is_none() {
@@ -195,7 +199,7 @@ impl Component for App {
                         <div class="canvas-wrap">
                             <Canvas {scene} selected={page.selected} on={on.clone()} />
                             if let Some(m) = &page.lesson_view {
-                                <ResultCard model={m.clone()} on={on.clone()} />
+                                <ResultCard catalog={page.catalog.clone()} model={m.clone()} on={on.clone()} />
                             }
                         </div>
                         <aside class="side">

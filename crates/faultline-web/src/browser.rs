@@ -70,9 +70,19 @@ fn learner() -> u64 {
     n
 }
 
-/// Carries out one effect; `Err` says, for people, why it could not be done.
-pub fn run(effect: Effect) -> Result<(), String> {
+/// Carries out one effect; `Err` says, for people, why it could not be done. An effect whose
+/// answer comes later (a fetch) sends it to `on` as an action.
+pub fn run(effect: Effect, on: &yew::Callback<crate::state::Action>) -> Result<(), String> {
     match effect {
+        Effect::FetchLessons => {
+            let on = on.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                on.emit(crate::state::Action::LessonsArrived(
+                    fetch_text(lessons::LESSONS_URL).await,
+                ));
+            });
+            Ok(())
+        }
         Effect::Download { name, mime, text } => download(&name, mime, &text),
         Effect::SavePng { name, svg } => {
             save_png(name, &svg);
@@ -123,6 +133,28 @@ pub fn run(effect: Effect) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Fetches a file of the site (relative to the page, so it works under any sub-path) as text.
+/// `Err` is a sentence for people: offline, a missing file, a server error.
+async fn fetch_text(url: &str) -> Result<String, String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let w = window().ok_or("there is no window")?;
+    let offline = |_| "the network did not answer (are you offline?)".to_string();
+    let resp: web_sys::Response = JsFuture::from(w.fetch_with_str(url))
+        .await
+        .map_err(offline)?
+        .dyn_into()
+        .map_err(|_| "the answer was not a response".to_string())?;
+    if !resp.ok() {
+        return Err(format!("the server answered {} for {url}", resp.status()));
+    }
+    let text = JsFuture::from(resp.text().map_err(offline)?)
+        .await
+        .map_err(offline)?;
+    text.as_string()
+        .ok_or_else(|| "the answer was not text".to_string())
 }
 
 /// Offers `text` as a file download.

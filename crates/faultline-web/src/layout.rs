@@ -119,7 +119,8 @@ mod tests {
         let templates = crate::templates::TEMPLATES
             .iter()
             .map(|t| Scenario::parse(t).expect("valid"));
-        let lessons = crate::lessons::catalog().iter().flat_map(|(id, l)| {
+        let catalog = crate::lessons::test_catalog();
+        let lessons = catalog.iter().flat_map(|(id, l)| {
             let l = l.as_ref().unwrap_or_else(|e| panic!("{id}: {e}"));
             let steps: Vec<Scenario> = l
                 .steps

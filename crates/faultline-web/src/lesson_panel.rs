@@ -7,9 +7,10 @@ use yew::prelude::*;
 
 use crate::action::Action;
 use crate::derive::{GoalModel, LessonModel};
-use crate::lessons::{self, Progress};
+use crate::lessons::{Catalog, Progress};
+use crate::state::LessonsLoad;
 
-/// The step's Markdown, rendered once per step (not per frame).
+/// The step's text, as HTML (prepared at build time), wrapped once per step (not per frame).
 #[derive(PartialEq)]
 struct StepHtml {
     intro: Option<AttrValue>,
@@ -19,12 +20,14 @@ struct StepHtml {
 }
 
 fn md(text: &str) -> AttrValue {
-    AttrValue::from(lessons::html(text))
+    AttrValue::from(text.to_string())
 }
 
 /// The lesson panel's properties.
 #[derive(Properties, PartialEq)]
 pub struct LessonPanelProps {
+    /// The lessons.
+    pub catalog: Catalog,
     /// The step and its live goal.
     pub model: Rc<LessonModel>,
     /// Where the learner's acts go.
@@ -37,7 +40,8 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
     let on = &props.on;
     let o = &props.model.open;
     let (lesson, step) = (o.lesson, o.step);
-    let found = lessons::catalog()
+    let found = props
+        .catalog
         .get(lesson)
         .and_then(|(_, l)| l.as_ref().ok())
         .and_then(|l| Some((l, l.steps.get(step)?)));
@@ -132,7 +136,7 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
             if o.solution {
                 <section class="solution" aria-label="Solution">
                     <h4>{"Solution"}</h4>
-                    <ul>{ for st.solution.iter().map(|c| html! { <li>{ lessons::describe(c) }</li> }) }</ul>
+                    <ul>{ for st.solution.iter().map(|c| html! { <li>{ crate::lessons::describe(c) }</li> }) }</ul>
                     <button id="apply-solution" onclick={on.reform(|_| Action::ApplySolution)}>{"Apply it and run"}</button>
                 </section>
             }
@@ -177,6 +181,10 @@ fn goal_view(g: &GoalModel) -> Html {
 /// The lesson list's properties.
 #[derive(Properties, PartialEq)]
 pub struct LessonListProps {
+    /// The lessons (empty until they arrive).
+    pub catalog: Catalog,
+    /// Whether they are on their way, or why they could not be fetched.
+    pub load: LessonsLoad,
     /// Goals met so far.
     pub progress: Progress,
     /// Where the learner's acts go.
@@ -187,7 +195,8 @@ pub struct LessonListProps {
 #[function_component(LessonList)]
 pub fn lesson_list(props: &LessonListProps) -> Html {
     let on = &props.on;
-    let items = lessons::catalog()
+    let items = props
+        .catalog
         .iter()
         .enumerate()
         .map(|(i, (id, l))| match l {
@@ -197,7 +206,7 @@ pub fn lesson_list(props: &LessonListProps) -> Html {
                 let onclick = on.reform(move |_| Action::OpenStep(i, 0));
                 html! {
                     <li>
-                        <button class="lesson-open" data-lesson={*id} {onclick}>{ &l.title }</button>
+                        <button class="lesson-open" data-lesson={id.clone()} {onclick}>{ &l.title }</button>
                         <p class="hint">{ format!("{} · {} min · ", l.summary, l.minutes) }
                             <span class="progress">{ format!("{done} of {goals} {} met", if goals == 1 { "goal" } else { "goals" }) }</span></p>
                     </li>
@@ -208,6 +217,12 @@ pub fn lesson_list(props: &LessonListProps) -> Html {
     html! {
         <section id="lesson-list" class="lesson-list" aria-labelledby="lesson-list-title">
             <h2 id="lesson-list-title">{"Lessons"}</h2>
+            if let LessonsLoad::Failed(e) = &props.load {
+                <p class="error-text" role="alert">{ e.clone() }</p>
+                <button id="lessons-retry" onclick={on.reform(|_| Action::LessonList(true))}>{"Try again"}</button>
+            } else if props.catalog.is_empty() {
+                <p class="hint" role="status">{"Loading the lessons…"}</p>
+            }
             <ol>{ for items }</ol>
             <button onclick={on.reform(|_| Action::LessonList(false))}>{"Close"}</button>
         </section>
@@ -217,6 +232,8 @@ pub fn lesson_list(props: &LessonListProps) -> Html {
 /// The result card's properties.
 #[derive(Properties, PartialEq)]
 pub struct ResultCardProps {
+    /// The lessons.
+    pub catalog: Catalog,
     /// The step and its goal.
     pub model: Rc<LessonModel>,
     /// Where the learner's acts go.
@@ -233,9 +250,7 @@ pub fn result_card(props: &ResultCardProps) -> Html {
         return html! {};
     };
     let (lesson, step) = (o.lesson, o.step);
-    let found = lessons::catalog()
-        .get(lesson)
-        .and_then(|(_, l)| l.as_ref().ok());
+    let found = props.catalog.get(lesson).and_then(|(_, l)| l.as_ref().ok());
     let steps = found.map_or(0, |l| l.steps.len());
     let hints_left = found
         .and_then(|l| l.steps.get(step))

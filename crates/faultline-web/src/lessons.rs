@@ -1,11 +1,12 @@
-//! The lessons the page carries, the learner's progress, and the words for a lesson's parts.
+//! The lessons the page fetches, the learner's progress, and the words for a lesson's parts.
 //!
 //! Plain Rust with no browser types (the page reads and writes the progress text), so the rules
 //! are unit-tested natively.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
-use faultline_core::lesson::{Change, Lesson};
+use faultline_core::lesson::{Change, Lesson, Prepared};
 use faultline_core::scenario::Intervention;
 
 include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
@@ -15,17 +16,75 @@ pub const PROGRESS_KEY: &str = "faultline.progress.v1";
 /// The largest progress text read; anything larger is treated as corrupt.
 pub const MAX_PROGRESS_BYTES: usize = 64 * 1024;
 
-/// The lessons, parsed. A lesson that does not parse cannot ship (the tests parse every one),
-/// but the page still lists it with its error rather than failing whole.
-pub fn catalog() -> &'static [(&'static str, Result<Lesson, String>)] {
-    static CATALOG: std::sync::OnceLock<Vec<(&'static str, Result<Lesson, String>)>> =
-        std::sync::OnceLock::new();
-    CATALOG.get_or_init(|| {
+/// The largest lessons file read; anything larger is refused with a message.
+pub const MAX_LESSONS_BYTES: usize = 8 * 1024 * 1024;
+
+/// The lessons, parsed at build time (`faultline lessons`) and fetched when one is first wanted:
+/// (id, the lesson with its text as HTML, or why it does not parse), in course order. Empty
+/// until then. Cheap to clone and to compare (by identity: it is replaced whole, never changed).
+#[derive(Clone, Debug, Default)]
+pub struct Catalog(pub Rc<Prepared>);
+
+impl PartialEq for Catalog {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::ops::Deref for Catalog {
+    type Target = [(String, Result<Lesson, String>)];
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Catalog {
+    /// Reads the fetched lessons file. `Err` is a sentence for people.
+    pub fn from_json(text: &str) -> Result<Catalog, String> {
+        if text.len() > MAX_LESSONS_BYTES {
+            return Err(format!(
+                "the lessons file is {} bytes, over the limit of {MAX_LESSONS_BYTES}",
+                text.len()
+            ));
+        }
+        // Read as `Scenario::parse` reads, through the same deserialiser type, so the scenario
+        // reader inside each lesson is the one the page already carries, not a second copy.
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let list: Prepared = serde_path_to_error::deserialize(de)
+            .map_err(|e| format!("the lessons file is damaged (at {e})"))?;
+        if list.is_empty() {
+            return Err("the lessons file lists no lesson".into());
+        }
+        Ok(Catalog(Rc::new(list)))
+    }
+
+    /// The index of a lesson by id.
+    pub fn find(&self, id: &str) -> Option<usize> {
+        self.iter().position(|(l, _)| l == id)
+    }
+}
+
+/// The lessons as the tests see them: parsed here from the Markdown (the page's are prepared at
+/// build time, with their text as HTML).
+#[cfg(test)]
+pub fn test_catalog() -> Catalog {
+    Catalog(Rc::new(
         LESSONS
             .iter()
-            .map(|(id, text)| (*id, Lesson::parse(text).map_err(|e| e.to_string())))
-            .collect()
-    })
+            .map(|(id, text)| {
+                (
+                    id.to_string(),
+                    Lesson::parse(text).map_err(|e| e.to_string()),
+                )
+            })
+            .collect(),
+    ))
+}
+
+/// The lessons file the page would fetch, for the tests.
+#[cfg(test)]
+pub fn test_catalog_json() -> String {
+    serde_json::to_string(&*test_catalog().0).expect("lessons serialise")
 }
 
 /// The lesson step on screen and what the learner has revealed in it.
@@ -59,7 +118,7 @@ impl Progress {
         let map: BTreeMap<String, Vec<usize>> = serde_json::from_str(text).map_err(|_| bad())?;
         Ok(Progress(
             map.into_iter()
-                .filter(|(id, _)| LESSONS.iter().any(|(l, _)| l == id))
+                .filter(|(id, _)| LESSON_IDS.contains(&id.as_str()))
                 .map(|(id, steps)| {
                     (
                         id,
@@ -92,15 +151,6 @@ impl Progress {
     pub fn count(&self, lesson: &str) -> usize {
         self.0.get(lesson).map_or(0, BTreeSet::len)
     }
-}
-
-/// Markdown to HTML, for lesson text (which ships with the page: it is trusted). Tables are
-/// GitHub's, as the lesson files are read on GitHub too.
-pub fn html(markdown: &str) -> String {
-    let mut out = String::new();
-    let parser = pulldown_cmark::Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES);
-    pulldown_cmark::html::push_html(&mut out, parser);
-    out
 }
 
 fn value_words(v: &serde_json::Value) -> String {
@@ -150,43 +200,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_table_in_lesson_text_is_a_table() {
-        let h = html("| view | answers |\n|---|---|\n| **traces** | *where* |\n");
-        assert!(h.contains("<table>"), "{h}");
-        assert!(
-            h.contains("<th>view</th>") && h.contains("<td><strong>traces</strong></td>"),
-            "{h}"
-        );
-        assert!(!h.contains('|'), "no pipe is left as text: {h}");
-    }
-
-    #[test]
-    fn every_lesson_table_renders_as_one() {
-        for (id, l) in catalog() {
-            let l = l.as_ref().unwrap_or_else(|e| panic!("{id}: {e}"));
-            let texts = std::iter::once(&l.intro).chain(l.steps.iter().map(|s| &s.text));
-            for t in texts {
-                assert!(
-                    !html(t).contains("| ---") && !html(t).contains("|---"),
-                    "{id}: a table left as text"
-                );
-            }
+    fn every_shipped_lesson_parses() {
+        let c = test_catalog();
+        assert!(c.len() >= 3);
+        for (id, l) in c.iter() {
+            assert!(l.is_ok(), "{id}: {l:?}");
         }
     }
 
     #[test]
-    fn every_shipped_lesson_parses() {
-        let c = catalog();
-        assert!(c.len() >= 3);
-        for (id, l) in c {
-            assert!(l.is_ok(), "{id}: {l:?}");
+    fn the_lessons_file_reads_back_and_a_bad_one_says_why() {
+        let c = Catalog::from_json(&test_catalog_json()).unwrap();
+        assert_eq!(c.len(), LESSON_IDS.len());
+        assert_eq!(c.find(LESSON_IDS[1]), Some(1));
+        assert_eq!(c.find("no-such-lesson"), None);
+        for (bad, says) in [
+            ("", "damaged"),
+            ("<html>404</html>", "damaged"),
+            ("[]", "no lesson"),
+            (&*" ".repeat(MAX_LESSONS_BYTES + 1), "over the limit"),
+        ] {
+            let e = Catalog::from_json(bad).unwrap_err();
+            assert!(e.contains(says), "{bad:.20}: {e}");
         }
     }
 
     #[test]
     fn progress_round_trips_and_a_corrupt_store_starts_afresh() {
         let mut p = Progress::default();
-        let id = LESSONS[0].0;
+        let id = LESSON_IDS[0];
         assert!(p.mark(id, 1));
         assert!(!p.mark(id, 1));
         let back = Progress::parse(&p.to_text()).unwrap();
@@ -211,7 +253,7 @@ mod tests {
 
     #[test]
     fn solutions_read_as_sentences() {
-        let c = catalog();
+        let c = test_catalog();
         let l = c
             .iter()
             .find(|(id, _)| id.ends_with("idempotency"))
@@ -221,6 +263,5 @@ mod tests {
             .unwrap();
         let words: Vec<String> = l.steps[0].solution.iter().map(describe).collect();
         assert_eq!(words, vec!["Set checkout's idempotency_keys to on."]);
-        assert!(html("Text *here*.").contains("<em>here</em>"));
     }
 }

@@ -10,11 +10,11 @@ use faultline_core::share::{LessonAt, Link};
 use faultline_core::world::Action as CoreAction;
 
 use crate::layout::{self, HEIGHT, WIDTH};
-use crate::lessons::{self, OpenLesson, Progress};
+use crate::lessons::{self, Catalog, OpenLesson, Progress};
 use crate::session::Session;
 use crate::state::{
-    Action, Drag, Effect, ExportKind, HIDEABLE, NodeAct, Page, Start, file_stem, parse_trace_id,
-    query_param,
+    Action, Drag, Effect, ExportKind, HIDEABLE, LessonsLoad, NodeAct, Page, Pending, Start,
+    file_stem, parse_trace_id, query_param,
 };
 use crate::templates::{DEFAULT_SCENARIO, TEMPLATES};
 
@@ -180,13 +180,26 @@ pub fn reduce(page: &mut Page, action: Action) -> Vec<Effect> {
                 page.save_layout();
             }
         }
-        Action::LessonList(on) => page.lesson_list = on,
-        Action::OpenStep(l, st) => page.open_step(l, st, false),
+        Action::LessonList(on) => {
+            page.lesson_list = on;
+            if on {
+                page.want_lessons(None, &mut fx);
+            }
+        }
+        Action::OpenStep(l, st) => {
+            if page.catalog.is_empty() {
+                page.want_lessons(Some(Pending::Step(l, st)), &mut fx);
+            } else {
+                page.open_step(l, st, false);
+            }
+        }
+        Action::LessonsArrived(r) => page.lessons_arrived(r),
         Action::LeaveLesson => {
             if let Ok(sc) = Scenario::parse(DEFAULT_SCENARIO) {
                 page.load(sc);
             }
             page.lesson = None;
+            page.pending = None;
             page.announce = "Back to the playground.".into();
         }
         Action::Hint => {
@@ -266,6 +279,7 @@ pub fn reduce(page: &mut Page, action: Action) -> Vec<Effect> {
         }) {
             Ok(sc) => {
                 page.lesson = None;
+                page.pending = None;
                 page.load(sc);
                 page.announce = "Scenario opened.".into();
             }
@@ -317,7 +331,7 @@ pub fn reduce(page: &mut Page, action: Action) -> Vec<Effect> {
             page.announce = "Started again from zero with your settings.".into();
         }
         Action::Failed(e) => page.error = Some(e),
-        Action::Sweep(act) => page.sweep_act(act),
+        Action::Sweep(act) => page.sweep_act(act, &mut fx),
     }
     page.judge_goal(&mut fx);
     page.sync_fragment(&mut fx);
@@ -478,7 +492,9 @@ impl Page {
             log_trace: None,
             log_trace_bad: None,
             still: start.reduced_motion,
-            catalog: lessons::catalog(),
+            catalog: Catalog::default(),
+            lessons_load: LessonsLoad::Idle,
+            pending: None,
             progress: Progress::default(),
             lesson: None,
             lesson_list: false,
@@ -521,25 +537,19 @@ impl Page {
         if !page.bench
             && let Some(id) = query_param(&start.query, "lesson")
         {
-            match page.catalog.iter().position(|(l, _)| *l == id) {
-                Some(i) => {
-                    // `step` counts from 1 in links, as people count.
-                    let n = page.catalog[i].1.as_ref().map_or(1, |l| l.steps.len());
-                    let step = query_param(&start.query, "step")
-                        .and_then(|v| v.parse::<usize>().ok())
-                        .map_or(0, |v| v.clamp(1, n) - 1);
-                    page.open_step(i, step, false);
-                }
-                None => {
-                    page.error = Some(format!(
-                        "There is no lesson '{id}'. Here is the playground; the list of lessons is under Lessons."
-                    ))
-                }
+            if lessons::LESSON_IDS.contains(&id.as_str()) {
+                // `step` counts from 1 in links, as people count.
+                let step = query_param(&start.query, "step").and_then(|v| v.parse::<usize>().ok());
+                page.want_lessons(Some(Pending::Named(id, step)), &mut fx);
+            } else {
+                page.error = Some(format!(
+                    "There is no lesson '{id}'. Here is the playground; the list of lessons is under Lessons."
+                ));
             }
         }
         if !page.bench && start.hash.len() > 1 {
             match Link::decode(&start.hash) {
-                Ok(link) => page.open_link(link),
+                Ok(link) => page.open_link(link, &mut fx),
                 Err(e) => page.error = Some(format!("{e} The default sandbox is open instead.")),
             }
         }
@@ -571,7 +581,8 @@ impl Page {
     }
 
     pub(crate) fn open_step(&mut self, lesson: usize, step: usize, solved: bool) {
-        let Some((_, Ok(l))) = self.catalog.get(lesson) else {
+        let catalog = self.catalog.clone(); // an `Rc`: the step is read while the page changes
+        let Some((_, Ok(l))) = catalog.get(lesson) else {
             return;
         };
         let Some(st) = l.steps.get(step) else { return };
@@ -598,19 +609,90 @@ impl Page {
         }
     }
 
-    /// Restores a shared run: the lesson step (when there is one), the scenario with the
-    /// learner's interventions, the moment, the view.
-    pub(crate) fn open_link(&mut self, link: Link) {
-        if let Some(LessonAt { id, step }) = &link.lesson {
-            match self.catalog.iter().position(|(l, _)| l == id) {
-                Some(i) => self.open_step(i, *step, false),
-                None => {
-                    self.error = Some(format!(
-                        "This link was made in a lesson this page does not have ('{id}'); its run opens in the sandbox."
-                    ))
-                }
+    /// Asks for the lessons (unless they are here or on their way) and notes what to open when
+    /// they arrive. The run on screen stays as it is meanwhile.
+    pub(crate) fn want_lessons(&mut self, then: Option<Pending>, fx: &mut Vec<Effect>) {
+        if !self.catalog.is_empty() {
+            return;
+        }
+        if then.is_some() {
+            self.pending = then;
+        }
+        if self.lessons_load != LessonsLoad::Loading {
+            self.lessons_load = LessonsLoad::Loading;
+            fx.push(Effect::FetchLessons);
+        }
+    }
+
+    /// The lessons file arrived: read it and open what was asked for. A fetch or a file that
+    /// failed is said, the run on screen is kept, and asking again fetches again.
+    pub(crate) fn lessons_arrived(&mut self, r: Result<String, String>) {
+        let pending = self.pending.take();
+        match r.and_then(|text| Catalog::from_json(&text)) {
+            Ok(c) => {
+                self.catalog = c;
+                self.lessons_load = LessonsLoad::Idle;
+            }
+            Err(e) => {
+                let e = format!(
+                    "The lessons could not be loaded: {e}. Your run is kept; try Lessons again."
+                );
+                self.lessons_load = LessonsLoad::Failed(e.clone());
+                self.error = Some(e);
+                return;
             }
         }
+        match pending {
+            Some(Pending::Step(l, st)) => self.open_step(l, st, false),
+            Some(Pending::Named(id, step)) => match self.catalog.find(&id) {
+                Some(i) => {
+                    let n = self.catalog[i].1.as_ref().map_or(1, |l| l.steps.len());
+                    let step = step.map_or(0, |v| v.clamp(1, n) - 1);
+                    self.open_step(i, step, false);
+                }
+                None => {
+                    self.error = Some(format!(
+                        "There is no lesson '{id}'. Here is the playground; the list of lessons is under Lessons."
+                    ))
+                }
+            },
+            Some(Pending::Link(id, step)) => self.join_lesson(&id, step),
+            None => {}
+        }
+        self.refresh_all(None);
+    }
+
+    /// Shows the lesson panel of a shared run made in a lesson, over the run already on screen.
+    fn join_lesson(&mut self, id: &str, step: usize) {
+        let Some(i) = self.catalog.find(id) else {
+            self.error = Some(format!(
+                "This link was made in a lesson this page does not have ('{id}'); its run opens in the sandbox."
+            ));
+            return;
+        };
+        let Some((l, st)) = self.catalog[i]
+            .1
+            .as_ref()
+            .ok()
+            .and_then(|l| Some((l, l.steps.get(step)?)))
+        else {
+            return;
+        };
+        self.announce = format!("Lesson {}, step {}: {}.", l.title, step + 1, st.title);
+        self.lesson = Some(OpenLesson {
+            lesson: i,
+            step,
+            hints: 0,
+            solution: false,
+            predicted: None,
+        });
+        self.lesson_list = false;
+    }
+
+    /// Restores a shared run: the scenario with the learner's interventions, the moment, the
+    /// view, and the lesson step it was made in (when the lessons arrive, if they are not here).
+    pub(crate) fn open_link(&mut self, link: Link, fx: &mut Vec<Effect>) {
+        let lesson = link.lesson.clone();
         let at_us = faultline_core::dist::ms_to_us(link.at_ms);
         self.load(link.scenario);
         if let Ok(s) = &mut self.session {
@@ -627,10 +709,22 @@ impl Page {
         self.locked = !self.hidden.is_empty();
         self.note = clean_note(&link.view.note);
         self.announce = "The shared run is open, paused at its moment.".into();
+        if let Some(LessonAt { id, step }) = lesson {
+            if !self.catalog.is_empty() {
+                self.join_lesson(&id, step);
+            } else if lessons::LESSON_IDS.contains(&id.as_str()) {
+                self.want_lessons(Some(Pending::Link(id, step)), fx);
+            } else {
+                self.error = Some(format!(
+                    "This link was made in a lesson this page does not have ('{id}'); its run opens in the sandbox."
+                ));
+            }
+        }
     }
 
     /// Replaces the sandbox's scenario after an edit and plays it from zero.
     pub(crate) fn edit(&mut self, next: Scenario, said: String) {
+        self.pending = None; // the learner's own work wins over a lesson still on its way
         self.load(next);
         if let Ok(s) = &mut self.session {
             s.playing = true;

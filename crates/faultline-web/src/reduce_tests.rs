@@ -156,9 +156,105 @@ fn a_setting_changes_the_node_and_a_refused_value_changes_nothing() {
     assert_eq!(session(&p).scenario.seed, seed);
 }
 
+/// How many fetches of the lessons the effects ask for.
+fn fetches(fx: &[Effect]) -> usize {
+    fx.iter().filter(|e| **e == Effect::FetchLessons).count()
+}
+
+/// The lessons file arrives, as the browser would hand it over.
+fn arrive(p: &mut Page) {
+    reduce(
+        p,
+        Action::LessonsArrived(Ok(crate::lessons::test_catalog_json())),
+    );
+}
+
+#[test]
+fn lessons_are_fetched_when_first_wanted_and_a_failed_fetch_keeps_the_run() {
+    let mut p = page();
+    assert!(p.catalog.is_empty(), "no lesson is read at start");
+    let server = id_of(&p, "server");
+    reduce(&mut p, Action::Node(server, NodeAct::Crash));
+    let hash = session(&p).world.trace().hash();
+    // The start button, before the lessons are here: one fetch, the step opens when they arrive.
+    let fx = reduce(&mut p, Action::OpenStep(0, 0));
+    assert_eq!(fetches(&fx), 1, "{fx:?}");
+    assert_eq!(p.lessons_load, LessonsLoad::Loading);
+    assert_eq!(
+        fetches(&reduce(&mut p, Action::LessonList(true))),
+        0,
+        "no second fetch while one is on its way"
+    );
+    reduce(
+        &mut p,
+        Action::LessonsArrived(Err("the server answered 404".into())),
+    );
+    let e = p.error.clone().expect("said");
+    assert!(
+        e.contains("could not be loaded") && e.contains("404"),
+        "{e}"
+    );
+    assert!(matches!(p.lessons_load, LessonsLoad::Failed(_)));
+    assert!(p.lesson.is_none());
+    assert_eq!(session(&p).world.trace().hash(), hash, "the run is kept");
+    // A damaged file is the same: said, and the run kept.
+    assert_eq!(fetches(&reduce(&mut p, Action::LessonList(true))), 1);
+    reduce(
+        &mut p,
+        Action::LessonsArrived(Ok("<html>not found</html>".into())),
+    );
+    assert!(p.error.as_deref().is_some_and(|e| e.contains("damaged")));
+    assert_eq!(session(&p).world.trace().hash(), hash, "the run is kept");
+    // Asking again fetches again; this time it arrives and the list fills.
+    assert_eq!(fetches(&reduce(&mut p, Action::LessonList(true))), 1);
+    arrive(&mut p);
+    assert_eq!(p.catalog.len(), crate::lessons::LESSON_IDS.len());
+    assert_eq!(p.lessons_load, LessonsLoad::Idle);
+    assert_eq!(
+        fetches(&reduce(&mut p, Action::OpenStep(0, 0))),
+        0,
+        "here already"
+    );
+    assert_eq!(p.lesson.as_ref().map(|o| (o.lesson, o.step)), Some((0, 0)));
+}
+
+#[test]
+fn a_lesson_address_opens_its_step_when_the_lessons_arrive() {
+    let id = crate::lessons::LESSON_IDS[1];
+    let (mut p, fx) = Page::start(Start {
+        query: format!("?lesson={id}&step=2"),
+        ..Start::default()
+    });
+    assert_eq!(fetches(&fx), 1, "{fx:?}");
+    assert!(p.session.is_ok(), "the default run shows meanwhile");
+    arrive(&mut p);
+    let o = p.lesson.clone().expect("open");
+    assert_eq!((p.catalog[o.lesson].0.as_str(), o.step), (id, 1));
+    // A template chosen while the lessons are on their way wins over the lesson.
+    let (mut p, _) = Page::start(Start {
+        query: format!("?lesson={id}"),
+        ..Start::default()
+    });
+    reduce(&mut p, Action::Template(1));
+    arrive(&mut p);
+    assert!(p.lesson.is_none(), "the learner's choice is kept");
+    // An unknown lesson is said at once, with no fetch.
+    let (p, fx) = Page::start(Start {
+        query: "?lesson=no-such-lesson".into(),
+        ..Start::default()
+    });
+    assert_eq!(fetches(&fx), 0);
+    assert!(
+        p.error
+            .as_deref()
+            .is_some_and(|e| e.contains("no lesson 'no-such-lesson'"))
+    );
+}
+
 #[test]
 fn opening_a_lesson_step_shows_its_text_and_a_goal_judged_at_the_end() {
     let mut p = page();
+    arrive(&mut p);
     let (i, lesson) = p
         .catalog
         .iter()
@@ -195,7 +291,7 @@ fn opening_a_lesson_step_shows_its_text_and_a_goal_judged_at_the_end() {
         fx.iter().any(|e| matches!(e, Effect::SaveProgress(_))),
         "{fx:?}"
     );
-    assert!(p.progress.done(p.catalog[i].0, step));
+    assert!(p.progress.done(&p.catalog[i].0, step));
 }
 
 #[test]
@@ -228,6 +324,32 @@ fn a_link_opens_the_same_moment_and_a_broken_link_keeps_the_default() {
     );
     assert!(!opened.playing(), "opened paused");
     assert!(opened.hides("seed"), "the teacher's choice holds");
+
+    // A link made in a lesson step: the run opens at once, the lesson panel joins it when the
+    // lessons arrive, and the run is not replaced by the step's.
+    let mut p = page();
+    arrive(&mut p);
+    reduce(&mut p, Action::OpenStep(2, 0));
+    reduce(&mut p, Action::Seek(1_000_000));
+    reduce(&mut p, Action::CopyLink);
+    let url = p.copied.clone().unwrap();
+    let hash = url.split_once('#').map(|(_, h)| format!("#{h}")).unwrap();
+    let (mut opened, fx) = Page::start(Start {
+        hash,
+        ..Start::default()
+    });
+    assert_eq!(fetches(&fx), 1, "{fx:?}");
+    assert_eq!(now(&opened), 1_000_000);
+    arrive(&mut opened);
+    assert_eq!(
+        opened.lesson.as_ref().map(|o| (o.lesson, o.step)),
+        Some((2, 0))
+    );
+    assert_eq!(now(&opened), 1_000_000, "the shared moment is kept");
+    assert_eq!(
+        session(&opened).world.trace().hash(),
+        session(&p).world.trace().hash()
+    );
 
     let (broken, fx) = Page::start(Start {
         hash: "#v1.not-a-link".into(),
@@ -347,6 +469,7 @@ fn a_classroom_link_keeps_its_hidden_parts_and_note_for_the_student() {
 #[test]
 fn hiding_what_a_step_needs_warns_the_teacher() {
     let mut p = page();
+    arrive(&mut p);
     let needs = |c: &faultline_core::lesson::Change| match c {
         faultline_core::lesson::Change::Do(_) => "actions",
         _ => "settings",

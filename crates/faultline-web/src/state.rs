@@ -18,12 +18,12 @@
 use std::rc::Rc;
 
 use faultline_core::NodeId;
-use faultline_core::lesson::{Change, Lesson, Verdict};
+use faultline_core::lesson::{Change, Verdict};
 use faultline_core::share::{LessonAt, Link, LinkView};
 
 use crate::charts::Chart;
 use crate::derive::{InspectorModel, LessonModel, StatRow};
-use crate::lessons::{OpenLesson, Progress};
+use crate::lessons::{Catalog, OpenLesson, Progress};
 use crate::session::Session;
 
 pub use crate::action::{Action, Effect, ExportKind, LogKind, LogLine, NodeAct};
@@ -40,6 +40,29 @@ pub const HIDEABLE: &[(&str, &str)] = &[
     ("numbers", "the table of numbers"),
     ("solution", "the lesson's solution"),
 ];
+
+/// The lessons file's fetch: not asked for yet (or done), on its way, or failed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum LessonsLoad {
+    /// Not fetched, or fetched already ([`Page::catalog`] says which).
+    #[default]
+    Idle,
+    /// On its way.
+    Loading,
+    /// Failed: why, for people. Asking again fetches again.
+    Failed(String),
+}
+
+/// A lesson asked for before the lessons arrived, opened when they do.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Pending {
+    /// A lesson by index at a step (a button pressed while they were on their way).
+    Step(usize, usize),
+    /// A lesson by id, at a step counted from 1 when given (`?lesson=ID&step=N`).
+    Named(String, Option<usize>),
+    /// The lesson a shared run was made in, by id and step: it joins the run already on screen.
+    Link(String, usize),
+}
 
 /// A node being dragged: where the pointer went down, and whether it has moved yet.
 #[derive(Clone, Debug, PartialEq)]
@@ -99,8 +122,12 @@ pub struct Page {
     pub log_trace_bad: Option<String>,
     /// Reduce motion.
     pub still: bool,
-    /// Parsed once for the page's life.
-    pub catalog: &'static [(&'static str, Result<Lesson, String>)],
+    /// The lessons, once fetched (empty before).
+    pub catalog: Catalog,
+    /// Whether the lessons are being fetched, or why they could not be.
+    pub lessons_load: LessonsLoad,
+    /// What to open when the lessons arrive.
+    pub(crate) pending: Option<Pending>,
     /// Goals met so far.
     pub progress: Progress,
     /// The lesson step on screen.
@@ -250,6 +277,24 @@ impl Page {
         })
     }
 
+    /// The lesson step on screen as a link names it; while the lessons are on their way, the
+    /// one asked for (so a link copied meanwhile keeps it).
+    pub(crate) fn lesson_at(&self) -> Option<LessonAt> {
+        if let Some(o) = &self.lesson {
+            return Some(LessonAt {
+                id: self.catalog.get(o.lesson)?.0.clone(),
+                step: o.step,
+            });
+        }
+        match &self.pending {
+            Some(Pending::Link(id, step)) => Some(LessonAt {
+                id: id.clone(),
+                step: *step,
+            }),
+            _ => None,
+        }
+    }
+
     /// This moment as a link text.
     pub fn link_text(&self) -> Option<String> {
         let s = self.session.as_ref().ok()?;
@@ -257,10 +302,7 @@ impl Page {
             Link {
                 scenario: s.recorded(),
                 at_ms: s.world.now_us() as f64 / 1000.0,
-                lesson: self.lesson.as_ref().map(|o| LessonAt {
-                    id: self.catalog[o.lesson].0.to_string(),
-                    step: o.step,
-                }),
+                lesson: self.lesson_at(),
                 view: LinkView {
                     still: self.still,
                     hide: self.hidden.clone(),

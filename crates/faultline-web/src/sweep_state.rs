@@ -15,7 +15,9 @@ use std::rc::Rc;
 
 use faultline_core::chaos::Chaos;
 use faultline_core::scenario::Scenario;
-use faultline_core::share::{LessonAt, Link, LinkView};
+use faultline_core::share::{Link, LinkView};
+
+use crate::state::Effect;
 use faultline_core::sweep::{Bin, Figure, SeedRun, SeedRunner, Summary, histogram, summarize};
 
 /// Engine events a sweep may run per animation frame.
@@ -293,7 +295,7 @@ impl Sweep {
 
 impl crate::state::Page {
     /// Carries out an act of the Sweep panel.
-    pub(crate) fn sweep_act(&mut self, act: SweepAct) {
+    pub(crate) fn sweep_act(&mut self, act: SweepAct, fx: &mut Vec<Effect>) {
         let Ok(s) = &self.session else { return };
         match act {
             SweepAct::Seeds(_) | SweepAct::Figure(_) => self.sweep.edit(&act),
@@ -328,20 +330,21 @@ impl crate::state::Page {
                 let mut scenario = s.recorded();
                 scenario.seed = seed;
                 let at_us = at_us.min(scenario.duration_us());
-                let lesson = self.lesson.as_ref().map(|o| LessonAt {
-                    id: self.catalog[o.lesson].0.to_string(),
-                    step: o.step,
-                });
+                let lesson = self.lesson_at();
                 let view = LinkView {
                     still: self.still,
                     hide: self.hidden.clone(),
+                    note: self.note.clone(),
                 };
-                self.open_link(Link {
-                    scenario,
-                    at_ms: at_us as f64 / 1000.0,
-                    lesson,
-                    view,
-                });
+                self.open_link(
+                    Link {
+                        scenario,
+                        at_ms: at_us as f64 / 1000.0,
+                        lesson,
+                        view,
+                    },
+                    fx,
+                );
                 self.announce = format!(
                     "Seed {seed} is open, paused at t = {}.",
                     faultline_core::fmt_time(at_us)

@@ -21,9 +21,15 @@ pub mod tpc;
 use serde::{Deserialize, Serialize};
 
 use crate::node::{Node, NodeId};
+use crate::view::ModelKind;
 
 /// A node's model and settings, as the scenario names them: `{"type": "client", ...}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Read through one path, [`ModelSpec::from_value`] (see its `Deserialize`), not serde's derive
+/// for an internally tagged enum: the derive buffers the object and deserialises every model's
+/// settings from that buffer, a second copy of each settings reader beside the one that live
+/// setting changes use (`serde_json::Value`), which the page downloads twice.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ModelSpec {
     /// A load generator: users sending requests with timeouts and retries.
@@ -69,7 +75,70 @@ pub enum ModelSpec {
 /// An error in a model's settings: (field path below `model`, message).
 pub type ConfigError = (String, String);
 
+/// The `type` names, for the "unknown variant" message.
+const MODEL_TYPES: [&str; ModelKind::ALL.len()] = {
+    let mut out = [""; ModelKind::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = ModelKind::ALL[i].name();
+        i += 1;
+    }
+    out
+};
+
+impl<'de> Deserialize<'de> for ModelSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        ModelSpec::from_value(value).map_err(serde::de::Error::custom)
+    }
+}
+
 impl ModelSpec {
+    /// Reads a model from its JSON object: `type` picks the model, the other fields are its
+    /// settings. The messages are serde's own (`missing field `type``, `unknown variant ...`,
+    /// `unknown field ...`), as the derived reader gave them.
+    pub fn from_value(value: serde_json::Value) -> Result<ModelSpec, serde_json::Error> {
+        use serde::de::Error as _;
+        use serde_json::{Error, Value, from_value as read};
+        let Value::Object(mut fields) = value else {
+            return Err(Error::invalid_type(
+                unexpected(&value),
+                &"an object with a `type`",
+            ));
+        };
+        let kind = match fields.remove("type") {
+            Some(Value::String(s)) => s,
+            Some(other) => return Err(Error::invalid_type(unexpected(&other), &"a model name")),
+            None => return Err(Error::missing_field("type")),
+        };
+        let Some(kind) = ModelKind::from_name(&kind) else {
+            return Err(Error::unknown_variant(&kind, &MODEL_TYPES));
+        };
+        let rest = Value::Object(fields);
+        // No catch-all: a new model is a compile error here.
+        Ok(match kind {
+            ModelKind::Client => ModelSpec::Client(Box::new(read(rest)?)),
+            ModelKind::Service => ModelSpec::Service(read(rest)?),
+            ModelKind::Payment => ModelSpec::Payment(read(rest)?),
+            ModelKind::Database => ModelSpec::Database(read(rest)?),
+            ModelKind::Cache => ModelSpec::Cache(read(rest)?),
+            ModelKind::App => ModelSpec::App(read(rest)?),
+            ModelKind::EventLog => ModelSpec::EventLog(read(rest)?),
+            ModelKind::OrderWriter => ModelSpec::OrderWriter(read(rest)?),
+            ModelKind::Projection => ModelSpec::Projection(read(rest)?),
+            ModelKind::Raft => ModelSpec::Raft(read(rest)?),
+            ModelKind::Producer => ModelSpec::Producer(read(rest)?),
+            ModelKind::Queue => ModelSpec::Queue(read(rest)?),
+            ModelKind::Consumer => ModelSpec::Consumer(read(rest)?),
+            ModelKind::SagaOrchestrator => ModelSpec::SagaOrchestrator(read(rest)?),
+            ModelKind::SagaParticipant => ModelSpec::SagaParticipant(read(rest)?),
+            ModelKind::TpcCoordinator => ModelSpec::TpcCoordinator(read(rest)?),
+            ModelKind::TpcParticipant => ModelSpec::TpcParticipant(read(rest)?),
+            ModelKind::KvReplica => ModelSpec::KvReplica(read(rest)?),
+            ModelKind::KvClient => ModelSpec::KvClient(read(rest)?),
+        })
+    }
+
     /// The model this spec builds.
     pub fn kind(&self) -> crate::view::ModelKind {
         use crate::view::ModelKind as K;
@@ -137,6 +206,25 @@ impl ModelSpec {
             ModelSpec::KvReplica(c) => Ok(Box::new(kv::KvReplica::new(c.clone(), me, lookup)?)),
             ModelSpec::KvClient(c) => Ok(Box::new(kv::KvClient::new(c.clone(), me, lookup)?)),
         }
+    }
+}
+
+/// How serde names a JSON value's type in an "invalid type" message.
+fn unexpected(v: &serde_json::Value) -> serde::de::Unexpected<'_> {
+    use serde::de::Unexpected as U;
+    use serde_json::Value;
+    match v {
+        Value::Null => U::Unit,
+        Value::Bool(b) => U::Bool(*b),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => U::Unsigned(u),
+            (_, Some(i), _) => U::Signed(i),
+            (_, _, Some(f)) => U::Float(f),
+            _ => U::Other("number"),
+        },
+        Value::String(s) => U::Str(s),
+        Value::Array(_) => U::Seq,
+        Value::Object(_) => U::Map,
     }
 }
 
