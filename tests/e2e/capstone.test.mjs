@@ -20,7 +20,11 @@ async function predict(page) {
 
 /** Waits until the verdict at the end of the run is `met` (true or false); `why` names it. */
 async function verdict(page, met, why) {
-  await page.waitForFunction((m) => document.querySelector('#goal-status')?.dataset.met === m, String(met), { timeout: 30_000 })
+  // The status is 'false' while the run goes on; 'Not met' is the verdict at its end.
+  await page.waitForFunction((m) => {
+    const el = document.querySelector('#goal-status');
+    return m ? el?.dataset.met === 'true' : /Not met/.test(el?.textContent ?? '');
+  }, met, { timeout: 30_000 })
     .catch(async () => assert.fail(`${why}: ${await page.textContent('.goal')}`));
 }
 
