@@ -21,6 +21,7 @@ mod kinds;
 mod layout;
 mod lesson_panel;
 mod lessons;
+mod message_layer;
 mod moments;
 mod moments_view;
 mod panels;
