@@ -150,10 +150,12 @@ test('reduced motion: messages are counted on their links, not moved', async () 
   await page.waitForSelector('body[data-ready="1"]');
   assert.equal(await page.isChecked('#reduce-motion'), true, 'the system setting is the default');
   await page.waitForSelector('#canvas text.link-count', { timeout: 3_000 });
-  assert.equal(await page.locator('#canvas path.msg').count(), 0);
+  assert.equal(await page.getAttribute('.message-layer', 'data-messages'), '0', 'no moving dots');
   assert.match(await page.textContent('#canvas text.link-count'), /^\d+ to (client|server)$/);
   await page.uncheck('#reduce-motion');
-  await page.waitForSelector('#canvas path.msg', { state: 'attached', timeout: 3_000 });
+  await page.waitForFunction(() => Number(document.querySelector('.message-layer')?.dataset.messages) > 0,
+    null, { timeout: 3_000 });
+  assert.equal(await page.locator('#canvas text.link-count').count(), 0, 'the counts are gone');
   assert.deepEqual(errors, []);
 });
 

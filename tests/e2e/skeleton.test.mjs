@@ -20,8 +20,10 @@ test('the simulation advances while playing and stands still while paused', asyn
   const t1 = await simTime(page);
   assert.ok(t1 > t0, `time should advance while playing: ${t0} -> ${t1}`);
 
-  // Requests and responses are drawn as they travel (ten a second, 30-50 ms each way).
-  await page.waitForSelector('#canvas path.msg', { state: 'attached', timeout: 3_000 });
+  // Requests and responses are drawn as they travel (ten a second, 30-50 ms each way), painted
+  // on the message layer under the SVG (it counts what it painted).
+  await page.waitForFunction(() => Number(document.querySelector('.canvas-wrap .message-layer')?.dataset.messages) > 0,
+    null, { timeout: 3_000 });
   assert.ok(await page.locator('#canvas g.node[data-node="client"]').count() === 1);
   assert.ok(await page.locator('#canvas g.node[data-node="server"]').count() === 1);
 

@@ -149,6 +149,25 @@ impl Payload {
         }
     }
 
+    /// Which try of its sender this message is, when it is one of several: 1 for a request's
+    /// first attempt, 2 for its first retry, ...; a queue's delivery counts its redeliveries
+    /// the same way. `None` for messages that are never retried as such (responses, Raft RPCs).
+    /// The page draws it on the message ("#2"), so a storm reads as many numbered messages.
+    pub fn attempt(&self) -> Option<u32> {
+        match self {
+            Payload::Request(r) => Some(r.attempt),
+            Payload::Flow(crate::models::flow::FlowMsg::Deliver { redeliveries, .. }) => {
+                Some(redeliveries.saturating_add(1))
+            }
+            Payload::Response(_)
+            | Payload::Cache(_)
+            | Payload::Es(_)
+            | Payload::Raft(_)
+            | Payload::Flow(_)
+            | Payload::Kv(_) => None,
+        }
+    }
+
     /// The logical request this message belongs to, if any.
     pub fn trace_id(&self) -> Option<u64> {
         match self {
@@ -202,5 +221,46 @@ impl fmt::Display for Payload {
             Payload::Flow(m) => m.fmt(f),
             Payload::Kv(m) => write!(f, "{m}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::flow::FlowMsg;
+
+    #[test]
+    fn a_retry_and_a_redelivery_say_which_try_they_are() {
+        let request = |attempt| {
+            Payload::Request(Request {
+                trace_id: 1,
+                req_id: 7,
+                attempt,
+                idempotency_key: None,
+                op: Op::Call,
+            })
+        };
+        assert_eq!(request(1).attempt(), Some(1));
+        assert_eq!(request(3).attempt(), Some(3));
+        let deliver = |redeliveries| {
+            Payload::Flow(FlowMsg::Deliver {
+                id: 4,
+                redeliveries,
+            })
+        };
+        assert_eq!(
+            deliver(0).attempt(),
+            Some(1),
+            "a first delivery is the first try"
+        );
+        assert_eq!(deliver(2).attempt(), Some(3));
+        let answer = Payload::Response(Response {
+            trace_id: 1,
+            req_id: 7,
+            status: 200,
+            no_retry: false,
+            replayed: false,
+        });
+        assert_eq!(answer.attempt(), None, "an answer is not a try");
     }
 }

@@ -18,6 +18,7 @@ use yew::prelude::*;
 use crate::action::Action;
 use crate::glyphs::{Gate, Glyph, gate_label};
 use crate::layout::{HEIGHT, NODE_R, WIDTH};
+use crate::message_layer::{Dot, MessageLayer};
 
 /// How a node is drawn, decided from its model and typed state.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,8 +70,8 @@ pub struct LinkDraw {
 /// The messages in flight, as drawn.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Messages {
-    /// Moving dots: one path per (class, dots) so a thousand messages are a handful of nodes.
-    Dots(Vec<(String, String)>),
+    /// Moving dots, painted on the message layer (`message_layer.rs`), not in the SVG.
+    Dots(Rc<Vec<Dot>>),
     /// Reduced motion: a still count per link and direction, at (x, y).
     Counts(Vec<(f64, f64, String)>),
 }
@@ -87,9 +88,6 @@ pub struct Scene {
     /// Circuit breakers, as gates on their links.
     pub gates: Vec<Gate>,
 }
-
-/// Messages in flight past which dots are drawn for speed rather than smooth edges.
-const MANY_MESSAGES: usize = 300;
 
 /// A node's circuit breakers, each with the node its calls go to: a client's own, a service's
 /// per downstream call. The one place the page decides which models have breakers.
@@ -222,7 +220,7 @@ impl Scene {
         let messages = if still {
             Messages::Counts(counts(world, pos))
         } else {
-            Messages::Dots(dots(world, pos))
+            Messages::Dots(Rc::new(crate::message_layer::dots(world, pos)))
         };
         Scene {
             nodes,
@@ -231,47 +229,6 @@ impl Scene {
             gates,
         }
     }
-}
-
-/// Messages as dots at the fraction of their journey, one path per kind.
-fn dots(world: &World, pos: &[(f64, f64)]) -> Vec<(String, String)> {
-    let now = world.now_us();
-    let mut paths: std::collections::BTreeMap<(&'static str, bool), String> =
-        std::collections::BTreeMap::new();
-    for m in world.in_flight() {
-        let (fx, fy) = pos[m.from.index()];
-        let (tx, ty) = pos[m.to.index()];
-        let span = m.deliver_us.saturating_sub(m.sent_us).max(1) as f64;
-        let f = if m.held {
-            1.0
-        } else {
-            (now.saturating_sub(m.sent_us) as f64 / span).clamp(0.0, 1.0)
-        };
-        let (x, y) = (fx + (tx - fx) * f, fy + (ty - fy) * f);
-        let d = paths
-            .entry((m.payload.kind(), m.doomed.is_some()))
-            .or_default();
-        // A dot: a zero-length segment with a round cap (cheaper to paint than arcs).
-        let _ = std::fmt::Write::write_fmt(d, format_args!("M{x:.1} {y:.1}h0"));
-    }
-    // Hundreds of anti-aliased round dots repainted every frame were what made frames late
-    // (bench/frames.mjs, 1,000 messages: 3-7 % of frames over 20 ms, none with the messages
-    // hidden). Past a few hundred, dots are drawn without anti-aliasing: about 0.2 % late, and
-    // at that density nobody sees the edges.
-    let many = world.in_flight_count() > MANY_MESSAGES;
-    paths
-        .into_iter()
-        .map(|((kind, doomed), d)| {
-            let mut class = format!("msg {kind}");
-            if doomed {
-                class.push_str(" doomed");
-            }
-            if many {
-                class.push_str(" many");
-            }
-            (class, d)
-        })
-        .collect()
 }
 
 /// Reduced motion: a still count of the messages travelling each way on each link.
@@ -295,9 +252,7 @@ fn counts(world: &World, pos: &[(f64, f64)]) -> Vec<(f64, f64, String)> {
 
 fn messages_html(m: &Messages) -> Html {
     match m {
-        Messages::Dots(paths) => html! {
-            <>{ for paths.iter().map(|(class, d)| html! { <path class={class.clone()} d={d.clone()} /> }) }</>
-        },
+        Messages::Dots(dots) => crate::message_layer::svg_paths(dots),
         Messages::Counts(labels) => html! {
             <>{ for labels.iter().map(|(x, y, text)| html! {
                 <text class="link-count" x={format!("{x:.1}")} y={format!("{y:.1}")}>{ text.clone() }</text>
@@ -409,14 +364,22 @@ pub fn canvas(props: &CanvasProps) -> Html {
             }
         })
     };
+    // Moving messages are painted on the layer under the SVG; still counts are SVG text.
+    let (dots, still) = match &scene.messages {
+        Messages::Dots(d) => (d.clone(), html! {}),
+        Messages::Counts(_) => (Rc::new(Vec::new()), messages_html(&scene.messages)),
+    };
     html! {
+        <>
+        <MessageLayer {dots} />
         <svg id="canvas" ref={svg.clone()} viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="group"
              aria-label="The simulated system: Tab to a node or a link" {onpointermove} onpointerup={end(on)} onpointercancel={end(on)}>
             <g class="links">{ for links }</g>
-            <g class="messages" aria-hidden="true">{ messages_html(&scene.messages) }</g>
+            <g class="messages" aria-hidden="true">{ still }</g>
             { gates_html(&scene.gates) }
             <g class="nodes">{ for nodes }</g>
         </svg>
+        </>
     }
 }
 

@@ -22,6 +22,7 @@ mod layout;
 mod lesson_panel;
 mod lessons;
 mod meter;
+mod message_layer;
 mod moments;
 mod moments_view;
 mod observed;

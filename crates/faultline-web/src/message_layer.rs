@@ -1,0 +1,518 @@
+//! The messages in flight, painted on a `<canvas>` that lies exactly under the SVG canvas, and
+//! each retry's attempt number beside it ("#2", "#3"), so a storm reads as many numbered
+//! messages.
+//!
+//! Why a canvas: the dots change every frame. Drawn as SVG path text, a thousand of them were
+//! one long attribute the browser parsed, laid out and painted again sixty times a second
+//! (`bench/frames.mjs`). Painted here, a frame is a few hundred arcs into a bitmap and no markup
+//! at all: Yew compares the frame's dots and the effect repaints them.
+//!
+//! The layer sits *under* the SVG (whose background is transparent), so nodes, their pictures,
+//! gates and labels stay on top of the messages, as they were when the dots were SVG. It is
+//! decorative for assistive technology (`aria-hidden`): the count in flight is in the time
+//! controls' text, and reduced motion draws counts per link as SVG text instead. What it drew
+//! is kept in `data-` attributes for the end-to-end tests: `data-messages` (dots painted),
+//! `data-numbered` (attempt numbers drawn), `data-top-attempt` (the highest drawn) and
+//! `data-label-px` (their size in CSS pixels).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use faultline_core::world::World;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use yew::prelude::*;
+
+use crate::layout::{HEIGHT, WIDTH};
+
+/// Attempt numbers drawn at most in one frame: past this many the canvas is a blur anyway,
+/// and each is text to shape and paint.
+pub const MAX_LABELS: usize = 150;
+
+/// How a message is painted: a colour by what it does (asks blue, answers green, failures
+/// vermillion, votes orange, events sky blue) and a size. The palette is `web/style.css`'s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Style {
+    /// A request, an append, a publish, a vote request.
+    Ask,
+    /// A success, an append's reply, an acknowledgement.
+    Answer,
+    /// An error response, an invalidation.
+    Failure,
+    /// A vote, a decision.
+    Vote,
+    /// An event, a queue's delivery.
+    Event,
+    /// A heartbeat: small, it is not news.
+    Heartbeat,
+    /// Anything else.
+    Other,
+}
+
+impl Style {
+    /// Every style, in painting order.
+    const ALL: [Style; 7] = [
+        Style::Heartbeat,
+        Style::Other,
+        Style::Event,
+        Style::Vote,
+        Style::Answer,
+        Style::Ask,
+        Style::Failure,
+    ];
+
+    /// The style of a message of this kind (`Payload::kind`).
+    pub fn of(kind: &str) -> Style {
+        match kind {
+            "request" | "append" | "publish" | "vote_request" => Style::Ask,
+            "response" | "append_reply" | "ack" => Style::Answer,
+            "error" | "invalidate" => Style::Failure,
+            "vote" | "decision" => Style::Vote,
+            "event" | "deliver" => Style::Event,
+            "heartbeat" => Style::Heartbeat,
+            _ => Style::Other,
+        }
+    }
+
+    fn colour(self) -> &'static str {
+        match self {
+            Style::Ask => "#0072b2",
+            Style::Answer => "#009e73",
+            Style::Failure => "#d55e00",
+            Style::Vote => "#e69f00",
+            Style::Event => "#56b4e9",
+            Style::Heartbeat | Style::Other => "#5b6570",
+        }
+    }
+
+    /// The dot's radius in canvas units (the SVG's stroke widths were 12 and 5).
+    fn radius(self) -> f64 {
+        match self {
+            Style::Heartbeat => 2.5,
+            _ => 6.0,
+        }
+    }
+}
+
+/// One message in flight, where it is now.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dot {
+    /// Its position in the canvas's units.
+    pub x: f32,
+    /// Its position in the canvas's units.
+    pub y: f32,
+    /// Its direction of travel (a unit vector; zero for a message between a node and itself).
+    pub dir: (f32, f32),
+    /// Its kind, as `Payload::kind` names it.
+    pub kind: &'static str,
+    /// How it is painted.
+    pub style: Style,
+    /// It will be lost: painted faint.
+    pub doomed: bool,
+    /// Which try of its sender it is (`Payload::attempt`), 0 when it is not a try.
+    pub attempt: u32,
+}
+
+/// The messages in flight at the world's playhead, at the fraction of their journey.
+pub fn dots(world: &World, pos: &[(f64, f64)]) -> Vec<Dot> {
+    let now = world.now_us();
+    let at = |i: usize| pos.get(i).copied().unwrap_or((0.0, 0.0));
+    world
+        .in_flight()
+        .map(|m| {
+            let ((fx, fy), (tx, ty)) = (at(m.from.index()), at(m.to.index()));
+            let span = m.deliver_us.saturating_sub(m.sent_us).max(1) as f64;
+            let f = if m.held {
+                1.0
+            } else {
+                (now.saturating_sub(m.sent_us) as f64 / span).clamp(0.0, 1.0)
+            };
+            let (dx, dy) = (tx - fx, ty - fy);
+            let len = dx.hypot(dy);
+            let kind = m.payload.kind();
+            Dot {
+                x: (fx + dx * f) as f32,
+                y: (fy + dy * f) as f32,
+                dir: if len > 0.0 {
+                    ((dx / len) as f32, (dy / len) as f32)
+                } else {
+                    (0.0, 0.0)
+                },
+                kind,
+                style: Style::of(kind),
+                doomed: m.doomed.is_some(),
+                attempt: m.payload.attempt().unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
+/// How the SVG's `viewBox` (`preserveAspectRatio` "xMidYMid meet") maps onto a box of `w` x `h`
+/// CSS pixels: the scale and the offsets of the drawing inside the box.
+pub fn fit(w: f64, h: f64) -> (f64, f64, f64) {
+    let s = (w / WIDTH).min(h / HEIGHT);
+    (s, (w - WIDTH * s) / 2.0, (h - HEIGHT * s) / 2.0)
+}
+
+/// The attempt numbers' text size in CSS pixels for a canvas `w` CSS pixels wide: at least 11
+/// on a desktop, 10 on a phone (where the whole canvas is about 360 px wide).
+pub fn label_px(w: f64) -> f64 {
+    if w < 500.0 { 10.0 } else { 11.0 }
+}
+
+/// One attempt number to draw, centred at (x, y) in canvas units.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    /// Centre.
+    pub x: f64,
+    /// Centre.
+    pub y: f64,
+    /// "#2".
+    pub text: String,
+    /// The attempt.
+    pub attempt: u32,
+}
+
+/// The attempt numbers to draw beside the retries (attempt 2 and up), at `scale` CSS pixels per
+/// canvas unit and `px` CSS pixels of text: the highest attempts first, beside each dot across
+/// its direction of travel (off the wire), and none over another, so each one drawn can be read.
+/// At most [`MAX_LABELS`].
+pub fn labels(dots: &[Dot], scale: f64, px: f64) -> Vec<Label> {
+    let scale = scale.max(0.05);
+    let mut tries: Vec<&Dot> = dots.iter().filter(|d| d.attempt >= 2).collect();
+    tries.sort_by_key(|d| std::cmp::Reverse(d.attempt));
+    let mut out: Vec<Label> = Vec::new();
+    let mut boxes: Vec<(f64, f64, f64, f64)> = Vec::new();
+    for d in tries {
+        if out.len() >= MAX_LABELS {
+            break;
+        }
+        let text = format!("#{}", d.attempt);
+        // Half the text's box in canvas units (digits are about 0.6 em wide), plus a margin.
+        let half_w = (text.len() as f64 * 0.6 * px / 2.0 + 2.0) / scale;
+        let half_h = (px / 2.0 + 1.0) / scale;
+        // Across the direction of travel, to the right of a vertical wire, above a level one.
+        let (dx, dy) = (f64::from(d.dir.0), f64::from(d.dir.1));
+        let (mut nx, mut ny) = if dx == 0.0 && dy == 0.0 {
+            (1.0, 0.0)
+        } else {
+            (-dy, dx)
+        };
+        if ny > 0.0 || (ny == 0.0 && nx < 0.0) {
+            (nx, ny) = (-nx, -ny);
+        }
+        let away = d.style.radius() + 1.0 + nx.abs() * half_w + ny.abs() * half_h;
+        let (x, y) = (f64::from(d.x) + nx * away, f64::from(d.y) + ny * away);
+        let b = (x - half_w, y - half_h, x + half_w, y + half_h);
+        let inside = b.0 >= 0.0 && b.1 >= 0.0 && b.2 <= WIDTH && b.3 <= HEIGHT;
+        let clear = boxes
+            .iter()
+            .all(|o| b.2 <= o.0 || o.2 <= b.0 || b.3 <= o.1 || o.3 <= b.1);
+        if inside && clear {
+            boxes.push(b);
+            out.push(Label {
+                x,
+                y,
+                text,
+                attempt: d.attempt,
+            });
+        }
+    }
+    out
+}
+
+/// What the last paint drew, for the `data-` attributes.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Drawn {
+    messages: usize,
+    numbered: usize,
+    top_attempt: u32,
+    label_px: f64,
+}
+
+/// Paints `dots` onto `canvas` at its current size and the screen's pixel ratio.
+fn paint(canvas: &web_sys::HtmlCanvasElement, dots: &[Dot], last: &RefCell<Drawn>) {
+    let (w, h) = (
+        f64::from(canvas.client_width()),
+        f64::from(canvas.client_height()),
+    );
+    let Some(ctx) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    // Sharp on HiDPI screens: the bitmap has a pixel per device pixel (bounded, say, at 4x).
+    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio().clamp(1.0, 4.0));
+    let (bw, bh) = (
+        (w * dpr).round().max(0.0) as u32,
+        (h * dpr).round().max(0.0) as u32,
+    );
+    if canvas.width() != bw || canvas.height() != bh {
+        canvas.set_width(bw); // clears it too
+        canvas.set_height(bh);
+    }
+    let _ = ctx.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0);
+    ctx.clear_rect(0.0, 0.0, f64::from(bw), f64::from(bh));
+    let mut drawn = Drawn {
+        messages: dots.len(),
+        ..Drawn::default()
+    };
+    if w > 0.0 && h > 0.0 {
+        let (s, ox, oy) = fit(w, h);
+        let _ = ctx.set_transform(dpr * s, 0.0, 0.0, dpr * s, dpr * ox, dpr * oy);
+        // One path and one fill per style: a thousand dots are a handful of fills.
+        for style in Style::ALL {
+            for doomed in [false, true] {
+                let r = style.radius();
+                let mut any = false;
+                ctx.begin_path();
+                for d in dots
+                    .iter()
+                    .filter(|d| d.style == style && d.doomed == doomed)
+                {
+                    let (x, y) = (f64::from(d.x), f64::from(d.y));
+                    ctx.move_to(x + r, y);
+                    let _ = ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
+                    any = true;
+                }
+                if any {
+                    ctx.set_global_alpha(if doomed { 0.45 } else { 1.0 });
+                    ctx.set_fill_style_str(style.colour());
+                    ctx.fill();
+                }
+            }
+        }
+        ctx.set_global_alpha(1.0);
+        let px = label_px(w);
+        let labels = labels(dots, s, px);
+        if !labels.is_empty() {
+            ctx.set_font(&format!("700 {:.2}px system-ui, sans-serif", px / s));
+            ctx.set_text_align("center");
+            ctx.set_text_baseline("middle");
+            // A white halo keeps the number readable over wires and other dots.
+            ctx.set_line_width(3.0 / s);
+            ctx.set_line_join("round");
+            ctx.set_stroke_style_str("white");
+            ctx.set_fill_style_str("#1d232a");
+            for l in &labels {
+                let _ = ctx.stroke_text(&l.text, l.x, l.y);
+                let _ = ctx.fill_text(&l.text, l.x, l.y);
+            }
+        }
+        drawn.label_px = px;
+        drawn.numbered = labels.len();
+        drawn.top_attempt = labels.iter().map(|l| l.attempt).max().unwrap_or(0);
+    }
+    if *last.borrow() != drawn {
+        let _ = canvas.set_attribute("data-messages", &drawn.messages.to_string());
+        let _ = canvas.set_attribute("data-numbered", &drawn.numbered.to_string());
+        let _ = canvas.set_attribute("data-top-attempt", &drawn.top_attempt.to_string());
+        let _ = canvas.set_attribute("data-label-px", &drawn.label_px.to_string());
+        *last.borrow_mut() = drawn;
+    }
+}
+
+/// The layer's properties.
+#[derive(Properties, PartialEq)]
+pub struct MessageLayerProps {
+    /// The messages to draw (none under reduced motion).
+    pub dots: Rc<Vec<Dot>>,
+}
+
+/// The layer of messages in flight, under the SVG canvas in the same box.
+#[function_component(MessageLayer)]
+pub fn message_layer(props: &MessageLayerProps) -> Html {
+    let canvas = use_node_ref();
+    let last = use_mut_ref(Drawn::default);
+    let current = use_mut_ref(|| Rc::new(Vec::new()));
+    {
+        let (canvas, last, current) = (canvas.clone(), last.clone(), current.clone());
+        use_effect_with(props.dots.clone(), move |dots| {
+            *current.borrow_mut() = dots.clone();
+            if let Some(c) = canvas.cast::<web_sys::HtmlCanvasElement>() {
+                paint(&c, dots, &last);
+            }
+        });
+    }
+    {
+        // A new size (a window resized, a panel opened) repaints at once, even while paused.
+        let canvas = canvas.clone();
+        use_effect_with((), move |_| {
+            let observer = canvas.cast::<web_sys::HtmlCanvasElement>().and_then(|c| {
+                let repaint = Closure::<dyn FnMut()>::new({
+                    let c = c.clone();
+                    move || paint(&c, &current.borrow(), &last)
+                });
+                let o = web_sys::ResizeObserver::new(repaint.as_ref().unchecked_ref()).ok()?;
+                o.observe(&c);
+                Some((o, repaint))
+            });
+            move || {
+                if let Some((o, _repaint)) = observer {
+                    o.disconnect();
+                }
+            }
+        });
+    }
+    html! {
+        <canvas ref={canvas} class="message-layer" aria-hidden="true"
+            data-messages="0" data-numbered="0" data-top-attempt="0" />
+    }
+}
+
+/// The dots as SVG paths, one per kind, for the still pictures of compare mode.
+pub fn svg_paths(dots: &[Dot]) -> Html {
+    let mut paths: std::collections::BTreeMap<(&'static str, bool), String> =
+        std::collections::BTreeMap::new();
+    for d in dots {
+        // A dot: a zero-length segment with a round cap.
+        let p = paths.entry((d.kind, d.doomed)).or_default();
+        let _ = std::fmt::Write::write_fmt(p, format_args!("M{:.1} {:.1}h0", d.x, d.y));
+    }
+    html! {
+        <>{ for paths.into_iter().map(|((kind, doomed), d)| {
+            let class = format!("msg {kind}{}", if doomed { " doomed" } else { "" });
+            html! { <path {class} {d} /> }
+        }) }</>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::Session;
+    use faultline_core::scenario::Scenario;
+
+    /// The retry-storm template's messages in flight every 50 ms from `from_us` to `to_us`.
+    fn storm(from_us: u64, to_us: u64) -> Vec<Vec<Dot>> {
+        let sc = crate::templates::TEMPLATES
+            .iter()
+            .map(|t| Scenario::parse(t).expect("valid"))
+            .find(|s| s.title == "A retry storm")
+            .expect("the retry-storm template");
+        let pos = crate::layout::positions(&sc);
+        let mut s = Session::new(sc).expect("builds");
+        (from_us..to_us)
+            .step_by(50_000)
+            .map(|t| {
+                s.seek(t);
+                dots(&s.world, &pos)
+            })
+            .collect()
+    }
+
+    /// In the storm the retries on the wire carry their attempt numbers; in the calm start
+    /// every message is a first attempt.
+    #[test]
+    fn a_storm_is_drawn_as_numbered_retries() {
+        let calm = storm(500_000, 5_000_000);
+        assert!(
+            calm.iter().flatten().any(|d| d.attempt == 1),
+            "first attempts"
+        );
+        assert!(
+            calm.iter().all(|ds| labels(ds, 1.0, 11.0).is_empty()),
+            "no numbers"
+        );
+        let stormy = storm(15_000_000, 20_000_000);
+        let numbered: Vec<Vec<Label>> = stormy.iter().map(|ds| labels(ds, 1.5, 11.0)).collect();
+        let frames = numbered.iter().filter(|ls| !ls.is_empty()).count();
+        let top = numbered
+            .iter()
+            .flatten()
+            .map(|l| l.attempt)
+            .max()
+            .unwrap_or(0);
+        assert!(
+            frames * 2 > numbered.len(),
+            "numbers in {frames} of {} moments",
+            numbered.len()
+        );
+        assert!(top >= 3, "up to attempt {top}");
+    }
+
+    /// Many retries on one wire: the highest attempts are drawn first, each clear of the others
+    /// and inside the canvas, at most [`MAX_LABELS`], at a phone's scale and a desktop's.
+    #[test]
+    fn numbers_never_cover_each_other() {
+        let dots: Vec<Dot> = (0..400)
+            .map(|i| Dot {
+                x: 20.0 + (i % 40) as f32 * 14.0,
+                y: 30.0 + (i / 40) as f32 * 34.0,
+                dir: (0.0, 1.0),
+                kind: "request",
+                style: Style::Ask,
+                doomed: false,
+                attempt: 2 + (i % 3) as u32,
+            })
+            .collect();
+        for scale in [0.6, 1.0, 1.5] {
+            let px = label_px(WIDTH * scale);
+            let ls = labels(&dots, scale, px);
+            assert!(
+                !ls.is_empty() && ls.len() <= MAX_LABELS,
+                "{} at {scale}",
+                ls.len()
+            );
+            assert_eq!(ls[0].attempt, 4, "the highest attempt is drawn first");
+            assert!(ls.iter().all(|l| l.text == format!("#{}", l.attempt)));
+            assert!(
+                ls.iter()
+                    .all(|l| (0.0..=WIDTH).contains(&l.x) && (0.0..=HEIGHT).contains(&l.y))
+            );
+            // The text's own box (without the margin `labels` keeps between them).
+            let half_w = |l: &Label| l.text.len() as f64 * 0.6 * px / 2.0 / scale;
+            let half_h = px / 2.0 / scale;
+            for (i, a) in ls.iter().enumerate() {
+                for b in &ls[i + 1..] {
+                    let apart = (a.x - b.x).abs() >= half_w(a) + half_w(b)
+                        || (a.y - b.y).abs() >= 2.0 * half_h;
+                    assert!(apart, "{a:?} over {b:?} at scale {scale}");
+                }
+            }
+        }
+    }
+
+    /// A number sits off its wire: beside a vertical link, above a level one.
+    #[test]
+    fn a_number_sits_beside_its_dot_not_on_the_wire() {
+        let dot = |dir| Dot {
+            x: 300.0,
+            y: 200.0,
+            dir,
+            kind: "request",
+            style: Style::Ask,
+            doomed: false,
+            attempt: 3,
+        };
+        let down = labels(&[dot((0.0, 1.0))], 1.0, 11.0);
+        assert!(
+            down[0].x > 306.0 && (down[0].y - 200.0).abs() < 0.01,
+            "{down:?}"
+        );
+        let left = labels(&[dot((-1.0, 0.0))], 1.0, 11.0);
+        assert!(
+            left[0].y < 194.0 && (left[0].x - 300.0).abs() < 0.01,
+            "{left:?}"
+        );
+    }
+
+    #[test]
+    fn the_drawing_is_centred_in_its_box_as_the_svg_draws_it() {
+        assert_eq!(fit(600.0, 400.0), (1.0, 0.0, 0.0));
+        let (s, ox, oy) = fit(1200.0, 400.0);
+        assert_eq!((s, ox, oy), (1.0, 300.0, 0.0));
+        let (s, ox, oy) = fit(300.0, 400.0);
+        assert_eq!((s, ox, oy), (0.5, 0.0, 100.0));
+    }
+
+    #[test]
+    fn text_is_large_enough_to_read_on_a_phone_and_a_desktop() {
+        // At 375 px the canvas is about 360 px wide; at 1280, about 900.
+        assert!(label_px(360.0) >= 9.0);
+        assert!(label_px(900.0) >= 11.0);
+    }
+}
