@@ -6,6 +6,7 @@
 
 mod action;
 mod app;
+mod boards;
 mod browser;
 mod canvas;
 mod charts;
@@ -21,6 +22,7 @@ mod kinds;
 mod layout;
 mod lesson_panel;
 mod lessons;
+mod mentions;
 mod moments;
 mod moments_view;
 mod panels;

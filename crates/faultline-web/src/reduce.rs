@@ -181,6 +181,7 @@ pub fn reduce(page: &mut Page, action: Action) -> Vec<Effect> {
             }
         }
         Action::LessonList(on) => page.lesson_list = on,
+        Action::Menu(open) => page.menu = open,
         Action::OpenStep(l, st) => page.open_step(l, st, false),
         Action::LeaveLesson => {
             if let Ok(sc) = Scenario::parse(DEFAULT_SCENARIO) {
@@ -470,6 +471,7 @@ impl Page {
             progress: Progress::default(),
             lesson: None,
             lesson_list: false,
+            menu: false,
             hidden: Vec::new(),
             end_verdict: None,
             embed: query_param(&start.query, "embed").as_deref() == Some("1"),
