@@ -770,7 +770,7 @@ pub struct EndedSagaView {
     pub ended_us: u64,
 }
 
-/// The most ended sagas an orchestrator keeps for its view.
+/// The most ended sagas of each outcome an orchestrator keeps for its view.
 pub const MAX_ENDED_SAGAS: usize = 3;
 
 /// A saga orchestrator.
@@ -780,7 +780,7 @@ pub struct SagaOrchestratorView {
     pub participants: Vec<NodeId>,
     /// The sagas running, by id.
     pub sagas: Vec<SagaView>,
-    /// The sagas that ended last, newest first; at most [`MAX_ENDED_SAGAS`].
+    /// The sagas that ended last, newest first; at most [`MAX_ENDED_SAGAS`] of each outcome.
     pub ended: Vec<EndedSagaView>,
     /// Sagas started.
     pub started: u64,

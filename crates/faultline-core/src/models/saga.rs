@@ -1167,7 +1167,14 @@ impl Orchestrator {
             },
             ended_us: ctx.now_us(),
         });
-        self.ended.truncate(crate::view::MAX_ENDED_SAGAS);
+        // Per outcome: sagas complete several times a second, and a compensation must not be
+        // pushed out by them before anyone has seen it.
+        let outcome = self.ended[0].outcome;
+        if self.ended.iter().filter(|e| e.outcome == outcome).count() > crate::view::MAX_ENDED_SAGAS
+            && let Some(oldest) = self.ended.iter().rposition(|e| e.outcome == outcome)
+        {
+            self.ended.remove(oldest);
+        }
         match order {
             OrderStatus::Approved => {
                 self.completed += 1;
