@@ -13,7 +13,11 @@ const wide = { viewport: { width: 1280, height: 800 } };
 const phone = { viewport: { width: 375, height: 812 }, hasTouch: true, isMobile: true };
 
 async function template(page, label, ms) {
+  // A phone keeps the template picker behind its menu button: open it, pick, close it.
+  const menu = await page.locator('#menu-button').isVisible();
+  if (menu) await page.click('#menu-button');
   await page.selectOption('#template', { label });
+  if (menu) await page.click('#menu-button');
   await page.click('#play-pause'); // a loaded template plays: pause it, then jump
   await setRange(page, '#timeline', ms);
   await page.waitForTimeout(300);
@@ -26,8 +30,12 @@ const shots = [
   ['cap-partition', wide, (p) => template(p, 'Key-value store, CP', 9_000)],
   ['raft', wide, (p) => template(p, 'Raft: a leader crash, a partition and a heal', 4_000)],
   ['saga', wide, (p) => template(p, 'An orchestrated order saga', 6_000)],
+  ['checkout', wide, (p) => template(p, 'The duplicated checkout, fixed', 12_750)],
+  ['event-sourcing', wide, (p) => template(p, 'Event sourcing: a log and two read models', 10_000)],
   ['home-phone', phone, async () => {}],
   ['retry-storm-phone', phone, (p) => template(p, 'A retry storm', 20_000)],
+  ['raft-phone', phone, (p) => template(p, 'Raft: a leader crash, a partition and a heal', 4_000)],
+  ['checkout-phone', phone, (p) => template(p, 'The duplicated checkout, fixed', 12_750)],
 ];
 for (const [name, opts, go] of shots) {
   const { page, errors } = await openPage(env.browser, env.url, opts);

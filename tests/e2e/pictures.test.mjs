@@ -105,3 +105,93 @@ test('at 1280 x 800 the canvas, the time line, the inspector and the key chart a
   assert.ok(canvas.y + canvas.height <= 800, `the whole canvas is on the first screen: ${JSON.stringify(canvas)}`);
   assert.deepEqual(errors, []);
 });
+
+test('the payment\'s key store is a table beside it, and a repeated request visibly hits its row', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, screen);
+  const title = 'The duplicated checkout, fixed';
+  await at(page, title, 2_000);
+  const board = '#canvas .board.keys[data-owner="payments"]';
+  assert.equal(await page.locator(board).count(), 1, 'the key store is drawn');
+  const stored = Number(await page.getAttribute(board, 'data-stored'));
+  const rows = await page.locator(`${board} .key-row`).count();
+  assert.ok(rows >= 1 && rows <= 4, `a few rows: ${rows}`);
+  assert.ok(stored >= rows, `${stored} keys stored, ${rows} shown`);
+  assert.match(await page.textContent(`${board} .board-title`), new RegExp(`${stored} keys`));
+  // A checkout retries when its answer is lost or slow: its key comes back and hits its row.
+  let hit = null;
+  for (let ms = 2_000; ms <= 30_000 && !hit; ms += 250) {
+    await at(page, title, ms);
+    const found = await page.locator(`${board} .key-row.hit`).count();
+    if (found) {
+      hit = await page.$eval(`${board} .key-row.hit`, (g) => ({
+        kind: g.dataset.hit, text: g.textContent, back: getComputedStyle(g.querySelector('.row-back')).fill,
+      }));
+      hit.ms = ms;
+    }
+  }
+  assert.ok(hit, 'a repeated request hits a row within 30 s');
+  assert.ok(['replayed', 'conflict'].includes(hit.kind), JSON.stringify(hit));
+  assert.match(hit.text, /replayed|409 busy/, 'the hit is said in words, not colour only');
+  assert.notEqual(hit.back, 'transparent', 'and the row is marked');
+  // The mark lasts a while and then goes: 6 s on (past its last retry), that hit is no longer marked.
+  await at(page, title, hit.ms + 6_000);
+  const later = await page.$$eval(`${board} .key-row.hit`, (gs) => gs.map((g) => g.textContent));
+  assert.ok(!later.includes(hit.text), `the mark of ${hit.ms} ms has gone: ${later}`);
+  assert.deepEqual(errors, []);
+});
+
+test('the event log is a strip of offsets with each projection\'s offset and lag marked on it', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, screen);
+  await at(page, 'Event sourcing: a log and two read models', 10_000);
+  const strip = '#canvas .board.log-strip[data-owner="log"]';
+  assert.equal(await page.locator(strip).count(), 1, 'the log\'s strip is drawn');
+  const length = Number(await page.getAttribute(strip, 'data-length'));
+  assert.ok(length > 16, `the log has grown: ${length}`);
+  assert.equal(await page.locator(`${strip} .cell`).count(), 16, 'its newest offsets as cells');
+  const marks = await page.$$eval(`${strip} .log-mark`, (gs) => gs.map((g) => ({
+    name: g.dataset.projection, offset: Number(g.dataset.offset), lag: Number(g.dataset.lag), text: g.textContent,
+  })));
+  assert.deepEqual(marks.map((m) => m.name).sort(), ['dashboard', 'report'], 'one mark per projection');
+  for (const m of marks) {
+    assert.equal(m.lag, length - m.offset, `${m.name}: lag is the log's end minus its offset`);
+    assert.match(m.text, new RegExp(`${m.name} @${m.offset}: ${m.lag} behind`));
+  }
+  assert.deepEqual(errors, []);
+});
+
+test('a saga\'s compensation stays on screen after it ends', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, screen);
+  const title = 'An orchestrated order saga';
+  const ended = '#canvas .saga-ended.compensated';
+  let first = null;
+  for (let ms = 1_050; ms <= 1_600 && first === null; ms += 10) {
+    await at(page, title, ms);
+    if (await page.locator(ended).count()) first = ms;
+  }
+  assert.ok(first !== null, 'a compensated saga is drawn when it ends');
+  assert.match(await page.textContent(ended), /s\d+ .*↺.* undone/);
+  // Its compensation took tens of milliseconds; its picture is still there a second later.
+  await at(page, title, first + 1_000);
+  assert.equal(await page.locator(ended).count(), 1, 'still drawn 1 s after it ended');
+  assert.deepEqual(errors, []);
+});
+
+test('the nodes a lesson step names are highlighted on the canvas, with a cue of their own', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}?lesson=10-cap&step=0`, screen);
+  await page.waitForSelector('#canvas g.node');
+  const nodes = await page.$$eval('#canvas g.node', (gs) => gs.map((g) => g.dataset.node));
+  const named = await page.$$eval('.step-text code', (cs) => cs.map((c) => c.textContent.trim()));
+  const expected = nodes.filter((n) => named.includes(n)).sort();
+  assert.ok(expected.length >= 1, `the step names a node: ${named}`);
+  const marked = await page.$$eval('#canvas g.node.mentioned', (gs) => gs.map((g) => g.dataset.node));
+  assert.deepEqual(marked.sort(), expected, 'exactly the named nodes are highlighted');
+  const cue = await page.$eval('#canvas g.node.mentioned', (g) => ({
+    mention: getComputedStyle(g.querySelector('.mention')).fill,
+    halo: getComputedStyle(g.querySelector('.halo')).stroke,
+    label: g.getAttribute('aria-label'),
+  }));
+  assert.notEqual(cue.mention, 'none', 'a fill behind the node');
+  assert.equal(cue.halo, 'none', 'not the focus or selection ring');
+  assert.match(cue.label, /named in the step/);
+  assert.deepEqual(errors, []);
+});

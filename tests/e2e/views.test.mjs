@@ -122,6 +122,7 @@ test('compare mode: two panes on one clock whose figures differ after one change
 
 test('the new views fit a 375 px wide screen', async () => {
   const { page, errors } = await openPage(env.browser, env.url, { viewport: { width: 375, height: 800 } });
+  await page.click('#menu-button'); // a phone keeps the templates and Compare behind it
   await page.selectOption('#template', '3');
   await page.click('#play-pause');
   await page.click('#compare-toggle');

@@ -238,6 +238,7 @@ mod tests {
                 attempt,
                 idempotency_key: None,
                 op: Op::Call,
+                named_key: None,
             })
         };
         assert_eq!(request(1).attempt(), Some(1));
@@ -260,6 +261,7 @@ mod tests {
             status: 200,
             no_retry: false,
             replayed: false,
+            version: None,
         });
         assert_eq!(answer.attempt(), None, "an answer is not a try");
     }

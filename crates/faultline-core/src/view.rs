@@ -387,6 +387,18 @@ pub enum KeyState {
     },
 }
 
+/// How a repeated request with a stored key was answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyHit {
+    /// The first request had finished: its stored result was replayed, nothing charged.
+    Replayed,
+    /// The first request was still executing: answered 409, nothing charged.
+    Conflict,
+    /// The same key with another amount: refused (400), nothing charged.
+    Mismatch,
+}
+
 /// One row of a payment service's idempotency store.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct KeyRow {
@@ -400,13 +412,30 @@ pub struct KeyRow {
     pub amount_cents: u64,
     /// When it was stored (it is kept for `retention_ms`).
     pub stored_at_us: u64,
+    /// The latest repeat that hit this row, and when: a picture marks the row for a while.
+    pub last_hit: Option<(KeyHit, u64)>,
 }
+
+impl KeyRow {
+    /// When the row was last touched: stored, or hit by a repeat.
+    pub fn touched_us(&self) -> u64 {
+        self.last_hit
+            .map_or(self.stored_at_us, |(_, t)| t.max(self.stored_at_us))
+    }
+}
+
+/// The most rows of an idempotency store a [`PaymentView`] carries: a picture shows a few, and a
+/// store of a day's keys must not be copied every frame.
+pub const MAX_KEY_ROWS: usize = 6;
 
 /// A payment service.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PaymentView {
-    /// The idempotency store, by key.
+    /// The idempotency store's most recently touched rows (stored or hit by a repeat), newest
+    /// first, ties by key; at most [`MAX_KEY_ROWS`].
     pub keys: Vec<KeyRow>,
+    /// Keys in the store, all of them.
+    pub keys_stored: usize,
     /// Charges executing now.
     pub executing: usize,
     /// Charges made.
@@ -570,6 +599,8 @@ pub struct OrderWriterView {
 /// A projection (a read model).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProjectionView {
+    /// The event log it follows.
+    pub log: NodeId,
     /// Events applied from the log (its offset).
     pub offset: u64,
     /// How far behind the log's end it is.
@@ -717,6 +748,33 @@ pub struct SagaView {
     pub attempt: u32,
 }
 
+/// How a saga ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SagaOutcome {
+    /// Every step done: the order is approved.
+    Completed,
+    /// A step failed and the steps done before it were undone: the order is rejected.
+    Compensated,
+}
+
+/// A saga that has ended, kept so that a picture can show it after the fact: a compensation
+/// takes a few tens of milliseconds, too short to see while the run plays.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EndedSagaView {
+    /// The saga's id.
+    pub saga: u64,
+    /// Each step's final state, in step order.
+    pub steps: Vec<StepState>,
+    /// Completed or compensated.
+    pub outcome: SagaOutcome,
+    /// When it ended.
+    pub ended_us: u64,
+}
+
+/// The most ended sagas of each outcome an orchestrator keeps for its view.
+pub const MAX_ENDED_SAGAS: usize = 3;
+
 /// A saga orchestrator.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SagaOrchestratorView {
@@ -724,6 +782,8 @@ pub struct SagaOrchestratorView {
     pub participants: Vec<NodeId>,
     /// The sagas running, by id.
     pub sagas: Vec<SagaView>,
+    /// The sagas that ended last, newest first; at most [`MAX_ENDED_SAGAS`] of each outcome.
+    pub ended: Vec<EndedSagaView>,
     /// Sagas started.
     pub started: u64,
     /// Sagas completed.

@@ -183,20 +183,72 @@ fn service_downstream_calls_show_their_breakers() {
 }
 
 #[test]
-fn payment_idempotency_store_gains_rows() {
+fn payment_idempotency_store_shows_its_newest_rows() {
     let s = sample("idempotent-checkout.json");
     let mut w = run_to(&s, None, 5_000_000);
     let before = as_variant!(view(&w, "payments"), Payment);
     run_on(&mut w, 20_000_000);
     let after = as_variant!(view(&w, "payments"), Payment);
     assert!(after.charges > before.charges);
-    assert!(after.keys.len() > before.keys.len(), "{}", after.keys.len());
-    assert!(after.keys.windows(2).all(|p| p[0].key < p[1].key));
+    // 20 checkouts a second for 20 s: hundreds of keys stored, a few rows shown.
+    assert!(
+        after.keys_stored > before.keys_stored,
+        "{}",
+        after.keys_stored
+    );
+    assert!(after.keys_stored > MAX_KEY_ROWS, "{}", after.keys_stored);
+    assert_eq!(after.keys.len(), MAX_KEY_ROWS);
+    assert!(
+        after
+            .keys
+            .windows(2)
+            .all(|p| p[0].touched_us() >= p[1].touched_us()),
+        "newest first: {:?}",
+        after.keys
+    );
+    assert!(
+        after.keys.iter().all(|r| r.touched_us() <= w.now_us()),
+        "nothing from the future"
+    );
     assert!(
         after
             .keys
             .iter()
             .any(|r| matches!(r.state, KeyState::Done { .. }))
+    );
+}
+
+/// A retried checkout reuses its key: the repeat hits the row the first attempt stored, and the
+/// view says how it was answered (replayed, or 409 while the first still runs) and when.
+#[test]
+fn payment_row_hit_by_a_repeat_says_replayed_or_conflict() {
+    let s = sample("idempotent-checkout.json");
+    let mut w = run_to(&s, None, 0);
+    let mut seen: Vec<(u64, KeyHit, u64)> = Vec::new();
+    let mut replays = 0;
+    let mut conflicts = 0;
+    for step in 1..=300u64 {
+        run_on(&mut w, step * 100_000);
+        let p = as_variant!(view(&w, "payments"), Payment);
+        for r in &p.keys {
+            if let Some((hit, at)) = r.last_hit {
+                assert!(at >= r.stored_at_us && at <= w.now_us(), "{r:?}");
+                if !seen.contains(&(r.key, hit, at)) {
+                    seen.push((r.key, hit, at));
+                }
+            }
+        }
+        replays = p.replays;
+        conflicts = p.conflicts;
+    }
+    assert!(replays + conflicts > 0, "the sample repeats requests");
+    assert!(
+        seen.iter().any(|(_, h, _)| *h == KeyHit::Replayed),
+        "a replayed row is shown: {seen:?}"
+    );
+    assert!(
+        seen.iter().any(|(_, h, _)| *h == KeyHit::Conflict),
+        "a 409 row is shown: {seen:?}"
     );
 }
 
@@ -231,6 +283,11 @@ fn event_log_grows_and_projections_follow_it() {
     assert!(log.length > log0.length);
     assert!(dash.offset > dash0.offset);
     assert!(dash.offset <= log.length);
+    assert_eq!(
+        dash.log,
+        w.node_id("log").unwrap(),
+        "it names the log it follows"
+    );
     assert!(writer.appended > 0 && writer.appended <= log.length);
 }
 
@@ -305,6 +362,51 @@ fn saga_steps_move_forward_and_participants_record_them() {
             .iter()
             .any(|(_, r)| *r == StepRecord::Compensated)
     );
+}
+
+/// A compensation takes tens of milliseconds; the orchestrator keeps its last ended sagas with
+/// their final marks, so the picture can hold them on screen after the fact.
+#[test]
+fn ended_sagas_stay_in_the_view_with_their_compensation() {
+    let mut s = sample("saga-orchestrated.json");
+    model(&mut s, "shipping")["always_fail"] = json!(true);
+    let w = run_to(&s, None, 10_000_000);
+    let o = as_variant!(view(&w, "orders"), SagaOrchestrator);
+    assert!(!o.ended.is_empty() && o.ended.len() <= 2 * MAX_ENDED_SAGAS);
+    assert!(o.ended.windows(2).all(|p| p[0].ended_us >= p[1].ended_us));
+    let last = &o.ended[0];
+    assert_eq!(
+        last.outcome,
+        SagaOutcome::Compensated,
+        "shipping always fails"
+    );
+    assert!(last.ended_us <= w.now_us());
+    assert!(
+        o.sagas.iter().all(|g| g.saga != last.saga),
+        "ended is not running"
+    );
+    // Forward steps run in order: the one that failed is marked so, every step before it was
+    // undone, and none after it ran.
+    for e in o
+        .ended
+        .iter()
+        .filter(|e| e.outcome == SagaOutcome::Compensated)
+    {
+        let failed = e.steps.iter().position(|s| *s == StepState::Failed);
+        let failed = failed.unwrap_or_else(|| panic!("a failed step: {e:?}"));
+        assert!(
+            e.steps[..failed]
+                .iter()
+                .all(|s| *s == StepState::Compensated),
+            "{e:?}"
+        );
+        assert!(
+            e.steps[failed + 1..]
+                .iter()
+                .all(|s| *s == StepState::Pending),
+            "{e:?}"
+        );
+    }
 }
 
 #[test]

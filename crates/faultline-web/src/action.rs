@@ -94,6 +94,8 @@ pub enum Action {
     Still(bool),
     /// Show or hide the list of lessons.
     LessonList(bool),
+    /// Open or close the menu of scenario and time options (a phone hides them behind it).
+    Menu(bool),
     /// Open a lesson (index in the catalog) at a step.
     OpenStep(usize, usize),
     /// Leave the lesson for the playground.

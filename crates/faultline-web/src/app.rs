@@ -156,11 +156,11 @@ impl Component for App {
         let loading =
             (page.lessons_load == LessonsLoad::Loading).then_some(AttrValue::Static("lessons"));
         html! {
-            <div class={classes!("app", page.lesson.is_some().then_some("lesson-mode"), page.embed.then_some("embed"))}
+            <div class={classes!("app", page.lesson.is_some().then_some("lesson-mode"), page.embed.then_some("embed"), page.menu.then_some("menu-open"))}
                  data-loading={loading} aria-busy={(page.lessons_load == LessonsLoad::Loading).then_some("true")}>
                 if !page.embed {
                     <Header lessons={!page.hides("lessons")} list_open={page.lesson_list}
-                        first_visit={page.lesson.is_none() && page.progress.0.is_empty()} on={on.clone()} />
+                        first_visit={page.lesson.is_none() && page.progress.0.is_empty()} menu={page.menu} scenario_bar={page.lesson.is_none()} on={on.clone()} />
                 }
                 if page.lesson_list {
                     <LessonList catalog={page.catalog.clone()} load={page.lessons_load.clone()} progress={page.progress.clone()} on={on.clone()} />
@@ -197,7 +197,8 @@ impl Component for App {
                     }
                     <div class="stage">
                         <div class="canvas-wrap">
-                            <Canvas {scene} selected={page.selected} on={on.clone()} />
+                            <Canvas {scene} selected={page.selected} on={on.clone()}
+                                mentioned={page.lesson_view.as_ref().map(|m| m.mentions.clone()).unwrap_or_default()} />
                             if let Some(m) = &page.lesson_view {
                                 <ResultCard catalog={page.catalog.clone()} model={m.clone()} on={on.clone()} />
                             }

@@ -16,8 +16,10 @@ use faultline_core::world::{Liveness, World};
 use yew::prelude::*;
 
 use crate::action::Action;
+use crate::boards::{Board, boards_html};
 use crate::glyphs::{Gate, Glyph, gate_label};
 use crate::layout::{HEIGHT, NODE_R, WIDTH};
+use crate::mentions::Mentions;
 use crate::message_layer::{Dot, MessageLayer};
 
 /// How a node is drawn, decided from its model and typed state.
@@ -87,6 +89,8 @@ pub struct Scene {
     pub messages: Messages,
     /// Circuit breakers, as gates on their links.
     pub gates: Vec<Gate>,
+    /// Tables and strips beside their nodes (a key store, an event log).
+    pub boards: Vec<Board>,
 }
 
 /// A node's circuit breakers, each with the node its calls go to: a client's own, a service's
@@ -158,6 +162,9 @@ impl Scene {
                 label: gate_label(b, now),
             });
         };
+        let views: Vec<NodeView> = (0..names.len())
+            .map(|i| world.node(NodeId(i as u16)).view())
+            .collect();
         let nodes = (0..names.len())
             .map(|i| {
                 let id = NodeId(i as u16);
@@ -165,9 +172,9 @@ impl Scene {
                 let live = world.liveness(id);
                 let state = crate::derive::node_state(world, id);
                 let kind = node.kind();
-                let view = node.view();
-                let calls = breakers(&view);
-                let look = look(node.model_kind(), &view, &calls, live);
+                let view = &views[i];
+                let calls = breakers(view);
+                let look = look(node.model_kind(), view, &calls, live);
                 for (to, b) in &calls {
                     gate(id, *to, b);
                 }
@@ -181,7 +188,7 @@ impl Scene {
                     .find(|(k, _)| *k == "stale_reads")
                     .map_or(0, |(_, v)| *v);
                 let glyph = if live == Liveness::Up {
-                    Glyph::of(&view, now, election_max_us, stale)
+                    Glyph::of(view, now, election_max_us, stale)
                 } else {
                     Glyph::Plain
                 };
@@ -222,11 +229,17 @@ impl Scene {
         } else {
             Messages::Dots(Rc::new(crate::message_layer::dots(world, pos)))
         };
+        let up: Vec<bool> = (0..names.len())
+            .map(|i| world.liveness(NodeId(i as u16)) == Liveness::Up)
+            .collect();
+        let centres: Vec<(f64, f64)> = (0..names.len()).map(|i| at(NodeId(i as u16))).collect();
+        let boards = crate::boards::of(names, &views, &up, &centres, now);
         Scene {
             nodes,
             links,
             messages,
             gates,
+            boards,
         }
     }
 }
@@ -268,6 +281,9 @@ pub struct CanvasProps {
     pub scene: Rc<Scene>,
     /// The selected node.
     pub selected: Option<NodeId>,
+    /// The nodes and links the open lesson step names.
+    #[prop_or_default]
+    pub mentioned: Rc<Mentions>,
     /// Where the learner's acts go.
     pub on: Callback<Action>,
 }
@@ -292,10 +308,13 @@ pub fn canvas(props: &CanvasProps) -> Html {
     let CanvasProps {
         scene,
         selected,
+        mentioned,
         on,
     } = props;
     let links = scene.links.iter().enumerate().map(|(i, l)| {
-        let label = format!("link {}. Press Enter to {}.", l.label, if l.cut { "heal it" } else { "cut it" });
+        let named = mentioned.links.contains(&i);
+        let label = format!("link {}{}. Press Enter to {}.", l.label, if named { ", named in the step" } else { "" },
+            if l.cut { "heal it" } else { "cut it" });
         let onclick = on.reform(move |_| Action::ToggleLink(i));
         let on_key = on.clone();
         let onkeydown = Callback::from(move |e: KeyboardEvent| {
@@ -307,7 +326,10 @@ pub fn canvas(props: &CanvasProps) -> Html {
         let ((x1, y1), (x2, y2)) = (l.from, l.to);
         let (x1, y1, x2, y2) = (x1.to_string(), y1.to_string(), x2.to_string(), y2.to_string());
         html! {
-            <g class={classes!("link", l.cut.then_some("cut"))} data-link={i.to_string()} tabindex="0" role="button" aria-label={label} {onclick} {onkeydown}>
+            <g class={classes!("link", l.cut.then_some("cut"), named.then_some("mentioned"))} data-link={i.to_string()} tabindex="0" role="button" aria-label={label} {onclick} {onkeydown}>
+                if named {
+                    <line class="mention" x1={x1.clone()} y1={y1.clone()} x2={x2.clone()} y2={y2.clone()} />
+                }
                 <line class="hit" x1={x1.clone()} y1={y1.clone()} x2={x2.clone()} y2={y2.clone()} />
                 <line class="wire" {x1} {y1} {x2} {y2} />
             </g>
@@ -340,10 +362,20 @@ pub fn canvas(props: &CanvasProps) -> Html {
             on_key.emit(action);
         });
         let is_selected = *selected == Some(id);
+        let named = mentioned.nodes.contains(&id);
+        let mut label = node_label(n);
+        if named {
+            label.push_str(", named in the step");
+        }
         html! {
-            <g class={node_class(n, is_selected)} data-node={n.name.clone()} transform={format!("translate({:.1},{:.1})", n.at.0, n.at.1)}
-               tabindex="0" role="button" aria-label={node_label(n)}
+            <g class={classes!(node_class(n, is_selected), named.then_some("mentioned"))} data-node={n.name.clone()} transform={format!("translate({:.1},{:.1})", n.at.0, n.at.1)}
+               tabindex="0" role="button" aria-label={label}
                aria-pressed={is_selected.to_string()} {onpointerdown} {onkeydown}>
+                if named {
+                    // A highlighter's mark behind the node: a fill, where focus and selection
+                    // are rings and state is the shape's stroke.
+                    <circle class="mention" r="46" />
+                }
                 { node_body(n) }
             </g>
         }
@@ -378,6 +410,7 @@ pub fn canvas(props: &CanvasProps) -> Html {
             <g class="messages" aria-hidden="true">{ still }</g>
             { gates_html(&scene.gates) }
             <g class="nodes">{ for nodes }</g>
+            { boards_html(&scene.boards) }
         </svg>
         </>
     }
@@ -427,8 +460,9 @@ fn node_body(n: &NodeDraw) -> Html {
     let chars = n.name.chars().count();
     let long = chars > 6;
     let size = (13.0 * 6.0 / chars.max(1) as f64).max(8.0);
+    // One group, so a phone can enlarge the whole node (web/style.css).
     html! {
-        <>
+        <g class="body">
             <circle class="halo" r="42" />
             if n.look.round {
                 <circle class="shape" r={r.to_string()} />
@@ -448,7 +482,7 @@ fn node_body(n: &NodeDraw) -> Html {
                 <path class="crown" d="M-12 -33L-12 -45L-6 -38L0 -47L6 -38L12 -45L12 -33Z" />
             }
             <text class={classes!("status", side)} x={dx} y="48">{ n.state.clone() }</text>
-        </>
+        </g>
     }
 }
 
@@ -464,8 +498,10 @@ fn gates_html(gates: &[Gate]) -> Html {
                 };
                 html! {
                     <g class={classes!("gate", class)} data-breaker={class} transform={format!("translate({:.1},{:.1})", g.at.0, g.at.1)}>
-                        <rect x="-27" y="-9" width="54" height="18" rx="4" />
-                        <text y="4">{ g.label.clone() }</text>
+                        <g class="badge">
+                            <rect x="-27" y="-9" width="54" height="18" rx="4" />
+                            <text y="4">{ g.label.clone() }</text>
+                        </g>
                     </g>
                 }
             }) }
@@ -516,6 +552,7 @@ pub fn picture(props: &PictureProps) -> Html {
             <g class="messages">{ messages_html(&scene.messages) }</g>
             { gates_html(&scene.gates) }
             <g class="nodes">{ for nodes }</g>
+            { boards_html(&scene.boards) }
         </svg>
     }
 }

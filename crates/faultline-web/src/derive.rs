@@ -119,6 +119,8 @@ pub struct LessonModel {
     pub hide_solution: bool,
     /// The order the prediction's choices are shown in (indexes into the written choices).
     pub order: Vec<usize>,
+    /// The nodes and links the step's text names, highlighted on the canvas.
+    pub mentions: std::rc::Rc<crate::mentions::Mentions>,
 }
 
 /// The order to show `n` choices in for this learner and step: a shuffle seeded by both, so the

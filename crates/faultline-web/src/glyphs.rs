@@ -10,7 +10,7 @@
 
 use faultline_core::models::kv::key_name;
 use faultline_core::view::{
-    BreakerState, BreakerView, BudgetView, KvModeView, NodeView, RaftRole, StepState,
+    BreakerState, BreakerView, BudgetView, KvModeView, NodeView, RaftRole, SagaOutcome, StepState,
 };
 use yew::prelude::*;
 
@@ -20,6 +20,9 @@ const MAX_SLOTS: u32 = 10;
 const LOG_BOXES: usize = 8;
 /// The most sagas drawn (the oldest running).
 const SAGA_ROWS: usize = 3;
+/// How long an ended saga stays drawn, virtual microseconds: a compensation lasts tens of
+/// milliseconds, a flicker at normal speed, so its final picture is held for a while.
+pub const ENDED_SHOW_US: u64 = 2_000_000;
 
 /// What is drawn around one node.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,10 +89,14 @@ pub enum Glyph {
         /// Redeliveries so far.
         redelivered: u64,
     },
-    /// A saga orchestrator: the oldest running sagas, each a row of step marks.
+    /// A saga orchestrator: the oldest running sagas, each a row of step marks, and the saga
+    /// that ended last, kept for [`ENDED_SHOW_US`] (a compensation takes milliseconds).
     Sagas {
         /// Per saga: its id and its steps' marks.
         rows: Vec<(u64, Vec<StepState>)>,
+        /// The saga that ended in the last [`ENDED_SHOW_US`] (a compensated one first): its id,
+        /// its final marks and how it ended.
+        ended: Option<(u64, Vec<StepState>, SagaOutcome)>,
     },
     /// A two-phase-commit participant holding a lock while in doubt.
     Locked {
@@ -223,14 +230,26 @@ impl Glyph {
                 in_flight: q.in_flight,
                 redelivered: q.redelivered,
             },
-            NodeView::SagaOrchestrator(o) => Glyph::Sagas {
-                rows: o
-                    .sagas
-                    .iter()
-                    .take(SAGA_ROWS)
-                    .map(|s| (s.saga, s.steps.clone()))
-                    .collect(),
-            },
+            NodeView::SagaOrchestrator(o) => {
+                let recent = || {
+                    o.ended
+                        .iter()
+                        .filter(|e| now_us.saturating_sub(e.ended_us) < ENDED_SHOW_US)
+                };
+                let ended = recent()
+                    .find(|e| e.outcome == SagaOutcome::Compensated)
+                    .or_else(|| recent().next())
+                    .map(|e| (e.saga, e.steps.clone(), e.outcome));
+                Glyph::Sagas {
+                    rows: o
+                        .sagas
+                        .iter()
+                        .take(SAGA_ROWS)
+                        .map(|s| (s.saga, s.steps.clone()))
+                        .collect(),
+                    ended,
+                }
+            }
             NodeView::TpcParticipant(p) => match &p.prepared {
                 Some(d) => Glyph::Locked { blocked: d.blocked },
                 None => Glyph::Plain,
@@ -289,8 +308,12 @@ impl Glyph {
             } => std::iter::once(format!("{in_flight} out"))
                 .chain((*redelivered > 0).then(|| format!("↻{redelivered}")))
                 .collect(),
-            // Step marks are symbols, not words: the orchestrator's status line says it.
-            Glyph::Sagas { .. } => Vec::new(),
+            // Step marks are symbols, not words: the orchestrator's status line says it. The
+            // ended saga's pill has words.
+            Glyph::Sagas { ended, .. } => ended
+                .iter()
+                .map(|(id, steps, outcome)| ended_pill(*id, steps, *outcome))
+                .collect(),
             Glyph::Locked { blocked } => vec![lock_flag(*blocked).to_string()],
         }
     }
@@ -324,8 +347,10 @@ impl Glyph {
                     }
                     if *retrying > 0 {
                         <g class="retries" transform="translate(0,-44)">
-                            <rect x="-24" y="-9" width="48" height="14" rx="7" />
-                            <text y="2">{ retry_pill(*retrying, *top_attempt) }</text>
+                            <g class="badge">
+                                <rect x="-24" y="-9" width="48" height="14" rx="7" />
+                                <text y="2">{ retry_pill(*retrying, *top_attempt) }</text>
+                            </g>
                         </g>
                     }
                     if let Some(b) = budget_left {
@@ -359,7 +384,7 @@ impl Glyph {
                 <g class="glyph replica-glyph">
                     <text class="mode" y="-16">{ *mode }</text>
                     { for values.iter().enumerate().map(|(i, v)| html! {
-                        <>{" "}<text class="value" y={(15 + 10 * i).to_string()}>{ v.clone() }</text></>
+                        <>{" "}<text class="value" y={(14 + 11 * i).to_string()}>{ v.clone() }</text></>
                     }) }
                 </g>
             },
@@ -367,8 +392,10 @@ impl Glyph {
                 <g class="glyph reader-glyph" data-stale={stale.to_string()}>
                     if *stale > 0 || *broken {
                         <g class="stale-flag" transform="translate(0,-44)">
-                            <rect x="-30" y="-9" width="60" height="14" rx="3" />
-                            <text y="2">{ reader_flag(*stale, *broken) }</text>
+                            <g class="badge">
+                                <rect x="-30" y="-9" width="60" height="14" rx="3" />
+                                <text y="2">{ reader_flag(*stale, *broken) }</text>
+                            </g>
                         </g>
                     }
                 </g>
@@ -385,14 +412,25 @@ impl Glyph {
                     if *redelivered > 0 {
                         {" "}
                         <g class="retries" transform="translate(0,-44)">
-                            <rect x="-24" y="-9" width="48" height="14" rx="7" />
-                            <text y="2">{ format!("↻{redelivered}") }</text>
+                            <g class="badge">
+                                <rect x="-24" y="-9" width="48" height="14" rx="7" />
+                                <text y="2">{ format!("↻{redelivered}") }</text>
+                            </g>
                         </g>
                     }
                 </g>
             },
-            Glyph::Sagas { rows } => html! {
+            Glyph::Sagas { rows, ended } => html! {
                 <g class="glyph saga-glyph">
+                    if let Some((id, steps, outcome)) = ended {
+                        <g class={classes!("saga-ended", outcome_class(*outcome))} data-saga={id.to_string()} transform="translate(0,-44)">
+                            <g class="badge">
+                                <rect x="-50" y="-9" width="100" height="14" rx="3" />
+                                <text y="2">{ ended_pill(*id, steps, *outcome) }</text>
+                            </g>
+                        </g>
+                        {" "}
+                    }
                     { for rows.iter().enumerate().map(|(r, (id, steps))| html! {
                         <g class="saga-row" data-saga={id.to_string()} transform={format!("translate(0,{})", 10 + 8 * r)}>
                             { for steps.iter().enumerate().map(|(i, st)| {
@@ -405,8 +443,10 @@ impl Glyph {
             },
             Glyph::Locked { blocked } => html! {
                 <g class="glyph lock-glyph" transform="translate(0,-44)">
-                    <rect x="-30" y="-9" width="60" height="14" rx="3" />
-                    <text y="2">{ lock_flag(*blocked) }</text>
+                    <g class="badge">
+                        <rect x="-30" y="-9" width="60" height="14" rx="3" />
+                        <text y="2">{ lock_flag(*blocked) }</text>
+                    </g>
                 </g>
             },
             Glyph::Lag { lag, head } => html! {
@@ -429,6 +469,23 @@ fn reader_flag(stale: i64, broken: bool) -> String {
         "not linearizable".to_string()
     } else {
         format!("⚠ {stale} stale")
+    }
+}
+
+/// An ended saga's pill: "s7 ↺↺✗ undone" (its final marks, then the outcome in a word).
+fn ended_pill(id: u64, steps: &[StepState], outcome: SagaOutcome) -> String {
+    let marks: String = steps.iter().map(|s| step_mark(*s)).collect();
+    let word = match outcome {
+        SagaOutcome::Completed => "done",
+        SagaOutcome::Compensated => "undone",
+    };
+    format!("s{id} {marks} {word}")
+}
+
+fn outcome_class(o: SagaOutcome) -> &'static str {
+    match o {
+        SagaOutcome::Completed => "completed",
+        SagaOutcome::Compensated => "compensated",
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod action;
 mod app;
+mod boards;
 mod browser;
 mod canvas;
 mod charts;
@@ -21,8 +22,9 @@ mod kinds;
 mod layout;
 mod lesson_panel;
 mod lessons;
-mod meter;
+mod mentions;
 mod message_layer;
+mod meter;
 mod moments;
 mod moments_view;
 mod observed;

@@ -186,6 +186,7 @@ pub fn reduce(page: &mut Page, action: Action) -> Vec<Effect> {
                 page.want_lessons(None, &mut fx);
             }
         }
+        Action::Menu(open) => page.menu = open,
         Action::OpenStep(l, st) => {
             if page.catalog.is_empty() {
                 page.want_lessons(Some(Pending::Step(l, st)), &mut fx);
@@ -498,6 +499,7 @@ impl Page {
             progress: Progress::default(),
             lesson: None,
             lesson_list: false,
+            menu: false,
             hidden: Vec::new(),
             locked: false,
             note: String::new(),

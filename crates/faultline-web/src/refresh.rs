@@ -390,8 +390,16 @@ impl Page {
         let order = st.predict.as_ref().map_or(Vec::new(), |p| {
             crate::derive::choice_order(self.learner, id, o.step, p.choices.len())
         });
+        let links: Vec<(NodeId, NodeId)> = s.world.links().iter().map(|l| (l.a, l.b)).collect();
+        let shown = st.predict.is_none() || o.predicted.is_some();
+        let mentions = crate::mentions::of(st, shown, s.world.names(), &links);
         Some(LessonModel {
             order,
+            mentions: match &self.lesson_view {
+                // The same names keep the same Rc, so the canvas's props compare equal cheaply.
+                Some(m) if *m.mentions == mentions => m.mentions.clone(),
+                _ => Rc::new(mentions),
+            },
             open: o.clone(),
             goal,
             hide_solution: self.hides("solution"),

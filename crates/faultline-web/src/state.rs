@@ -134,6 +134,8 @@ pub struct Page {
     pub lesson: Option<OpenLesson>,
     /// The lesson list is open.
     pub lesson_list: bool,
+    /// The menu of scenario and time options is open (it matters on a phone only).
+    pub menu: bool,
     /// Parts hidden by a classroom link (or chosen for the next one).
     pub hidden: Vec<String>,
     /// The page was opened from a classroom link that hides parts: they stay hidden, and the

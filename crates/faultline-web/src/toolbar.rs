@@ -18,6 +18,12 @@ pub struct HeaderProps {
     pub list_open: bool,
     /// No lesson open and none begun: offer the first one as the clear first action.
     pub first_visit: bool,
+    /// The menu of scenario and time options is open.
+    #[prop_or_default]
+    pub menu: bool,
+    /// The scenario bar is on the page (not in a lesson), so the menu holds its controls too.
+    #[prop_or_default]
+    pub scenario_bar: bool,
     /// Where the learner's acts go.
     pub on: Callback<Action>,
 }
@@ -26,6 +32,7 @@ pub struct HeaderProps {
 #[function_component(Header)]
 pub fn header(props: &HeaderProps) -> Html {
     let open = props.list_open;
+    let menu = props.menu;
     html! {
         <header>
             <h1>{"Faultline"}</h1>
@@ -37,6 +44,13 @@ pub fn header(props: &HeaderProps) -> Html {
                 <button id="lessons-button" aria-expanded={open.to_string()} aria-controls="lesson-list"
                         onclick={props.on.reform(move |_| Action::LessonList(!open))}>{"Lessons"}</button>
             }
+            // Shown on a phone only (web/style.css), where the options wait behind it so the
+            // canvas is on the first screen.
+            <button id="menu-button" class="menu-button" aria-expanded={menu.to_string()}
+                    aria-controls={if props.scenario_bar { "scenario-controls time-options" } else { "time-options" }}
+                    onclick={props.on.reform(move |_| Action::Menu(!menu))}>
+                { if menu { "Close options" } else { "Options" } }
+            </button>
         </header>
     }
 }
@@ -71,6 +85,7 @@ pub fn scenario_bar(props: &ScenarioBarProps) -> Html {
         <section class="scenario" aria-labelledby="scenario-title">
             <h2 id="scenario-title">{ &props.title }</h2>
             <p>{ &props.description }</p>
+            <div id="scenario-controls" class="scenario-controls">
             <label class="template" hidden={props.hide_templates || props.embed}>{"Start from "}
                 <select id="template" {onchange}>
                     <option value="" selected=true disabled=true>{"a template…"}</option>
@@ -89,6 +104,7 @@ pub fn scenario_bar(props: &ScenarioBarProps) -> Html {
                     html! { <button id={format!("add-{k}")} class="act" onclick={on.reform(move |_| Action::AddNode(k))}>{ format!("+ {k}") }</button> }
                 }) }
             </span>
+            </div>
         </section>
     }
 }
@@ -157,6 +173,7 @@ pub fn time_controls(props: &TimeControlsProps) -> Html {
                 <button id="play-pause" aria-pressed={props.playing.to_string()} onclick={on.reform(|_| Action::Toggle)}>
                     { if props.playing { "Pause" } else { "Play" } }
                 </button>
+                <span id="time-options" class="time-options">
                 <button id="step" onclick={on.reform(|_| Action::Step)} title="Handle exactly one event">{"Step"}</button>
                 <label class="speed">{"Speed "}
                     <select id="speed" onchange={on_speed}>
@@ -176,6 +193,7 @@ pub fn time_controls(props: &TimeControlsProps) -> Html {
                     <button id="compare-toggle" aria-pressed={props.comparing.to_string()} onclick={on.reform(|_| Action::CompareToggle)}
                             title="Run a copy of this run beside it with one setting changed">{"Compare"}</button>
                 }
+                </span>
             </div>
             <div class="timeline">
                 <div class="timeline-track">

@@ -953,6 +953,7 @@ impl Node for Projection {
 
     fn view(&self) -> crate::view::NodeView {
         crate::view::NodeView::Projection(crate::view::ProjectionView {
+            log: self.log,
             offset: self.offset,
             lag: self.lag(),
             head_seen: self.head_seen,

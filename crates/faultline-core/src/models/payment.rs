@@ -37,6 +37,7 @@ use crate::dist::Dist;
 use crate::idhash::IdMap;
 use crate::msg::{Op, Payload, Request, Response};
 use crate::node::{Ctx, InspectRow, Node, NodeId, TimerId};
+use crate::view::{KeyHit, KeyRow, MAX_KEY_ROWS};
 
 fn default_latency() -> Dist {
     Dist::LogNormal {
@@ -122,6 +123,8 @@ struct Entry {
     amount_cents: u64,
     stored_at_us: u64,
     state: Stored,
+    /// The latest repeat that hit this key, for the picture only: nothing here reads it.
+    last_hit: Option<(KeyHit, u64)>,
 }
 
 #[derive(Clone, Debug)]
@@ -226,8 +229,9 @@ impl Node for Payment {
             {
                 self.store.remove(&key); // pruned: the key starts a new request
             }
-            if let Some(e) = self.store.get(&key) {
+            if let Some(e) = self.store.get_mut(&key) {
                 if e.amount_cents != amount_cents {
+                    e.last_hit = Some((KeyHit::Mismatch, now));
                     self.idempotency_errors += 1;
                     ctx.count("idempotency_errors", 1);
                     Self::answer(ctx, from, &req, 400, false);
@@ -235,11 +239,13 @@ impl Node for Payment {
                 }
                 match e.state {
                     Stored::Running => {
+                        e.last_hit = Some((KeyHit::Conflict, now));
                         self.conflicts += 1;
                         ctx.count("conflicts", 1);
                         Self::answer(ctx, from, &req, 409, false);
                     }
                     Stored::Done { status } => {
+                        e.last_hit = Some((KeyHit::Replayed, now));
                         self.replays += 1;
                         ctx.count("replays", 1);
                         Self::answer(ctx, from, &req, status, true);
@@ -253,6 +259,7 @@ impl Node for Payment {
                     amount_cents,
                     stored_at_us: now,
                     state: Stored::Running,
+                    last_hit: None,
                 },
             );
         }
@@ -324,10 +331,12 @@ impl Node for Payment {
     }
 
     fn view(&self) -> crate::view::NodeView {
-        let mut keys: Vec<crate::view::KeyRow> = self
-            .store
-            .iter()
-            .map(|(key, e)| crate::view::KeyRow {
+        // The most recently touched rows, newest first: one pass keeping a few, since the store
+        // holds a whole retention period's keys and the page asks for a view every frame.
+        let newest_first = |r: &KeyRow| (std::cmp::Reverse(r.touched_us()), r.key);
+        let mut keys: Vec<KeyRow> = Vec::with_capacity(MAX_KEY_ROWS + 1);
+        for (key, e) in self.store.iter() {
+            let row = KeyRow {
                 key: match key {
                     Key::Generated(k) => *k,
                     Key::Named(name) => {
@@ -346,11 +355,22 @@ impl Node for Payment {
                 },
                 amount_cents: e.amount_cents,
                 stored_at_us: e.stored_at_us,
-            })
-            .collect();
-        keys.sort_by_key(|r| r.key);
+                last_hit: e.last_hit,
+            };
+            if keys.len() == MAX_KEY_ROWS
+                && keys
+                    .last()
+                    .is_some_and(|l| newest_first(l) <= newest_first(&row))
+            {
+                continue;
+            }
+            let at = keys.partition_point(|k| newest_first(k) <= newest_first(&row));
+            keys.insert(at, row);
+            keys.truncate(MAX_KEY_ROWS);
+        }
         crate::view::NodeView::Payment(crate::view::PaymentView {
             keys,
+            keys_stored: self.store.len(),
             executing: self.running.len(),
             charges: self.charges,
             duplicate_charges: self.duplicate_charges,

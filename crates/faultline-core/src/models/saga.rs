@@ -38,7 +38,7 @@
 //! them), point to point between neighbours rather than through a `queue` node.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::{ConfigError, check_ms, check_ratio, resolve};
 use crate::dist::{Dist, ms_to_us};
@@ -985,6 +985,31 @@ struct Run {
     timer: Option<TimerId>,
 }
 
+/// Each step's final mark for a saga that ended: all done when approved; otherwise the step
+/// that failed and the steps undone before it (a choreography's orchestrator knows neither).
+fn final_marks(r: &Run, n: usize, order: OrderStatus) -> Vec<crate::view::StepState> {
+    use crate::view::StepState as S;
+    if order == OrderStatus::Approved {
+        return vec![S::Done; n];
+    }
+    if matches!(
+        r.phase,
+        Phase::Starting | Phase::Waiting | Phase::Approving { .. }
+    ) {
+        return vec![S::Unknown; n];
+    }
+    let mut steps = vec![S::Pending; n];
+    if let Some(x) = steps.get_mut(r.step) {
+        *x = S::Failed;
+    }
+    for &i in &r.succeeded {
+        if let Some(x) = steps.get_mut(i) {
+            *x = S::Compensated;
+        }
+    }
+    steps
+}
+
 /// Sagas running at once; more are not started.
 const MAX_ACTIVE: usize = 10_000;
 const TAG_WORKLOAD: u64 = 0;
@@ -1001,6 +1026,8 @@ pub struct Orchestrator {
     broker: Option<NodeId>,
     active: BTreeMap<u64, Run>,
     by_timer: BTreeMap<TimerId, u64>,
+    /// The sagas that ended last, newest first, for the picture only: nothing here reads it.
+    ended: VecDeque<crate::view::EndedSagaView>,
     started: u64,
     completed: u64,
     compensated: u64,
@@ -1033,6 +1060,7 @@ impl Orchestrator {
             broker,
             active: BTreeMap::new(),
             by_timer: BTreeMap::new(),
+            ended: VecDeque::new(),
             started: 0,
             completed: 0,
             compensated: 0,
@@ -1195,6 +1223,23 @@ impl Orchestrator {
         if let Some(t) = r.timer {
             ctx.cancel_timer(t);
             self.by_timer.remove(&t);
+        }
+        self.ended.push_front(crate::view::EndedSagaView {
+            saga,
+            steps: final_marks(&r, self.steps.len(), order),
+            outcome: match order {
+                OrderStatus::Approved => crate::view::SagaOutcome::Completed,
+                _ => crate::view::SagaOutcome::Compensated,
+            },
+            ended_us: ctx.now_us(),
+        });
+        // Per outcome: sagas complete several times a second, and a compensation must not be
+        // pushed out by them before anyone has seen it.
+        let outcome = self.ended[0].outcome;
+        if self.ended.iter().filter(|e| e.outcome == outcome).count() > crate::view::MAX_ENDED_SAGAS
+            && let Some(oldest) = self.ended.iter().rposition(|e| e.outcome == outcome)
+        {
+            self.ended.remove(oldest);
         }
         match order {
             OrderStatus::Approved => {
@@ -1495,6 +1540,7 @@ impl Node for Orchestrator {
         crate::view::NodeView::SagaOrchestrator(crate::view::SagaOrchestratorView {
             participants: self.steps.clone(),
             sagas,
+            ended: self.ended.iter().cloned().collect(),
             started: self.started,
             completed: self.completed,
             compensated: self.compensated,

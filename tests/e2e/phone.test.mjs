@@ -1,0 +1,104 @@
+// The phone (375 x 812): the canvas on the first screen, the scenario and time options behind a
+// menu button, and every text drawn on the canvas large enough to read. Font sizes are measured
+// as rendered: the text's font size times the scale from its SVG units to screen pixels (its
+// client rectangle over its bounding box), so every transform on the way counts.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { start, openPage, setRange } from './browser.mjs';
+
+let env;
+before(async () => { env = await start(); });
+after(async () => { await env?.close(); });
+
+const phone = { viewport: { width: 375, height: 812 }, hasTouch: true, isMobile: true };
+/** The smallest sizes on screen, CSS pixels: node names, and everything else (states, badges). */
+const NAME_PX = 10;
+const TEXT_PX = 9;
+
+/** Every text drawn on the canvas now, with its size on screen. */
+async function texts(page) {
+  return page.$$eval('#canvas text', (ts) => ts
+    .filter((t) => t.textContent.trim() && t.getBBox().height > 0 && t.getClientRects().length)
+    .map((t) => {
+      const box = t.getBBox();
+      const rect = t.getBoundingClientRect();
+      const scale = rect.height / box.height;
+      return {
+        text: t.textContent.trim(),
+        name: t.classList.contains('label'),
+        where: t.closest('[data-node]')?.dataset.node ?? t.closest('.gate, .board')?.getAttribute('class') ?? 'canvas',
+        px: parseFloat(getComputedStyle(t).fontSize) * scale,
+      };
+    }));
+}
+
+test('at 375 px every name on the canvas is at least 10 px and every other text at least 9 px', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, phone);
+  const titles = await page.$$eval('#template option[value]:not([value=""])', (os) => os.map((o) => o.textContent));
+  assert.ok(titles.length >= 15, `templates: ${titles.length}`);
+  const small = [];
+  let measured = 0;
+  let badges = 0;
+  await page.tap('#menu-button');
+  for (const title of titles) {
+    await page.selectOption('#template', { label: title });
+    await page.waitForFunction((t) => document.querySelector('#scenario-title')?.textContent === t, title);
+    if (await page.getAttribute('#play-pause', 'aria-pressed') === 'true') await page.click('#play-pause');
+    // Two moments: early, and deep in the run where badges, flags and boards have appeared.
+    const end = Number(await page.getAttribute('#timeline', 'max'));
+    for (const ms of [1_200, Math.min(12_000, end)]) {
+      await setRange(page, '#timeline', ms);
+      await page.waitForFunction((us) => Number(document.querySelector('#sim-time').dataset.timeUs) === us, ms * 1000);
+      for (const t of await texts(page)) {
+        measured += 1;
+        if (t.where.includes('gate') || t.where.includes('board')) badges += 1;
+        const limit = t.name ? NAME_PX : TEXT_PX;
+        if (t.px < limit - 0.01) small.push(`${title} at ${ms} ms: ${t.where} "${t.text}" ${t.px.toFixed(2)} px < ${limit}`);
+      }
+      const count = await page.$$eval('#canvas .badge text', (ts) => ts.length);
+      badges += count;
+    }
+  }
+  assert.ok(measured > 200, `texts measured: ${measured}`);
+  assert.ok(badges > 10, `badges, gates and boards among them: ${badges}`);
+  assert.deepEqual(small, [], `${small.length} texts too small:\n${small.slice(0, 20).join('\n')}`);
+  assert.deepEqual(errors, []);
+});
+
+test('at 375 px the canvas is on the first screen and the options wait behind a menu button', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, phone);
+  const canvas = await page.locator('#canvas').boundingBox();
+  assert.ok(canvas.y >= 0 && canvas.y + canvas.height <= 812, `the whole canvas on the first screen: ${JSON.stringify(canvas)}`);
+  assert.ok(await page.locator('#play-pause').isVisible(), 'play stays at hand');
+  const menu = page.locator('#menu-button');
+  assert.ok(await menu.isVisible(), 'a menu button');
+  assert.equal(await menu.getAttribute('aria-expanded'), 'false');
+  for (const sel of ['#template', '#speed', '#reset', '#seed']) {
+    assert.equal(await page.locator(sel).isVisible(), false, `${sel} waits behind the menu`);
+  }
+  // Touch opens it.
+  await page.tap('#menu-button');
+  assert.equal(await menu.getAttribute('aria-expanded'), 'true');
+  for (const sel of ['#template', '#speed', '#reset', '#seed']) {
+    assert.ok(await page.locator(sel).isVisible(), `${sel} shows in the open menu`);
+  }
+  // The keyboard closes it, and the hidden options leave the tab order.
+  await menu.focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await menu.getAttribute('aria-expanded'), 'false');
+  assert.equal(await page.locator('#speed').isVisible(), false);
+  await page.keyboard.press('Space');
+  assert.equal(await menu.getAttribute('aria-expanded'), 'true', 'Space opens it too');
+  const controls = (await menu.getAttribute('aria-controls')).split(' ');
+  for (const id of controls) assert.equal(await page.locator(`#${id}`).count(), 1, `aria-controls names #${id}`);
+  assert.deepEqual(errors, []);
+});
+
+test('at 1280 px there is no menu button and the options are in their bars', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, { viewport: { width: 1280, height: 800 } });
+  assert.equal(await page.locator('#menu-button').isVisible(), false);
+  for (const sel of ['#template', '#speed', '#reset', '#seed']) {
+    assert.ok(await page.locator(sel).isVisible(), `${sel} is visible`);
+  }
+  assert.deepEqual(errors, []);
+});
