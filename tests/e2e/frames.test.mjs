@@ -11,6 +11,8 @@ after(async () => { await env?.close(); });
 
 /** Opens the retry-storm template, paused. */
 async function storm(page) {
+  // A phone keeps the template picker behind the options menu.
+  if (await page.isVisible('#menu-button')) await page.click('#menu-button');
   await page.selectOption('#template', { label: 'A retry storm' });
   await page.waitForFunction(() => document.querySelector('#scenario-title')?.textContent === 'A retry storm');
   if (await page.getAttribute('#play-pause', 'aria-pressed') === 'true') await page.click('#play-pause');

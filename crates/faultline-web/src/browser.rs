@@ -207,12 +207,7 @@ fn save_png(name: String, svg: &str) {
         };
         canvas.set_width(w.max(1));
         canvas.set_height(h.max(1));
-        let Some(ctx) = canvas
-            .get_context("2d")
-            .ok()
-            .flatten()
-            .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-        else {
+        let Some(ctx) = crate::message_layer::context_2d(&canvas) else {
             return;
         };
         ctx.set_fill_style_str("white");

@@ -230,18 +230,24 @@ struct Drawn {
     label_px: f64,
 }
 
+/// A canvas's 2D drawing context, if the browser gives one.
+pub(crate) fn context_2d(
+    canvas: &web_sys::HtmlCanvasElement,
+) -> Option<web_sys::CanvasRenderingContext2d> {
+    canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+}
+
 /// Paints `dots` onto `canvas` at its current size and the screen's pixel ratio.
 fn paint(canvas: &web_sys::HtmlCanvasElement, dots: &[Dot], last: &RefCell<Drawn>) {
     let (w, h) = (
         f64::from(canvas.client_width()),
         f64::from(canvas.client_height()),
     );
-    let Some(ctx) = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-    else {
+    let Some(ctx) = context_2d(canvas) else {
         return;
     };
     // Sharp on HiDPI screens: the bitmap has a pixel per device pixel (bounded, say, at 4x).
