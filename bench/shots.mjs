@@ -53,7 +53,9 @@ for (const [name, opts, go] of shots) {
 for (const [name, opts] of [['lesson', wide], ['lesson-phone', phone]]) {
   const { page } = await openPage(env.browser, `${env.url}?lesson=04-retries&step=2`, opts);
   if (await page.locator('.predict').count()) await page.click('.predict .choices li[data-choice="0"] button');
+  if (await page.isVisible('#menu-button')) await page.click('#menu-button'); // a phone's options
   await page.selectOption('#speed', '100');
+  if (await page.isVisible('#menu-button')) await page.click('#menu-button'); // closed again
   await page.click('#show-solution');
   await page.click('#apply-solution');
   await page.waitForSelector('#result-card', { timeout: 30_000 });
