@@ -120,7 +120,10 @@ test('operate a scenario by keyboard alone', async () => {
     assert.equal(await page.evaluate(() => document.activeElement.id), id);
   }
   await page.keyboard.press('Space');
-  assert.equal(await page.getAttribute('#play-pause', 'aria-pressed'), 'false');
+  // The page re-renders on its next turn, not inside the key press: wait for it (a page that
+  // never pauses still fails here, after the time-out).
+  await page.waitForFunction(() => document.querySelector('#play-pause').getAttribute('aria-pressed') === 'false',
+    null, { timeout: 5_000 });
   // Tab on to the link, cut it with Enter.
   for (let i = 0; i < 20; i++) {
     await page.keyboard.press('Tab');
