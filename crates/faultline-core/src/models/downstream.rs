@@ -79,11 +79,19 @@ pub struct CallSpec {
 }
 
 impl CallSpec {
-    /// What each attempt of this call asks for: a charge or a plain call.
-    fn op(&self) -> Op {
-        match self.charge_cents {
-            Some(amount_cents) => Op::Charge { amount_cents },
-            None => Op::Call,
+    /// The request `req_id` of this call in state `c`: an attempt, or its hedged copy, which is
+    /// the same call (the same charge under the same key).
+    fn request(&self, c: &CallState, trace_id: u64, req_id: u64) -> Request {
+        Request {
+            trace_id,
+            req_id,
+            attempt: c.tries.attempt,
+            idempotency_key: if self.idempotency_keys { c.key } else { None },
+            op: match self.charge_cents {
+                Some(amount_cents) => Op::Charge { amount_cents },
+                None => Op::Call,
+            },
+            named_key: None,
         }
     }
 }
@@ -399,14 +407,7 @@ impl Calls {
         c.timeout = d.calls[i]
             .timeout_ms
             .map(|t| ctx.set_timer(ms_to_us(t), CallTimer::Timeout(req_id).tag()));
-        let req = Request {
-            trace_id: p.job.req.trace_id,
-            req_id,
-            attempt: c.tries.attempt,
-            idempotency_key: if spec.idempotency_keys { c.key } else { None },
-            op: spec.op(),
-            named_key: None,
-        };
+        let req = spec.request(c, p.job.req.trace_id, req_id);
         self.attempts += 1;
         ctx.count("downstream_attempts", 1);
         if c.tries.attempt > 1 {
@@ -439,15 +440,7 @@ impl Calls {
         c.hedge_req = Some(copy);
         // The copy is the same call: the same charge under the same key, so a payment service
         // answers whichever arrives second from its idempotency store instead of charging twice.
-        let spec = &d.calls[i];
-        let req = Request {
-            trace_id: p.job.req.trace_id,
-            req_id: copy,
-            attempt: c.tries.attempt,
-            idempotency_key: if spec.idempotency_keys { c.key } else { None },
-            op: spec.op(),
-            named_key: None,
-        };
+        let req = d.calls[i].request(c, p.job.req.trace_id, copy);
         self.hedges += 1;
         ctx.count("downstream_hedges", 1);
         self.by_req.insert(copy, (id, i));
