@@ -305,13 +305,19 @@ impl Page {
                 scenario: s.recorded(),
                 at_ms: s.world.now_us() as f64 / 1000.0,
                 lesson: self.lesson_at(),
-                view: LinkView {
-                    still: self.still,
-                    hide: self.hidden.clone(),
-                    note: self.note.clone(),
-                },
+                view: self.link_view(),
             }
             .encode(),
         )
+    }
+
+    /// The view options a link from this page carries: reduced motion, the teacher's hidden
+    /// parts and note.
+    pub(crate) fn link_view(&self) -> LinkView {
+        LinkView {
+            still: self.still,
+            hide: self.hidden.clone(),
+            note: self.note.clone(),
+        }
     }
 }

@@ -15,7 +15,7 @@ use std::rc::Rc;
 
 use faultline_core::chaos::Chaos;
 use faultline_core::scenario::Scenario;
-use faultline_core::share::{Link, LinkView};
+use faultline_core::share::Link;
 
 use crate::state::Effect;
 use faultline_core::sweep::{Bin, Figure, SeedRun, SeedRunner, Summary, histogram, summarize};
@@ -331,11 +331,7 @@ impl crate::state::Page {
                 scenario.seed = seed;
                 let at_us = at_us.min(scenario.duration_us());
                 let lesson = self.lesson_at();
-                let view = LinkView {
-                    still: self.still,
-                    hide: self.hidden.clone(),
-                    note: self.note.clone(),
-                };
+                let view = self.link_view();
                 self.open_link(
                     Link {
                         scenario,
