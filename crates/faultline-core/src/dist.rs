@@ -69,17 +69,26 @@ impl Default for Dist {
     }
 }
 
-/// Converts milliseconds to whole microseconds, clamped to `[0, MAX_DELAY_US]`.
+/// Converts milliseconds to whole microseconds (rounded half away from zero, as `f64::round`),
+/// clamped to `[0, MAX_DELAY_US]`.
+///
+/// Every delay a model draws passes through here, so it avoids `f64::round`: without SSE4.1
+/// (the default x86-64 target) and in wasm (whose `f64.nearest` rounds half to even) that is a
+/// library call costing more than the rest of the conversion. Truncating and comparing the
+/// fraction gives the same integer: below 2^53 the fraction `x - trunc(x)` is exact.
 pub fn ms_to_us(ms: f64) -> u64 {
     if ms.is_nan() || ms <= 0.0 {
         return 0;
     }
-    let us = (ms * 1000.0).round();
-    if us >= MAX_DELAY_US as f64 {
-        MAX_DELAY_US
-    } else {
-        us as u64
+    let x = ms * 1000.0;
+    // round(x) >= MAX exactly when x >= MAX - 0.5, and then the rounding below gives MAX too.
+    if x >= MAX_DELAY_US as f64 {
+        return MAX_DELAY_US;
     }
+    // 0 < x < MAX_DELAY_US < 2^53: the casts truncate and convert back exactly, and through
+    // i64 rather than u64 each is one instruction.
+    let t = x as i64;
+    (if x - t as f64 >= 0.5 { t + 1 } else { t }) as u64
 }
 
 /// Converts a point in a run or a long span (an intervention's time, the run's duration, a key's
@@ -237,6 +246,70 @@ impl Dist {
 mod tests {
     use super::*;
     use crate::rng::Stream;
+
+    /// The conversion every drawn delay goes through must give exactly what `f64::round` gave,
+    /// or every trace changes: halves, values one ulp either side of a half, tiny and huge
+    /// values, and a few million random ones.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn ms_to_us_rounds_as_f64_round_does() {
+        fn reference(ms: f64) -> u64 {
+            if ms.is_nan() || ms <= 0.0 {
+                return 0;
+            }
+            let us = (ms * 1000.0).round();
+            if us >= MAX_DELAY_US as f64 {
+                MAX_DELAY_US
+            } else {
+                us as u64
+            }
+        }
+        let mut cases = vec![
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -1.0,
+            0.0,
+            -0.0,
+            f64::MIN_POSITIVE,
+            5e-324,
+            0.0005,
+            0.0015,
+            0.0025,
+            0.4999999999999999,
+            MAX_DELAY_US as f64 / 1000.0,
+            (MAX_DELAY_US as f64 - 0.5) / 1000.0,
+            (MAX_DELAY_US as f64 - 0.6) / 1000.0,
+            1e300,
+        ];
+        for us in [
+            0u64,
+            1,
+            2,
+            3,
+            7,
+            100,
+            12_345,
+            1 << 30,
+            MAX_DELAY_US - 2,
+            MAX_DELAY_US - 1,
+        ] {
+            let half = us as f64 + 0.5;
+            for x in [half, half.next_down(), half.next_up(), us as f64] {
+                cases.push(x / 1000.0);
+                cases.push(x / 1000.0 + 1e-12);
+            }
+        }
+        let mut r = SimRng::new(11, Stream::World);
+        for _ in 0..2_000_000 {
+            // Spread over every scale a delay takes, from nanoseconds to past the limit.
+            let scale = libm::pow(10.0, r.unit() * 14.0 - 6.0);
+            cases.push(r.unit() * scale);
+        }
+        for ms in cases {
+            assert_eq!(ms_to_us(ms), reference(ms), "{ms:e} ms");
+        }
+    }
 
     fn mean_of(d: &Dist, n: u32) -> f64 {
         let mut r = SimRng::new(3, Stream::World);
