@@ -27,6 +27,7 @@
 pub mod bench;
 pub mod chaos;
 pub mod dist;
+mod events;
 pub mod export;
 pub mod idhash;
 mod jsonpos;

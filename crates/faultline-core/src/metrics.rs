@@ -277,11 +277,24 @@ impl NodeMetrics {
         }
     }
 
+    #[inline]
     fn bucket(&mut self, now_us: u64) -> &mut Bucket {
         // Fast path: time only moves forward, and most records land in the current bucket.
-        if now_us >= self.current_start_us && now_us - self.current_start_us < self.bucket_us {
-            return self.series.last_mut().expect("the current bucket exists");
+        let n = self.series.len();
+        if n > 0
+            && now_us >= self.current_start_us
+            && now_us - self.current_start_us < self.bucket_us
+        {
+            return &mut self.series[n - 1];
         }
+        self.open_bucket(now_us)
+    }
+
+    /// The bucket for `now_us` when it is not the current one: closes the current bucket,
+    /// down-samples if the series is full, and opens the new one.
+    #[cold]
+    #[inline(never)]
+    fn open_bucket(&mut self, now_us: u64) -> &mut Bucket {
         // The current bucket closes: record the totals and gauges at its end.
         self.close_current();
         let mut idx = (now_us / self.bucket_us) as usize;

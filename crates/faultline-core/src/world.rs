@@ -6,12 +6,10 @@
 //! event; [`World::run_until`] is bounded both by virtual time and by an event budget, so the
 //! page can never be frozen by a run that schedules faster than time advances.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-
-use crate::idhash::IdSet;
+use crate::idhash::PendingSet;
 
 use crate::dist::Dist;
+use crate::events::{EventKind, EventQueue, Scheduled};
 use crate::limits::{
     MAX_EVENTS_PER_INSTANT, MAX_EVENTS_PER_RUN, MAX_IN_FLIGHT, MAX_TIMERS_PER_NODE,
 };
@@ -158,52 +156,6 @@ pub enum Action {
     DelayMessage(MsgId, u64),
 }
 
-#[derive(Clone, Debug)]
-enum EventKind {
-    Start {
-        node: NodeId,
-        epoch: u32,
-    },
-    Deliver {
-        slot: u32,
-        id: MsgId,
-    },
-    Timer {
-        node: NodeId,
-        timer: TimerId,
-        epoch: u32,
-        tag: u64,
-    },
-    Intervention {
-        index: u32,
-    },
-}
-
-#[derive(Clone, Debug)]
-struct Scheduled {
-    time_us: u64,
-    seq: u64,
-    kind: EventKind,
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, o: &Self) -> bool {
-        self.time_us == o.time_us && self.seq == o.seq
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Scheduled {
-    // Reversed: BinaryHeap is a max-heap and we want the earliest event first.
-    fn cmp(&self, o: &Self) -> Ordering {
-        (o.time_us, o.seq).cmp(&(self.time_us, self.seq))
-    }
-}
-
 /// A message on the wire (or waiting at a paused node).
 #[derive(Clone, Debug)]
 pub struct InFlight {
@@ -247,7 +199,7 @@ struct NodeSlot {
 pub(crate) struct Core {
     pub(crate) now_us: u64,
     seq: u64,
-    queue: BinaryHeap<Scheduled>,
+    queue: EventQueue,
     n: usize,
     links: Vec<Link>,
     route: Vec<Option<(u16, u8)>>,
@@ -256,7 +208,7 @@ pub(crate) struct Core {
     inflight_count: usize,
     next_msg: u64,
     next_timer: u64,
-    pending: IdSet<u64>,
+    pending: PendingSet,
     timers_live: Vec<u32>,
     pub(crate) trace: Trace,
     pub(crate) metrics: Vec<NodeMetrics>,
@@ -523,7 +475,7 @@ impl Core {
     }
 
     pub(crate) fn cancel_timer(&mut self, node: NodeId, timer: TimerId) {
-        if self.pending.remove(&timer.0) {
+        if self.pending.remove(timer.0) {
             let live = &mut self.timers_live[node.index()];
             *live = live.saturating_sub(1);
         }
@@ -620,7 +572,7 @@ impl World {
         let mut core = Core {
             now_us: 0,
             seq: 0,
-            queue: BinaryHeap::new(),
+            queue: EventQueue::default(),
             n,
             links,
             route,
@@ -629,7 +581,7 @@ impl World {
             inflight_count: 0,
             next_msg: 0,
             next_timer: 0,
-            pending: IdSet::default(),
+            pending: PendingSet::default(),
             timers_live: vec![0; n],
             trace: Trace::new(p.trace_capacity),
             metrics: (0..n).map(|_| NodeMetrics::new(p.bucket_us)).collect(),
@@ -922,16 +874,16 @@ impl World {
     fn fire(&mut self, node: NodeId, timer: TimerId, epoch: u32, tag: u64) {
         let slot = &mut self.nodes[node.index()];
         if slot.epoch != epoch {
-            self.core.pending.remove(&timer.0); // set before a crash: gone with the process
+            self.core.pending.remove(timer.0); // set before a crash: gone with the process
             return;
         }
         if slot.liveness == Liveness::Paused {
-            if self.core.pending.contains(&timer.0) {
+            if self.core.pending.contains(timer.0) {
                 slot.deferred.push(Deferred::Timer(timer, tag));
             }
             return;
         }
-        if !self.core.pending.remove(&timer.0) {
+        if !self.core.pending.remove(timer.0) {
             return; // cancelled
         }
         let live = &mut self.core.timers_live[node.index()];
@@ -1062,7 +1014,7 @@ impl World {
                             }
                         }
                         Deferred::Timer(t, _) => {
-                            self.core.pending.remove(&t.0);
+                            self.core.pending.remove(t.0);
                         }
                     }
                 }
