@@ -64,6 +64,7 @@ impl EventQueue {
     }
 
     /// Adds an event.
+    #[inline]
     pub(crate) fn push(&mut self, ev: Scheduled) {
         self.heap.push(ev);
         let at = self.heap.len() - 1;
@@ -98,6 +99,7 @@ impl EventQueue {
     }
 
     /// Places `ev` at `hole` or above it, moving later parents down.
+    #[inline]
     fn sift_up(&mut self, mut hole: usize, ev: Scheduled) {
         let key = ev.key();
         while hole > 0 {
