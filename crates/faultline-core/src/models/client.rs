@@ -681,6 +681,8 @@ pub struct Client {
     deadline_exceeded: u64,
     // Compare-and-sets refused with 409 (optimistic concurrency).
     conflicts: u64,
+    // Writes refused as older than the row (`writes: versioned`).
+    writes_refused: u64,
     // An `at` workload: its moments in order, and the next one to come.
     at_us: Vec<u64>,
     next_at: usize,
@@ -708,6 +710,7 @@ impl Client {
         at_us.sort_unstable();
         Ok(Client {
             conflicts: 0,
+            writes_refused: 0,
             at_us,
             next_at: 0,
             breaker,
@@ -1026,6 +1029,10 @@ impl Client {
                 ctx.count("conflicts", 1);
             }
         }
+        if self.cfg.writes != Writes::Off && r.status == 409 {
+            self.writes_refused += 1;
+            ctx.count("writes_refused", 1);
+        }
         // The breaker counts server errors and throttling as failures; other answers mean the
         // target is up.
         self.breaker_result(ctx, trace_id, r.status >= 500 || r.status == 429);
@@ -1251,6 +1258,9 @@ impl Node for Client {
         ];
         if self.cfg.compare_and_set {
             counters.push(("conflicts", self.conflicts as i64));
+        }
+        if self.cfg.writes != Writes::Off {
+            counters.push(("writes_refused", self.writes_refused as i64));
         }
         counters
     }

@@ -15,10 +15,15 @@
 //!
 //! The row knows which writer wrote its value, to count a step back (`went_backwards`): a write
 //! of a writer's edit that is older than the edit of the same writer the row holds. That is the
-//! checker's knowledge, never a reason to refuse: only the version decides.
+//! checker's knowledge, never a reason to refuse: only the version decides. It is also the
+//! verdict [`IN_ORDER`], reported when the first edit arrives and when the row first goes back
+//! (a history that went back once stays so).
 
 use crate::msg::Op;
 use crate::node::{Ctx, NodeId};
+
+/// The verdict on a row's edits: "holds" while the row never went back to an older edit.
+pub const IN_ORDER: &str = "edits in order";
 
 /// A service's row: its value, its version, and what happened to the writes it received.
 #[derive(Clone, Debug, Default)]
@@ -36,6 +41,8 @@ pub(crate) struct Row {
     // step back, with when they happened.
     last_refused: Option<(u64, u64)>,
     last_backwards: Option<(u64, u64, u64)>,
+    // The verdict reported so far: none yet, holds, or violated (final).
+    in_order: Option<bool>,
 }
 
 /// What the row answers: the status, the version to put in the response, and whether the
@@ -127,10 +134,16 @@ impl Row {
             self.went_backwards += 1;
             self.last_backwards = Some((held, value, now));
             ctx.count("went_backwards", 1);
-            ctx.metric_event(
-                format!("the row went back from edit {held} to the older edit {value}"),
-                self.went_backwards as i64,
-            );
+            let what = format!("the row went back from edit {held} to the older edit {value}");
+            if self.in_order != Some(false) {
+                self.in_order = Some(false);
+                ctx.verdict(IN_ORDER, Some(false), what.clone());
+            }
+            ctx.metric_event(what, self.went_backwards as i64);
+        }
+        if self.in_order.is_none() {
+            self.in_order = Some(true);
+            ctx.verdict(IN_ORDER, Some(true), "");
         }
         self.value = Some((from, value));
         self.version = version.unwrap_or(self.version + 1);
