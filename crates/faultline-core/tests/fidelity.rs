@@ -411,7 +411,10 @@ fn plain_writes_over_a_reordering_link_leave_the_row_on_an_older_edit() {
     let runs: Vec<_> = (1..=20).map(|seed| autosave("plain", true, seed)).collect();
     for (seed, &(_, sent, backwards, stale)) in (1..).zip(&runs) {
         assert_eq!(sent, 150, "seed {seed}: the editor saved 150 times");
-        assert!(backwards > 0, "seed {seed}: an overtaken save put the row back");
+        assert!(
+            backwards > 0,
+            "seed {seed}: an overtaken save put the row back"
+        );
         assert_eq!(stale, 0, "seed {seed}: plain writes are never refused");
     }
     let ended_older = runs.iter().filter(|(row, sent, ..)| row < sent).count();

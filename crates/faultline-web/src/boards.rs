@@ -194,7 +194,11 @@ impl BoardKind {
             version: r.version,
             refused: r.stale_writes,
             backwards: r.went_backwards,
-            news: refused.into_iter().chain(back).max_by_key(|n| n.0).map(|n| n.1),
+            news: refused
+                .into_iter()
+                .chain(back)
+                .max_by_key(|n| n.0)
+                .map(|n| n.1),
         }
     }
 
@@ -538,7 +542,10 @@ mod tests {
             "drafts's row holds edit 7, version 9; went back 2×, refused 0; just now: went back: 8 → 7"
         );
         let later = BoardKind::row(&row, 3_000_000 + HIT_SHOW_US);
-        assert!(matches!(later, BoardKind::Row { news: None, .. }), "no longer news");
+        assert!(
+            matches!(later, BoardKind::Row { news: None, .. }),
+            "no longer news"
+        );
         let refused = RowView {
             last_refused: Some((5, 3_100_000)),
             stale_writes: 1,

@@ -855,7 +855,6 @@ impl Client {
         ctx.send(self.target, Payload::Request(req));
     }
 
-
     /// The read of attempt `trace_id` answered `version`: write the row with a compare-and-set
     /// on it, within what is left of the attempt's timeout.
     fn send_cas(&mut self, ctx: &mut Ctx<'_>, trace_id: u64, version: u64) {

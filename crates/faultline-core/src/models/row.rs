@@ -176,7 +176,10 @@ impl Row {
         vec![
             ("row".into(), format!("edit {value}, v{}", self.version)),
             ("stale writes refused".into(), self.stale_writes.to_string()),
-            ("went back to an older edit".into(), self.went_backwards.to_string()),
+            (
+                "went back to an older edit".into(),
+                self.went_backwards.to_string(),
+            ),
         ]
     }
 
