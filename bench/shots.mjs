@@ -32,10 +32,13 @@ const shots = [
   ['saga', wide, (p) => template(p, 'An orchestrated order saga', 6_000)],
   ['checkout', wide, (p) => template(p, 'The duplicated checkout, fixed', 12_750)],
   ['event-sourcing', wide, (p) => template(p, 'Event sourcing: a log and two read models', 10_000)],
+  // Just after save 18 arrived behind save 19: the row went back, and the board says so.
+  ['out-of-order', wide, (p) => template(p, 'Writes out of order', 3_330)],
   ['home-phone', phone, async () => {}],
   ['retry-storm-phone', phone, (p) => template(p, 'A retry storm', 20_000)],
   ['raft-phone', phone, (p) => template(p, 'Raft: a leader crash, a partition and a heal', 4_000)],
   ['checkout-phone', phone, (p) => template(p, 'The duplicated checkout, fixed', 12_750)],
+  ['out-of-order-phone', phone, (p) => template(p, 'Writes out of order', 3_330)],
 ];
 for (const [name, opts, go] of shots) {
   const { page, errors } = await openPage(env.browser, env.url, opts);

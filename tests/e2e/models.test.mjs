@@ -95,3 +95,54 @@ test('a link that loses only one way says so, and its slider sets both ways', as
   assert.equal((await page.textContent(out)).trim(), '10 %');
   assert.deepEqual(errors, []);
 });
+
+test('writes that overtake each other: the row goes back, and with versions the stale write is refused', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, { viewport: { width: 1280, height: 800 } });
+  await open(page, 'Writes out of order');
+  if (await page.getAttribute('#play-pause', 'aria-pressed') === 'true') await page.click('#play-pause');
+  const at = async (ms) => {
+    await setRange(page, '#timeline', ms);
+    await page.waitForFunction((us) => Number(document.querySelector('#sim-time').dataset.timeUs) === us, ms * 1000);
+  };
+  const board = page.locator('#canvas g.row-board[data-owner="drafts"]');
+  const label = () => page.locator('#canvas g.board-at:has(g.row-board)').getAttribute('aria-label');
+  /** Steps through the run until the row's news is `news`; returns the moment, or -1. */
+  const findNews = async (news) => {
+    for (let ms = 200; ms <= 20_000; ms += 100) {
+      await at(ms);
+      if (await board.count() && await board.getAttribute('data-news') === news) return ms;
+    }
+    return -1;
+  };
+
+  // On the wire: a save that a newer one has passed carries its edit number in vermillion.
+  let overtaken = 0;
+  for (let ms = 200; ms <= 10_000 && overtaken === 0; ms += 100) {
+    await at(ms);
+    await page.waitForTimeout(20);
+    overtaken = Number(await page.getAttribute('.message-layer', 'data-overtaken'));
+  }
+  assert.ok(overtaken > 0, 'an overtaken save is marked on the wire');
+
+  // Plain writes: the row goes back to an older edit, and the board says so in words.
+  const back = await findNews('went-back');
+  assert.ok(back > 0, 'the row went back at some moment');
+  const [, from, to] = (await label()).match(/went back: (\d+) → (\d+)/) ?? [];
+  assert.ok(Number(from) > Number(to), `from edit ${from} back to the older edit ${to}`);
+  await at(Number(await page.getAttribute('#timeline', 'max')));
+  assert.ok(Number(await board.getAttribute('data-went-back')) > 0);
+
+  // Versioned writes, from the start: the overtaken saves are refused and the row never goes back.
+  await at(0);
+  await page.locator('#canvas g.node[data-node="editor"]').click();
+  await page.selectOption('#param-writes', 'versioned');
+  const refused = await findNews('refused');
+  assert.ok(refused > 0, 'a stale save was refused at some moment');
+  assert.match(await label(), /edit \d+ refused: older/);
+  await at(Number(await page.getAttribute('#timeline', 'max')));
+  assert.equal(await board.getAttribute('data-went-back'), '0', 'the row never went back');
+  assert.ok(Number(await board.getAttribute('data-refused')) > 0);
+  // It ends on the editor's last save (150).
+  assert.equal(await board.getAttribute('data-value'), '150');
+  assert.deepEqual(errors, []);
+});

@@ -104,6 +104,7 @@ impl Node for Station {
             attempts_received: 0,
             outage_answers: 0,
             downstream: None,
+            row: None,
         })
     }
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
@@ -195,6 +196,7 @@ pub fn mm1_scenario(customers: u64, rho: f64, seed: u64) -> Result<Scenario, Str
         hedge_after_ms: None,
         idempotency_key: None,
         compare_and_set: false,
+        writes: Default::default(),
     };
     let service = ServiceConfig {
         latency: Dist::Exponential {

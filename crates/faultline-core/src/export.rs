@@ -304,6 +304,7 @@ pub fn otel_spans(s: &Scenario, until_us: u64) -> Result<(String, bool), String>
                                         crate::msg::Op::CompareAndSet { .. } => {
                                             "compare_and_set"
                                         }
+                                        crate::msg::Op::Write { .. } => "write",
                                     }
                                 ),
                                 kind: 2,

@@ -57,6 +57,17 @@ pub enum Op {
         /// The version the writer read.
         version: u64,
     },
+    /// Write the service's row: set it to `value` (a user saving a form field: the writer's
+    /// edits are numbered 1, 2, 3, ... in the order it made them). With `version`, only if that
+    /// is newer than the version the row holds (a conditional write, as Elasticsearch's external
+    /// versioning or a Kafka producer's sequence number); else 409 Conflict, nothing written.
+    Write {
+        /// The value written: the writer's edit number.
+        value: u64,
+        /// The write's version; `None` writes whatever the row holds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<u64>,
+    },
 }
 
 /// A request: one attempt of one logical request.
@@ -198,6 +209,12 @@ impl fmt::Display for Payload {
                 match r.op {
                     Op::Read => write!(f, " read")?,
                     Op::CompareAndSet { version } => write!(f, " cas v{version}")?,
+                    Op::Write { value, version } => {
+                        write!(f, " write {value}")?;
+                        if let Some(v) = version {
+                            write!(f, " v{v}")?;
+                        }
+                    }
                     Op::Call | Op::Charge { .. } => {}
                 }
                 Ok(())

@@ -372,6 +372,25 @@ pub struct ServiceView {
     pub outage_answers: u64,
     /// Its downstream calls, if it makes any.
     pub downstream: Option<DownstreamView>,
+    /// Its row, once a client's edits have written it (`writes`).
+    pub row: Option<RowView>,
+}
+
+/// A service's row written by edits (`docs/models/ordering.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RowView {
+    /// The edit number the row holds.
+    pub value: u64,
+    /// The row's version.
+    pub version: u64,
+    /// Versioned writes refused as not newer than the row.
+    pub stale_writes: u64,
+    /// Times a plain write put back an older edit of the same writer.
+    pub went_backwards: u64,
+    /// The latest refused write: its edit number, and when.
+    pub last_refused: Option<(u64, u64)>,
+    /// The latest step back: the edit the row held, the older one it took, and when.
+    pub last_backwards: Option<(u64, u64, u64)>,
 }
 
 /// The state of one idempotency key.

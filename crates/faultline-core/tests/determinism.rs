@@ -38,6 +38,7 @@ const SAMPLES: &[(&str, &str)] = &[
     sample!("mm1.json"),
     sample!("observability.json"),
     sample!("occ-contention.json"),
+    sample!("out-of-order-writes.json"),
     sample!("queue.json"),
     sample!("raft-chaos.json"),
     sample!("raft.json"),

@@ -382,3 +382,83 @@ fn hedged_downstream_calls_cut_the_tail_for_about_five_percent_more_load() {
             .contains_key("downstream_hedges")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Writes out of order (Elasticsearch's external versioning; `docs/models/ordering.md`)
+
+/// The sample's run with the editor's `writes` set to `writes` (and, with `reorder: false`, a
+/// FIFO link): (the row's final edit, the newest edit sent, went_backwards, stale_writes).
+fn autosave(writes: &str, reorder: bool, seed: u64) -> (i64, i64, i64, i64) {
+    let mut s = sample("out-of-order-writes.json");
+    s["nodes"][0]["model"]["writes"] = writes.into();
+    s["links"][0]["reorder"] = reorder.into();
+    let r = run(&s, Some(seed));
+    let (editor, drafts) = (node(&r, "editor"), node(&r, "drafts"));
+    assert_eq!(
+        editor.counters["in_progress"], 0,
+        "{writes}, seed {seed}: every save was answered before the end"
+    );
+    (
+        drafts.counters["row_value"],
+        editor.counters["requests"],
+        drafts.counters["went_backwards"],
+        drafts.counters["stale_writes"],
+    )
+}
+
+#[test]
+fn plain_writes_over_a_reordering_link_leave_the_row_on_an_older_edit() {
+    let runs: Vec<_> = (1..=20).map(|seed| autosave("plain", true, seed)).collect();
+    for (seed, &(_, sent, backwards, stale)) in (1..).zip(&runs) {
+        assert_eq!(sent, 150, "seed {seed}: the editor saved 150 times");
+        assert!(
+            backwards > 0,
+            "seed {seed}: an overtaken save put the row back"
+        );
+        assert_eq!(stale, 0, "seed {seed}: plain writes are never refused");
+    }
+    let ended_older = runs.iter().filter(|(row, sent, ..)| row < sent).count();
+    assert!(
+        ended_older > 0,
+        "some run ends with an older edit than the newest save: {runs:?}"
+    );
+    // A FIFO link (a single TCP connection) keeps the saves in order: the row never goes back.
+    for seed in 1..=5 {
+        let (row, sent, backwards, _) = autosave("plain", false, seed);
+        assert_eq!((row, backwards), (sent, 0), "seed {seed}, FIFO link");
+    }
+}
+
+#[test]
+fn versioned_writes_refuse_an_overtaken_save_and_the_row_never_goes_back() {
+    for seed in 1..=20 {
+        let (row, sent, backwards, stale) = autosave("versioned", true, seed);
+        assert_eq!(backwards, 0, "seed {seed}: the row never went back");
+        assert_eq!(row, sent, "seed {seed}: the row ends on the newest save");
+        assert!(stale > 0, "seed {seed}: the overtaken saves were refused");
+    }
+}
+
+#[test]
+fn a_stale_write_is_answered_409_do_not_retry_and_changes_nothing() {
+    let s = json!({"version": 1, "duration_ms": 2_000, "nodes": [
+        {"id": "w", "model": {"type": "client", "target": "row",
+            "workload": {"type": "at", "times_ms": [0, 10]}, "writes": "versioned",
+            "timeout_ms": 1000, "retry": {"max_attempts": 3}}},
+        {"id": "row", "model": {"type": "service", "concurrency": 1,
+            "latency": {"type": "constant", "ms": 1}}}],
+        // Edit 1 takes 100 ms, edit 2 takes 20 ms: a reordering link lets 2 arrive first.
+        "links": [{"a": "w", "b": "row", "latency": {"type": "uniform", "min_ms": 20, "max_ms": 100},
+                   "reorder": true}]});
+    let runs: Vec<Report> = (1..=30).map(|seed| run(&s, Some(seed))).collect();
+    let overtaken = runs
+        .iter()
+        .find(|r| node(r, "row").counters["stale_writes"] == 1)
+        .expect("in some run edit 2 overtakes edit 1");
+    let (w, row) = (node(overtaken, "w"), node(overtaken, "row"));
+    assert_eq!(row.counters["row_value"], 2);
+    assert_eq!(row.counters["row_version"], 2);
+    assert_eq!(row.counters["writes"], 1, "only edit 2 was written");
+    assert_eq!((w.successes, w.failures), (1, 1));
+    assert_eq!(w.counters["retries"], 0, "a stale write is not retried");
+}

@@ -222,3 +222,28 @@ fn the_cascade_needs_both_the_timeout_and_the_workers() {
         "orders succeed",
     );
 }
+
+#[test]
+fn saves_that_no_longer_overtake_or_no_longer_write_do_not_pass() {
+    // Lesson 01: a FIFO link keeps the saves in order, and with the writes off nothing is
+    // written out of order; but the step is about saves sent over a network that reorders, and
+    // the only condition that fails is the one that asks for it.
+    let title = "Messages arrive in order";
+    shortcut_fails(
+        "01-fallacies.md",
+        title,
+        &[Change::Link {
+            a: "browser".into(),
+            b: "shop".into(),
+            param: "reorder".into(),
+            value: serde_json::json!(false),
+        }],
+        "still reorders",
+    );
+    shortcut_fails(
+        "01-fallacies.md",
+        title,
+        &[node_change("browser", "writes", serde_json::json!("off"))],
+        "still reorders",
+    );
+}

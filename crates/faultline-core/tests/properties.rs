@@ -138,6 +138,7 @@ fn build(seed: u64) -> Scenario {
                 hedge_after_ms: None,
                 idempotency_key: None,
                 compare_and_set: false,
+                writes: Default::default(),
             }))
         };
         nodes.push(NodeSpec { id: name(i), model });

@@ -1,6 +1,8 @@
 //! Pictures beside a node, for models whose state is a list rather than a level: a payment
 //! service's idempotency store as a small table whose row lights up when a repeated request hits
-//! it, and an event log as a strip of offsets with each projection's offset marked on it.
+//! it, an event log as a strip of offsets with each projection's offset marked on it, and a
+//! service's row written by numbered edits, with its edit and version and, for a moment, a
+//! stale write refused or the row going back to an older edit.
 //!
 //! A board is plain data in the [`crate::canvas::Scene`], built from the core's typed views
 //! ([`PaymentView`], [`EventLogView`] and the [`ProjectionView`]s that follow the log), placed
@@ -9,7 +11,7 @@
 
 use faultline_core::NodeId;
 use faultline_core::view::{
-    EventLogView, KeyHit, KeyRow, KeyState, NodeView, PaymentView, ProjectionView,
+    EventLogView, KeyHit, KeyRow, KeyState, NodeView, PaymentView, ProjectionView, RowView,
 };
 use yew::prelude::*;
 
@@ -76,6 +78,44 @@ pub enum BoardKind {
         /// Its followers, furthest behind first.
         marks: Vec<LogMark>,
     },
+    /// A service's row written by numbered edits (`docs/models/ordering.md`).
+    Row {
+        /// The edit it holds.
+        value: u64,
+        /// Its version.
+        version: u64,
+        /// Stale writes refused in all.
+        refused: u64,
+        /// Steps back in all.
+        backwards: u64,
+        /// What happened last, while it is news (within [`HIT_SHOW_US`]).
+        news: Option<RowNews>,
+    },
+}
+
+/// The latest thing that happened to a row, shown for a moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowNews {
+    /// A write of this edit arrived after a newer one and was refused.
+    Refused(u64),
+    /// The row went from the first edit back to the second, older one.
+    WentBack(u64, u64),
+}
+
+impl RowNews {
+    fn words(self) -> String {
+        match self {
+            RowNews::Refused(e) => format!("edit {e} refused: older"),
+            RowNews::WentBack(from, to) => format!("went back: {from} → {to}"),
+        }
+    }
+
+    fn class(self) -> &'static str {
+        match self {
+            RowNews::Refused(_) => "refused",
+            RowNews::WentBack(..) => "went-back",
+        }
+    }
 }
 
 /// A picture beside a node.
@@ -138,8 +178,33 @@ impl BoardKind {
         }
     }
 
+    /// A service's row at `now_us`: the newest of its refusal and its step back while news.
+    pub fn row(r: &RowView, now_us: u64) -> BoardKind {
+        let fresh = |at: u64| now_us.saturating_sub(at) < HIT_SHOW_US;
+        let refused = r
+            .last_refused
+            .filter(|&(_, at)| fresh(at))
+            .map(|(e, at)| (at, RowNews::Refused(e)));
+        let back = r
+            .last_backwards
+            .filter(|&(_, _, at)| fresh(at))
+            .map(|(from, to, at)| (at, RowNews::WentBack(from, to)));
+        BoardKind::Row {
+            value: r.value,
+            version: r.version,
+            refused: r.stale_writes,
+            backwards: r.went_backwards,
+            news: refused
+                .into_iter()
+                .chain(back)
+                .max_by_key(|n| n.0)
+                .map(|n| n.1),
+        }
+    }
+
     fn height(&self) -> f64 {
         match self {
+            BoardKind::Row { .. } => HEAD_H + ROW_H * 2.0 + 4.0,
             BoardKind::Keys { rows, .. } => HEAD_H + ROW_H * rows.len().max(1) as f64 + 4.0,
             BoardKind::Log { marks, .. } => HEAD_H + 16.0 + ROW_H * marks.len() as f64 + 4.0,
         }
@@ -165,6 +230,22 @@ impl BoardKind {
                     .map(|m| format!("{} at offset {}, {} behind", m.name, m.offset, m.lag))
                     .collect();
                 format!("{owner}: {length} events; {}", marks.join("; "))
+            }
+            BoardKind::Row {
+                value,
+                version,
+                refused,
+                backwards,
+                news,
+            } => {
+                let mut w = format!(
+                    "{owner}'s row holds edit {value}, version {version}; {}",
+                    totals(*refused, *backwards)
+                );
+                if let Some(n) = news {
+                    w.push_str(&format!("; just now: {}", n.words()));
+                }
+                w
             }
         }
     }
@@ -219,8 +300,8 @@ pub fn of(
                         _ => None,
                     }),
                 ),
+                NodeView::Service(sv) => BoardKind::row(sv.row.as_ref()?, now_us),
                 NodeView::Client(_)
-                | NodeView::Service(_)
                 | NodeView::Database(_)
                 | NodeView::Cache(_)
                 | NodeView::App(_)
@@ -274,6 +355,11 @@ fn hit_class(h: KeyHit) -> &'static str {
         KeyHit::Conflict => "conflict",
         KeyHit::Mismatch => "mismatch",
     }
+}
+
+/// A row's totals in words.
+fn totals(refused: u64, backwards: u64) -> String {
+    format!("went back {backwards}×, refused {refused}")
 }
 
 fn row_words(r: &KeyLine) -> String {
@@ -358,6 +444,28 @@ fn board_html(b: &Board) -> Html {
                 </g>
             }
         }
+        BoardKind::Row {
+            value,
+            version,
+            refused,
+            backwards,
+            news,
+        } => html! {
+            <g class={classes!("board", "row-board", news.map(RowNews::class))} data-owner={b.owner.clone()}
+               data-value={value.to_string()} data-version={version.to_string()}
+               data-refused={refused.to_string()} data-went-back={backwards.to_string()}
+               data-news={news.map(RowNews::class).unwrap_or("")}>
+                <rect class="board-frame" x={x0.to_string()} y="0" width={BOARD_W.to_string()} height={format!("{h:.1}")} rx="4" />
+                <text class="board-title" x={(x0 + 5.0).to_string()} y="11">{ format!("row: edit {value} · v{version}") }</text>
+                <text class="row-totals" x={(x0 + 5.0).to_string()} y={format!("{:.1}", HEAD_H + 9.0)}>{ totals(*refused, *backwards) }</text>
+                if let Some(n) = news {
+                    <g class={classes!("row-news", n.class())}>
+                        <rect class="row-back" x={(x0 + 1.0).to_string()} y={format!("{:.1}", HEAD_H + ROW_H - 1.0)} width={(BOARD_W - 2.0).to_string()} height={ROW_H.to_string()} />
+                        <text class="key-hit" x={(x0 + 5.0).to_string()} y={format!("{:.1}", HEAD_H + ROW_H + 9.0)}>{ format!("◀ {}", n.words()) }</text>
+                    </g>
+                }
+            </g>
+        },
     };
     html! {
         <g class="board-at" transform={format!("translate({x:.1},{y:.1})")} role="img" aria-label={label}>
@@ -404,6 +512,50 @@ mod tests {
             panic!("a key store")
         };
         assert_eq!(rows[0].hit, None, "the mark has gone");
+    }
+
+    /// A row's board says what it holds, and for a moment the latest thing that happened to it
+    /// (the newer of a refusal and a step back), in words.
+    #[test]
+    fn a_row_board_says_when_it_went_back_or_refused_a_stale_write() {
+        let row = RowView {
+            value: 7,
+            version: 9,
+            stale_writes: 0,
+            went_backwards: 2,
+            last_refused: None,
+            last_backwards: Some((8, 7, 3_000_000)),
+        };
+        let kind = BoardKind::row(&row, 3_200_000);
+        assert_eq!(
+            kind,
+            BoardKind::Row {
+                value: 7,
+                version: 9,
+                refused: 0,
+                backwards: 2,
+                news: Some(RowNews::WentBack(8, 7)),
+            }
+        );
+        assert_eq!(
+            kind.words("drafts"),
+            "drafts's row holds edit 7, version 9; went back 2×, refused 0; just now: went back: 8 → 7"
+        );
+        let later = BoardKind::row(&row, 3_000_000 + HIT_SHOW_US);
+        assert!(
+            matches!(later, BoardKind::Row { news: None, .. }),
+            "no longer news"
+        );
+        let refused = RowView {
+            last_refused: Some((5, 3_100_000)),
+            stale_writes: 1,
+            ..row
+        };
+        let BoardKind::Row { news, .. } = BoardKind::row(&refused, 3_200_000) else {
+            panic!("a row")
+        };
+        assert_eq!(news, Some(RowNews::Refused(5)), "the newer news wins");
+        assert_eq!(RowNews::Refused(5).words(), "edit 5 refused: older");
     }
 
     /// A board stays inside the canvas even enlarged for a phone, under its node or above it.

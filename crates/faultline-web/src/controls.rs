@@ -129,6 +129,7 @@ const CLIENT: &[Param] = &[
         ..num("retry.budget", "Retry budget", "", 0.0, 0.0, 0.0)
     },
     flag("idempotency_keys", "Idempotency keys"),
+    choice("writes", "Writes (numbered edits)", WRITES),
     Param {
         kind: Kind::Preset(BREAKERS),
         ..num("breaker", "Circuit breaker", "", 0.0, 0.0, 0.0)
@@ -142,6 +143,9 @@ const CLIENT: &[Param] = &[
         1.0,
     ),
 ];
+
+/// A client's writes (`docs/models/ordering.md`): none, as they arrive, or versioned.
+const WRITES: &[&str] = &["off", "plain", "versioned"];
 
 /// An on/off setting.
 const fn flag(path: &'static str, label: &'static str) -> Param {

@@ -36,6 +36,7 @@ pub fn scenario() -> Scenario {
                 hedge_after_ms: None,
                 idempotency_key: None,
                 compare_and_set: false,
+                writes: Default::default(),
             })),
         });
         nodes.push(NodeSpec {

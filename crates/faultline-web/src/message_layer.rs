@@ -1,6 +1,7 @@
 //! The messages in flight, painted on a `<canvas>` that lies exactly under the SVG canvas, and
 //! each retry's attempt number beside it ("#2", "#3"), so a storm reads as many numbered
-//! messages.
+//! messages; a write of a numbered edit carries its number ("edit 7"), drawn in vermillion once
+//! a newer edit has passed it on the wire (`docs/models/ordering.md`).
 //!
 //! Why a canvas: the dots change every frame. Drawn as SVG path text, a thousand of them were
 //! one long attribute the browser parsed, laid out and painted again sixty times a second
@@ -12,12 +13,14 @@
 //! decorative for assistive technology (`aria-hidden`): the count in flight is in the time
 //! controls' text, and reduced motion draws counts per link as SVG text instead. What it drew
 //! is kept in `data-` attributes for the end-to-end tests: `data-messages` (dots painted),
-//! `data-numbered` (attempt numbers drawn), `data-top-attempt` (the highest drawn) and
+//! `data-numbered` (attempt numbers drawn), `data-top-attempt` (the highest drawn),
+//! `data-edits` (edit numbers drawn), `data-overtaken` (of those, edits a newer one passed) and
 //! `data-label-px` (their size in CSS pixels).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use faultline_core::msg::{Op, Payload, Request};
 use faultline_core::world::World;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -111,40 +114,72 @@ pub struct Dot {
     pub doomed: bool,
     /// Which try of its sender it is (`Payload::attempt`), 0 when it is not a try.
     pub attempt: u32,
+    /// The edit a write carries (`Op::Write`), 0 when it is not one.
+    pub edit: u64,
+    /// A write that a newer edit of the same sender has passed on the same wire.
+    pub overtaken: bool,
+}
+
+/// The edit number a message carries, 0 when it is not a write.
+fn edit_of(p: &Payload) -> u64 {
+    match p {
+        Payload::Request(Request {
+            op: Op::Write { value, .. },
+            ..
+        }) => *value,
+        _ => 0,
+    }
 }
 
 /// The messages in flight at the world's playhead, at the fraction of their journey.
 pub fn dots(world: &World, pos: &[(f64, f64)]) -> Vec<Dot> {
     let now = world.now_us();
     let at = |i: usize| pos.get(i).copied().unwrap_or((0.0, 0.0));
-    world
-        .in_flight()
-        .map(|m| {
-            let ((fx, fy), (tx, ty)) = (at(m.from.index()), at(m.to.index()));
-            let span = m.deliver_us.saturating_sub(m.sent_us).max(1) as f64;
-            let f = if m.held {
-                1.0
+    // Writes of numbered edits: (wire, edit, fraction travelled, index in `out`), to find the
+    // ones a newer edit has passed.
+    let mut writes: Vec<((u16, u16), u64, f64, usize)> = Vec::new();
+    let mut out: Vec<Dot> = Vec::new();
+    for m in world.in_flight() {
+        let ((fx, fy), (tx, ty)) = (at(m.from.index()), at(m.to.index()));
+        let span = m.deliver_us.saturating_sub(m.sent_us).max(1) as f64;
+        let f = if m.held {
+            1.0
+        } else {
+            (now.saturating_sub(m.sent_us) as f64 / span).clamp(0.0, 1.0)
+        };
+        let (dx, dy) = (tx - fx, ty - fy);
+        let len = dx.hypot(dy);
+        let kind = m.payload.kind();
+        let edit = edit_of(&m.payload);
+        if edit > 0 {
+            writes.push(((m.from.0, m.to.0), edit, f, out.len()));
+        }
+        out.push(Dot {
+            x: (fx + dx * f) as f32,
+            y: (fy + dy * f) as f32,
+            dir: if len > 0.0 {
+                ((dx / len) as f32, (dy / len) as f32)
             } else {
-                (now.saturating_sub(m.sent_us) as f64 / span).clamp(0.0, 1.0)
-            };
-            let (dx, dy) = (tx - fx, ty - fy);
-            let len = dx.hypot(dy);
-            let kind = m.payload.kind();
-            Dot {
-                x: (fx + dx * f) as f32,
-                y: (fy + dy * f) as f32,
-                dir: if len > 0.0 {
-                    ((dx / len) as f32, (dy / len) as f32)
-                } else {
-                    (0.0, 0.0)
-                },
-                kind,
-                style: Style::of(kind),
-                doomed: m.doomed.is_some(),
-                attempt: m.payload.attempt().unwrap_or(0),
-            }
-        })
-        .collect()
+                (0.0, 0.0)
+            },
+            kind,
+            style: Style::of(kind),
+            doomed: m.doomed.is_some(),
+            attempt: m.payload.attempt().unwrap_or(0),
+            edit,
+            overtaken: false,
+        });
+    }
+    // A handful of writes are on a wire at once, so comparing every pair costs nothing.
+    for &(wire, edit, f, i) in &writes {
+        if writes
+            .iter()
+            .any(|&(w, e, g, _)| w == wire && e > edit && g > f)
+        {
+            out[i].overtaken = true;
+        }
+    }
+    out
 }
 
 /// How the SVG's `viewBox` (`preserveAspectRatio` "xMidYMid meet") maps onto a box of `w` x `h`
@@ -171,23 +206,41 @@ pub struct Label {
     pub text: String,
     /// The attempt.
     pub attempt: u32,
+    /// The edit a write carries, 0 for a retry's number.
+    pub edit: u64,
+    /// A newer edit has passed this one: drawn in vermillion.
+    pub overtaken: bool,
 }
 
-/// The attempt numbers to draw beside the retries (attempt 2 and up), at `scale` CSS pixels per
-/// canvas unit and `px` CSS pixels of text: the highest attempts first, beside each dot across
-/// its direction of travel (off the wire), and none over another, so each one drawn can be read.
+/// The attempt numbers to draw beside the retries (attempt 2 and up), and the edit numbers beside
+/// writes, at `scale` CSS pixels per canvas unit and `px` CSS pixels of text: the highest
+/// attempts first, then overtaken edits, then the newest edits, beside each dot across its
+/// direction of travel (off the wire), and none over another, so each one drawn can be read.
 /// At most [`MAX_LABELS`].
 pub fn labels(dots: &[Dot], scale: f64, px: f64) -> Vec<Label> {
     let scale = scale.max(0.05);
-    let mut tries: Vec<&Dot> = dots.iter().filter(|d| d.attempt >= 2).collect();
-    tries.sort_by_key(|d| std::cmp::Reverse(d.attempt));
+    let mut tries: Vec<&Dot> = dots
+        .iter()
+        .filter(|d| d.attempt >= 2 || d.edit > 0)
+        .collect();
+    tries.sort_by_key(|d| {
+        (
+            std::cmp::Reverse(if d.edit > 0 { 0 } else { d.attempt }),
+            !d.overtaken,
+            std::cmp::Reverse(d.edit),
+        )
+    });
     let mut out: Vec<Label> = Vec::new();
     let mut boxes: Vec<(f64, f64, f64, f64)> = Vec::new();
     for d in tries {
         if out.len() >= MAX_LABELS {
             break;
         }
-        let text = format!("#{}", d.attempt);
+        let text = match (d.edit, d.attempt) {
+            (0, a) => format!("#{a}"),
+            (e, a) if a >= 2 => format!("edit {e} #{a}"),
+            (e, _) => format!("edit {e}"),
+        };
         // Half the text's box in canvas units (digits are about 0.6 em wide), plus a margin.
         let half_w = (text.len() as f64 * 0.6 * px / 2.0 + 2.0) / scale;
         let half_h = (px / 2.0 + 1.0) / scale;
@@ -215,6 +268,8 @@ pub fn labels(dots: &[Dot], scale: f64, px: f64) -> Vec<Label> {
                 y,
                 text,
                 attempt: d.attempt,
+                edit: d.edit,
+                overtaken: d.overtaken,
             });
         }
     }
@@ -227,6 +282,8 @@ struct Drawn {
     messages: usize,
     numbered: usize,
     top_attempt: u32,
+    edits: usize,
+    overtaken: usize,
     label_px: f64,
 }
 
@@ -305,17 +362,27 @@ fn paint(canvas: &web_sys::HtmlCanvasElement, dots: &[Dot], last: &RefCell<Drawn
             ctx.set_fill_style_str("#1d232a");
             for l in &labels {
                 let _ = ctx.stroke_text(&l.text, l.x, l.y);
+                ctx.set_fill_style_str(if l.overtaken { "#a33f00" } else { "#1d232a" });
                 let _ = ctx.fill_text(&l.text, l.x, l.y);
             }
         }
         drawn.label_px = px;
         drawn.numbered = labels.len();
-        drawn.top_attempt = labels.iter().map(|l| l.attempt).max().unwrap_or(0);
+        drawn.top_attempt = labels
+            .iter()
+            .filter(|l| l.edit == 0)
+            .map(|l| l.attempt)
+            .max()
+            .unwrap_or(0);
+        drawn.edits = labels.iter().filter(|l| l.edit > 0).count();
+        drawn.overtaken = labels.iter().filter(|l| l.overtaken).count();
     }
     if *last.borrow() != drawn {
         let _ = canvas.set_attribute("data-messages", &drawn.messages.to_string());
         let _ = canvas.set_attribute("data-numbered", &drawn.numbered.to_string());
         let _ = canvas.set_attribute("data-top-attempt", &drawn.top_attempt.to_string());
+        let _ = canvas.set_attribute("data-edits", &drawn.edits.to_string());
+        let _ = canvas.set_attribute("data-overtaken", &drawn.overtaken.to_string());
         let _ = canvas.set_attribute("data-label-px", &drawn.label_px.to_string());
         *last.borrow_mut() = drawn;
     }
@@ -365,7 +432,7 @@ pub fn message_layer(props: &MessageLayerProps) -> Html {
     }
     html! {
         <canvas ref={canvas} class="message-layer" aria-hidden="true"
-            data-messages="0" data-numbered="0" data-top-attempt="0" />
+            data-messages="0" data-numbered="0" data-top-attempt="0" data-edits="0" data-overtaken="0" />
     }
 }
 
@@ -440,6 +507,47 @@ mod tests {
         assert!(top >= 3, "up to attempt {top}");
     }
 
+    /// Saves that overtake each other on a reordering link: some frame shows an edit that a newer
+    /// one has passed, labelled with its number and marked overtaken; a FIFO link never does.
+    #[test]
+    fn an_overtaken_write_is_marked_with_its_edit() {
+        let frames = |reorder: bool| {
+            let mut sc = crate::templates::TEMPLATES
+                .iter()
+                .map(|t| Scenario::parse(t).expect("valid"))
+                .find(|s| s.title == "Writes out of order")
+                .expect("the out-of-order template");
+            sc.links[0].reorder = reorder;
+            let pos = crate::layout::positions(&sc);
+            let mut s = Session::new(sc).expect("builds");
+            (0..20_000_000u64)
+                .step_by(50_000)
+                .map(|t| {
+                    s.seek(t);
+                    dots(&s.world, &pos)
+                })
+                .collect::<Vec<_>>()
+        };
+        let reordering = frames(true);
+        let marked: Vec<Label> = reordering
+            .iter()
+            .flat_map(|ds| labels(ds, 1.5, 11.0))
+            .filter(|l| l.overtaken)
+            .collect();
+        assert!(!marked.is_empty(), "an overtaken save is drawn");
+        assert!(
+            marked
+                .iter()
+                .all(|l| l.edit > 0 && l.text == format!("edit {}", l.edit))
+        );
+        let fifo = frames(false);
+        assert!(fifo.iter().flatten().any(|d| d.edit > 0), "saves travel");
+        assert!(
+            fifo.iter().flatten().all(|d| !d.overtaken),
+            "nothing overtakes on a FIFO link"
+        );
+    }
+
     /// Many retries on one wire: the highest attempts are drawn first, each clear of the others
     /// and inside the canvas, at most [`MAX_LABELS`], at a phone's scale and a desktop's.
     #[test]
@@ -453,6 +561,8 @@ mod tests {
                 style: Style::Ask,
                 doomed: false,
                 attempt: 2 + (i % 3) as u32,
+                edit: 0,
+                overtaken: false,
             })
             .collect();
         for scale in [0.6, 1.0, 1.5] {
@@ -493,6 +603,8 @@ mod tests {
             style: Style::Ask,
             doomed: false,
             attempt: 3,
+            edit: 0,
+            overtaken: false,
         };
         let down = labels(&[dot((0.0, 1.0))], 1.0, 11.0);
         assert!(

@@ -26,6 +26,7 @@ pub const TEMPLATES: &[&str] = &[
     include_str!("../../../tests/scenarios/saga-choreography-queue.json"),
     include_str!("../../../tests/scenarios/two-phase-commit.json"),
     include_str!("../../../tests/scenarios/observability.json"),
+    include_str!("../../../tests/scenarios/out-of-order-writes.json"),
 ];
 
 /// The templates' titles, read once (the view runs every frame). Only the title is read, not
@@ -52,7 +53,7 @@ pub const TEMPLATE_GROUPS: &[(&str, &[usize])] = &[
     ("Requests, timeouts and retries", &[0, 1, 5, 6, 7, 8]),
     ("Circuit breakers and idempotency", &[2, 3]),
     ("Queues and capacity", &[4, 14]),
-    ("Data: caches, replicas, event logs", &[9, 11, 12, 10]),
+    ("Data: caches, replicas, event logs", &[9, 11, 12, 10, 20]),
     ("Consensus", &[13]),
     ("Transactions: sagas and 2PC", &[15, 16, 17, 18]),
     ("Observability", &[19]),

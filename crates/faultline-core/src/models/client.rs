@@ -376,6 +376,31 @@ pub struct ClientConfig {
     /// compare-and-set on the version read; a conflict (409) is retried under `retry`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compare_and_set: bool,
+    /// Each logical request writes the target's row with this client's next edit number (1, 2,
+    /// 3, ...), without waiting for the earlier writes: `plain`, or `versioned` (the number is
+    /// the write's version, and the row refuses a write not newer than the one it holds).
+    #[serde(default, skip_serializing_if = "Writes::is_off")]
+    pub writes: Writes,
+}
+
+/// Whether a client's requests write the target's row, and how (`docs/models/ordering.md`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Writes {
+    /// Plain calls (or charges, or compare-and-sets): the row is not written.
+    #[default]
+    Off,
+    /// Each request sets the row to its edit number; the row applies writes as they arrive.
+    Plain,
+    /// Each write carries its edit number as its version, and the row refuses (409) one whose
+    /// version is not newer than the version it holds: a write overtaken on the way is dropped.
+    Versioned,
+}
+
+impl Writes {
+    fn is_off(&self) -> bool {
+        *self == Writes::Off
+    }
 }
 
 impl ClientConfig {
@@ -426,6 +451,20 @@ impl ClientConfig {
                 ));
             }
         }
+        if self.writes != Writes::Off {
+            if self.compare_and_set {
+                return Err((
+                    "writes".into(),
+                    "a client either writes its edits or does compare-and-sets, not both".into(),
+                ));
+            }
+            if self.charge_cents.is_some() {
+                return Err((
+                    "charge_cents".into(),
+                    "a write sets a row, it does not charge: remove one of them".into(),
+                ));
+            }
+        }
         if self.compare_and_set {
             if self.hedge_after_ms.is_some() {
                 return Err((
@@ -454,6 +493,25 @@ impl ClientConfig {
             b.check().map_err(|(f, m)| (format!("breaker.{f}"), m))?;
         }
         Ok(())
+    }
+}
+
+impl ClientConfig {
+    /// What an attempt's (first) request of edit number `edit` asks for.
+    fn op(&self, edit: u64) -> Op {
+        match (self.writes, self.charge_cents) {
+            (Writes::Plain, _) => Op::Write {
+                value: edit,
+                version: None,
+            },
+            (Writes::Versioned, _) => Op::Write {
+                value: edit,
+                version: Some(edit),
+            },
+            _ if self.compare_and_set => Op::Read,
+            (Writes::Off, Some(amount_cents)) => Op::Charge { amount_cents },
+            (Writes::Off, None) => Op::Call,
+        }
     }
 }
 
@@ -593,6 +651,9 @@ struct Logical {
     // Optimistic concurrency: the attempt in flight has read the row and sent its
     // compare-and-set.
     cas_sent: bool,
+    // Ordered writes: this request's edit number (its order among the client's requests,
+    // from 1), the same on every retry.
+    edit: u64,
 }
 
 /// The client node.
@@ -620,6 +681,8 @@ pub struct Client {
     deadline_exceeded: u64,
     // Compare-and-sets refused with 409 (optimistic concurrency).
     conflicts: u64,
+    // Writes refused as older than the row (`writes: versioned`).
+    writes_refused: u64,
     // An `at` workload: its moments in order, and the next one to come.
     at_us: Vec<u64>,
     next_at: usize,
@@ -647,6 +710,7 @@ impl Client {
         at_us.sort_unstable();
         Ok(Client {
             conflicts: 0,
+            writes_refused: 0,
             at_us,
             next_at: 0,
             breaker,
@@ -726,6 +790,7 @@ impl Client {
             retry_at_us: None,
             deadline_at_us: 0,
             cas_sent: false,
+            edit: self.requests,
         };
         self.logical.insert(trace_id, l);
         if let Some(d) = self.cfg.deadline_ms {
@@ -742,10 +807,10 @@ impl Client {
         let req_id = self.next_req;
         self.next_req += 1;
         let timeout_us = self.cfg.timeout_ms.map(ms_to_us);
-        let op = self.op();
         let Some(l) = self.logical.get_mut(&trace_id) else {
             return;
         };
+        let op = self.cfg.op(l.edit);
         l.current_req = req_id;
         l.retry_at_us = None;
         l.cas_sent = false;
@@ -790,15 +855,6 @@ impl Client {
         ctx.send(self.target, Payload::Request(req));
     }
 
-    /// What an attempt's (first) request asks for.
-    fn op(&self) -> Op {
-        match self.cfg.charge_cents {
-            _ if self.cfg.compare_and_set => Op::Read,
-            Some(amount_cents) => Op::Charge { amount_cents },
-            None => Op::Call,
-        }
-    }
-
     /// The read of attempt `trace_id` answered `version`: write the row with a compare-and-set
     /// on it, within what is left of the attempt's timeout.
     fn send_cas(&mut self, ctx: &mut Ctx<'_>, trace_id: u64, version: u64) {
@@ -830,10 +886,10 @@ impl Client {
         let Some(&trace_id) = self.req_to_trace.get(&req_id) else {
             return;
         };
-        let op = self.op();
         let Some(l) = self.logical.get_mut(&trace_id) else {
             return;
         };
+        let op = self.cfg.op(l.edit);
         l.hedge_timer = None;
         if l.current_req != req_id || l.hedge_req.is_some() {
             return;
@@ -971,6 +1027,10 @@ impl Client {
                 self.conflicts += 1;
                 ctx.count("conflicts", 1);
             }
+        }
+        if self.cfg.writes != Writes::Off && r.status == 409 {
+            self.writes_refused += 1;
+            ctx.count("writes_refused", 1);
         }
         // The breaker counts server errors and throttling as failures; other answers mean the
         // target is up.
@@ -1197,6 +1257,9 @@ impl Node for Client {
         ];
         if self.cfg.compare_and_set {
             counters.push(("conflicts", self.conflicts as i64));
+        }
+        if self.cfg.writes != Writes::Off {
+            counters.push(("writes_refused", self.writes_refused as i64));
         }
         counters
     }

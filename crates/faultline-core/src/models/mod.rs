@@ -14,6 +14,7 @@ pub mod payment;
 pub mod queue;
 pub mod raft;
 pub mod retry;
+pub(crate) mod row;
 pub mod saga;
 pub mod service;
 pub mod tpc;

@@ -195,7 +195,7 @@ impl Node for Payment {
         let amount_cents = match req.op {
             Op::Charge { amount_cents } => amount_cents,
             // Not a charge: fails validation.
-            Op::Call | Op::Read | Op::CompareAndSet { .. } => 0,
+            Op::Call | Op::Read | Op::CompareAndSet { .. } | Op::Write { .. } => 0,
         };
         // Validation comes before anything is stored.
         if amount_cents == 0 || amount_cents > self.cfg.max_amount_cents {

@@ -22,7 +22,9 @@
 //! (`Op::CompareAndSet`) on the current version writes the row (the version goes up by one) and
 //! answers 200, and on an older version writes nothing and answers 409 Conflict. Both are work
 //! like any request (queue, workers, latency), and both are decided when the work completes, so
-//! writers whose read-then-write overlap conflict.
+//! writers whose read-then-write overlap conflict. Ordered writes (`Op::Write`, Elasticsearch's
+//! versioning, `docs/models/ordering.md`): a plain write sets the row as it arrives; one with a
+//! version not newer than the row's is refused with 409. The row is [`super::row`].
 //!
 //! Assumptions where the reference is silent: the queue is FIFO; a full queue answers 503 at
 //! once (load shedding) without using a worker; a crash loses the queue and the work in progress
@@ -37,9 +39,10 @@ use std::collections::VecDeque;
 use crate::idhash::IdMap;
 
 use super::downstream::{Calls, Downstream};
+use super::row::{Row, RowAnswer};
 use super::{ConfigError, check_ms, check_ratio};
 use crate::dist::{Dist, ms_to_us};
-use crate::msg::{Op, Payload, Request, Response};
+use crate::msg::{Payload, Request, Response};
 use crate::node::{AvailabilityModel, Ctx, InspectRow, Node, NodeId, TimerId};
 
 fn default_latency() -> Dist {
@@ -186,11 +189,8 @@ pub struct Service {
     // Requests waiting for their downstream calls, with the calls' state.
     calls: Option<Calls>,
     reported: (i64, i64),
-    // Optimistic concurrency: the row's version, and the writes it accepted and refused.
-    row_version: u64,
-    row_used: bool,
-    writes: u64,
-    conflicts: u64,
+    // The row: optimistic concurrency and ordered writes.
+    row: Row,
 }
 
 impl Service {
@@ -220,10 +220,7 @@ impl Service {
             errors: 0,
             shed: 0,
             reported: (0, 0),
-            row_version: 0,
-            row_used: false,
-            writes: 0,
-            conflicts: 0,
+            row: Row::default(),
         })
     }
 
@@ -300,31 +297,6 @@ impl Service {
             }
         }
         self.gauges(ctx);
-    }
-
-    /// The row's part of a completed request: a read answers the version, a compare-and-set
-    /// writes on the current version or conflicts (409); other requests leave the row alone.
-    fn row_op(&mut self, ctx: &mut Ctx<'_>, op: &Op) -> (u16, Option<u64>) {
-        match *op {
-            Op::Read => {
-                self.row_used = true;
-                (200, Some(self.row_version))
-            }
-            Op::CompareAndSet { version } if version == self.row_version => {
-                self.row_used = true;
-                self.row_version += 1;
-                self.writes += 1;
-                ctx.count("writes", 1);
-                (200, Some(self.row_version))
-            }
-            Op::CompareAndSet { .. } => {
-                self.row_used = true;
-                self.conflicts += 1;
-                ctx.count("conflicts", 1);
-                (409, Some(self.row_version))
-            }
-            Op::Call | Op::Charge { .. } => (200, None),
-        }
     }
 
     /// Reports the queue and the busy workers when they changed (a gauge per event would be
@@ -415,10 +387,14 @@ impl Node for Service {
             return;
         };
         let failed = self.cfg.error_rate > 0.0 && ctx.rng().unit() < self.cfg.error_rate;
-        let (status, version) = if failed {
-            (500, None)
+        let answer = if failed {
+            RowAnswer {
+                status: 500,
+                version: None,
+                no_retry: false,
+            }
         } else {
-            self.row_op(ctx, &job.req.op)
+            self.row.apply(ctx, job.from, &job.req.op)
         };
         self.served += 1;
         self.errors += u64::from(failed);
@@ -426,10 +402,10 @@ impl Node for Service {
         let r = Response {
             trace_id: job.req.trace_id,
             req_id: job.req.req_id,
-            status,
-            no_retry: false,
+            status: answer.status,
+            no_retry: answer.no_retry,
             replayed: false,
-            version,
+            version: answer.version,
         };
         ctx.send(job.from, Payload::Response(r));
         if let Some(next) = self.queue.pop_front() {
@@ -517,6 +493,7 @@ impl Node for Service {
                 (Some(c), Some(d)) => Some(c.view(d)),
                 _ => None,
             },
+            row: self.row.view(),
         })
     }
 
@@ -549,6 +526,7 @@ impl Node for Service {
         ]
         .into_iter()
         .chain(self.calls.iter().flat_map(Calls::inspect))
+        .chain(self.row.inspect())
         .collect()
     }
 
@@ -570,12 +548,8 @@ impl Node for Service {
         if let Some(calls) = &self.calls {
             c.extend(calls.counters());
         }
-        if self.row_used {
-            // Only for a service that holds a row someone reads or writes.
-            c.push(("row_version", self.row_version as i64));
-            c.push(("writes", self.writes as i64));
-            c.push(("conflicts", self.conflicts as i64));
-        }
+        // Only for a service that holds a row someone reads or writes.
+        self.row.counters(&mut c);
         c
     }
 
