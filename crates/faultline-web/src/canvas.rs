@@ -496,10 +496,12 @@ fn gates_html(gates: &[Gate]) -> Html {
                     BreakerState::Open => "open",
                     BreakerState::HalfOpen => "half-open",
                 };
+                // Sized to its words ("open 0.9 s" is wider than "closed"), at 10 px bold.
+                let w = (crate::glyphs::text_width(&g.label, 10.0) + 10.0).max(54.0);
                 html! {
                     <g class={classes!("gate", class)} data-breaker={class} transform={format!("translate({:.1},{:.1})", g.at.0, g.at.1)}>
                         <g class="badge">
-                            <rect x="-27" y="-9" width="54" height="18" rx="4" />
+                            <rect x={format!("{:.1}", -w / 2.0)} y="-9" width={format!("{w:.1}")} height="18" rx="4" />
                             <text y="4">{ g.label.clone() }</text>
                         </g>
                     </g>
