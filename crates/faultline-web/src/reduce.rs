@@ -13,7 +13,7 @@ use crate::layout::{self, HEIGHT, WIDTH};
 use crate::lessons::{self, Catalog, OpenLesson, Progress};
 use crate::session::Session;
 use crate::state::{
-    Action, Drag, Effect, ExportKind, HIDEABLE, LessonsLoad, NodeAct, Page, Panel, Pending, Start,
+    Action, Drag, Effect, ExportKind, HIDEABLE, LessonsLoad, NodeAct, Page, Pending, Start,
     file_stem, parse_trace_id, query_param,
 };
 use crate::templates::{DEFAULT_SCENARIO, TEMPLATES};

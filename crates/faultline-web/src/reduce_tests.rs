@@ -1,6 +1,7 @@
 //! The reducer, driven as a learner drives the page: natively, with no browser.
 
 use super::*;
+use crate::state::Panel;
 use faultline_core::world::Liveness;
 
 fn page() -> Page {
