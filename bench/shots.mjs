@@ -55,6 +55,8 @@ for (const [name, opts, go] of shots) {
 // to the end, the verdict on the canvas.
 for (const [name, opts] of [['lesson', wide], ['lesson-phone', phone]]) {
   const { page } = await openPage(env.browser, `${env.url}?lesson=04-retries&step=2`, opts);
+  // A phone keeps the step's text behind a toggle.
+  if (await page.isVisible('#step-toggle')) await page.click('#step-toggle');
   if (await page.locator('.predict').count()) await page.click('.predict .choices li[data-choice="0"] button');
   if (await page.isVisible('#menu-button')) await page.click('#menu-button'); // a phone's options
   await page.selectOption('#speed', '100');

@@ -102,3 +102,33 @@ test('on a 375 px phone the attempt numbers are still drawn, at 10 px', async ()
   assert.ok(numbered.every((l) => l.px >= 9), `text at ${numbered[0].px} px`);
   assert.deepEqual(errors, []);
 });
+
+/** The newest line of the event log's time, in seconds. */
+async function newestLogLine(page) {
+  return page.$eval('.log-lines li:last-child', (li) => parseFloat(li.textContent.trim()));
+}
+
+test('while a run plays, the panels below the first screen are current as they scroll into view, and when paused', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, { viewport: { width: 1280, height: 800 } });
+  assert.equal(await page.getAttribute('#play-pause', 'aria-pressed'), 'true', 'the default scenario plays');
+  const simS = async () => Number(await page.getAttribute('#sim-time', 'data-time-us')) / 1e6;
+  await page.waitForFunction(() => Number(document.querySelector('#sim-time').dataset.timeUs) > 4_000_000, null, { timeout: 20_000 });
+  // The event log is below the first screen: scrolled into view, its newest line is from about now.
+  await page.locator('.event-log').scrollIntoViewIfNeeded();
+  await page.waitForTimeout(150);
+  const [line, now] = [await newestLogLine(page), await simS()];
+  assert.ok(now - line < 1.0, `the newest line (${line} s) is from less than a second before now (${now} s)`);
+  // It keeps up while in view (refreshed twice a second).
+  await page.waitForTimeout(1_500);
+  const [later, now2] = [await newestLogLine(page), await simS()];
+  assert.ok(later > line && now2 - later < 1.0, `${later} s at ${now2} s`);
+  // Out of view again, then paused: the log shows the moment of the pause.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(1_000);
+  await page.click('#play-pause');
+  const paused = await simS();
+  await page.locator('.event-log').scrollIntoViewIfNeeded();
+  const last = await newestLogLine(page);
+  assert.ok(paused - last < 1.0 && last <= paused, `paused at ${paused} s, newest line ${last} s`);
+  assert.deepEqual(errors, []);
+});

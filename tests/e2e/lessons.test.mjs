@@ -126,15 +126,6 @@ test('the lessons are not in the first download; a failed fetch says so, keeps t
   await page.close();
 });
 
-test('on a phone the lesson text stacks above the canvas', async () => {
-  const { page, errors } = await openPage(env.browser, `${env.url}?lesson=04-retries`, { viewport: { width: 375, height: 800 }, hasTouch: true, isMobile: true });
-  const panel = await page.locator('.lesson-panel').boundingBox();
-  const canvas = await page.locator('#canvas').boundingBox();
-  assert.ok(panel.y + panel.height <= canvas.y + 1, 'the text is above the canvas');
-  assert.ok(panel.width <= 375, 'no sideways scrolling');
-  assert.deepEqual(errors, []);
-});
-
 test('the sandbox starts from a template, and leaving a lesson returns to it', async () => {
   const { page, errors } = await openPage(env.browser, `${env.url}?lesson=03-timeouts`, wide);
   await page.click('#leave-lesson');

@@ -102,3 +102,37 @@ test('at 1280 px there is no menu button and the options are in their bars', asy
   }
   assert.deepEqual(errors, []);
 });
+
+test('in a lesson at 375 px the canvas is on the first screen and the step\'s text waits behind a toggle', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}?lesson=04-retries`, phone);
+  const canvas = await page.locator('#canvas').boundingBox();
+  assert.ok(canvas.y >= 0 && canvas.y + canvas.height <= 812, `the whole canvas on the first screen: ${JSON.stringify(canvas)}`);
+  assert.ok(await page.locator('#play-pause').isVisible(), 'play stays at hand');
+  assert.ok(await page.locator('#step-title').isVisible(), 'the step is named above it');
+  const toggle = page.locator('#step-toggle');
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+  assert.equal(await page.locator('.step-text').isVisible(), false, 'the text waits');
+  // A tap shows the step's text, its prediction and its actions; the panel never scrolls sideways.
+  await toggle.tap();
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+  for (const sel of ['.step-text', '.predict', '#run-settings']) {
+    assert.ok(await page.locator(sel).isVisible(), `${sel} shows`);
+  }
+  const panel = await page.locator('.lesson-panel').boundingBox();
+  assert.ok(panel.x >= 0 && panel.x + panel.width <= 375, `no sideways scrolling: ${JSON.stringify(panel)}`);
+  await page.click('.predict .choices li[data-choice="0"] button');
+  assert.ok(await page.locator('.predict .explain').isVisible(), 'the prediction answers');
+  await toggle.tap();
+  assert.equal(await page.locator('.step-text').isVisible(), false, 'and hides again');
+  assert.deepEqual(errors, []);
+});
+
+test('at 1280 px a lesson step shows its text beside the canvas, with no toggle', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}?lesson=04-retries&step=2`, { viewport: { width: 1280, height: 800 } });
+  assert.equal(await page.locator('#step-toggle').isVisible(), false);
+  assert.ok(await page.locator('.step-text').isVisible());
+  const panel = await page.locator('.lesson-panel').boundingBox();
+  const canvas = await page.locator('#canvas').boundingBox();
+  assert.ok(panel.x + panel.width <= canvas.x, 'beside the canvas');
+  assert.deepEqual(errors, []);
+});

@@ -52,6 +52,44 @@ test('the breaker\'s gate is closed, opens in the outage with its wait counting 
   assert.deepEqual(errors, []);
 });
 
+/** Each badge on the canvas (a gate's words, a pill above a node) whose text spills out of its box. */
+async function spilling(page) {
+  return page.$$eval('#canvas .badge', (bs) => bs.flatMap((b) => {
+    const rect = b.querySelector('rect')?.getBBox();
+    const text = b.querySelector('text');
+    if (!rect || !text || !text.textContent.trim()) return [];
+    const t = text.getBBox();
+    const inside = t.x >= rect.x - 0.5 && t.x + t.width <= rect.x + rect.width + 0.5;
+    return inside ? [] : [`"${text.textContent}" is ${t.width.toFixed(1)} wide in a box of ${rect.width.toFixed(1)}`];
+  }));
+}
+
+test('a gate\'s words ("open 0.9 s") and every pill\'s stay inside their boxes, on a desktop and a phone', async () => {
+  for (const options of [screen, { viewport: { width: 375, height: 812 }, hasTouch: true, isMobile: true }]) {
+    const { page, errors } = await openPage(env.browser, env.url, options);
+    if (await page.isVisible('#menu-button')) await page.click('#menu-button');
+    const breaker = 'A circuit breaker opens, probes and closes';
+    const seen = new Set();
+    const bad = [];
+    for (let ms = 10_000; ms <= 14_000; ms += 250) {
+      await at(page, breaker, ms);
+      seen.add(await page.getAttribute('#canvas .gate', 'data-breaker'));
+      bad.push(...(await spilling(page)).map((s) => `${breaker} at ${ms} ms: ${s}`));
+    }
+    assert.ok(seen.has('open'), `the gate was open: ${[...seen]}`);
+    // The other pictures' pills, deep in each template's run.
+    const titles = await page.$$eval('#template option[value]:not([value=""])', (os) => os.map((o) => o.textContent));
+    for (const title of titles) {
+      await at(page, title, 0);
+      await at(page, title, Math.min(12_000, Number(await page.getAttribute('#timeline', 'max'))));
+      bad.push(...(await spilling(page)).map((s) => `${title}: ${s}`));
+    }
+    assert.deepEqual(bad, [], `${options.viewport.width} px`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+});
+
 test('a Raft server\'s log grows and its commit index moves', async () => {
   const { page, errors } = await openPage(env.browser, env.url, screen);
   const leader = async () => page.$eval('#canvas g.node:has(.crown) .raft-glyph', (g) => ({

@@ -46,6 +46,34 @@ pub enum LogKind {
     Changes,
 }
 
+/// A panel whose content is derived from the run and refreshed while it plays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Panel {
+    /// All the charts, below the stage (the key chart beside the canvas is always refreshed).
+    Charts,
+    /// Invariants, the space-time diagram and the waterfall.
+    Views,
+    /// The event log.
+    Log,
+    /// The table of numbers.
+    Stats,
+}
+
+impl Panel {
+    /// Every panel.
+    pub const ALL: [Panel; 4] = [Panel::Charts, Panel::Views, Panel::Log, Panel::Stats];
+
+    /// The name its element carries in `data-panel`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Panel::Charts => "charts",
+            Panel::Views => "views",
+            Panel::Log => "log",
+            Panel::Stats => "stats",
+        }
+    }
+}
+
 /// A line of the event log: its trace seq, kind, text and the request it belongs to.
 pub type LogLine = (u64, LogKind, String, Option<(usize, u64)>);
 
@@ -54,6 +82,9 @@ pub type LogLine = (u64, LogKind, String, Option<(usize, u64)>);
 pub enum Action {
     /// An animation frame at this `performance.now()` timestamp.
     Frame(f64),
+    /// A panel below the first screen came into view (true) or left it (false): while a run
+    /// plays, one out of view is not recomputed (it is refreshed as it comes into view).
+    InView(Panel, bool),
     /// Play or pause.
     Toggle,
     /// Handle one event.

@@ -41,6 +41,10 @@ pub struct App {
     bench: Option<FrameBench>,
     // Kept alive on purpose: dropping the handle cancels the next frame.
     frame: Option<AnimationFrame>,
+    /// Which panels below the stage are in view.
+    panels: Option<browser::PanelWatch>,
+    /// The last render came from something other than a frame: panels may have come or gone.
+    rescan: bool,
 }
 
 impl App {
@@ -77,6 +81,8 @@ impl Component for App {
             on: ctx.link().callback(|a: Action| a),
             bench,
             frame: None,
+            panels: None,
+            rescan: true,
         };
         app.run(effects);
         app.request_frame(ctx);
@@ -101,12 +107,21 @@ impl Component for App {
         let sweeping = self.page.sweep.job.is_some();
         let effects = reduce(&mut self.page, action);
         self.run(effects);
+        self.rescan |= !frame;
         // A frame while paused changes nothing on screen but a sweep's progress; the frame in
         // which a run (or a sweep) stops does.
         !frame || was_playing || sweeping
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
+        if first_render {
+            self.panels = browser::PanelWatch::new(self.on.clone());
+        }
+        if std::mem::take(&mut self.rescan)
+            && let Some(w) = &mut self.panels
+        {
+            w.scan();
+        }
         if let Some(b) = &mut self.bench
             && b.report.is_none()
             && let Some(start) = b.work_start.take()
@@ -205,7 +220,7 @@ impl Component for App {
                         </div>
                         <aside class="side">
                             if !page.hides("charts") {
-                                <KeyChart chart={page.key_chart.and_then(|i| page.charts.get(i).cloned())} />
+                                <KeyChart chart={page.key_chart.clone()} />
                             }
                             <div class="side-scroll">
                                 <Inspector model={page.inspector.clone()} on={on.clone()} />
@@ -234,7 +249,7 @@ impl Component for App {
                     }
                     <Export json={page.scenario_json.clone()} hidden={page.embed} on={on.clone()} />
                     <Charts charts={page.charts.clone()} hidden={page.hides("charts")} on={on.clone()} />
-                    <section class="views" aria-label="Invariants and message views">
+                    <section class="views" aria-label="Invariants and message views" data-panel="views">
                         <Verdicts rows={page.verdict_rows.clone()} names={page.names.clone()} on={on.clone()} />
                         if lower_views {
                             <Spacetime drawn={page.spacetime.clone()} on={on.clone()} />

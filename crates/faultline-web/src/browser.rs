@@ -256,3 +256,88 @@ pub fn read_file(input: web_sys::HtmlInputElement, on: yew::Callback<crate::stat
         ));
     });
 }
+
+/// Watches the panels below the stage (`[data-panel]`) and says when each comes into view or
+/// leaves it (`Action::InView`): a panel out of view is not recomputed while a run plays.
+/// Panels come and go (a lesson, a classroom link): [`PanelWatch::scan`] after a render picks up
+/// new ones and forgets removed ones.
+pub struct PanelWatch {
+    observer: web_sys::IntersectionObserver,
+    watched: Vec<web_sys::Element>,
+    // Kept alive on purpose: the observer calls it.
+    _callback: wasm_bindgen::closure::Closure<dyn FnMut(js_sys::Array)>,
+}
+
+impl PanelWatch {
+    /// A watch that sends what it sees to `on`; `None` where the browser has no observer.
+    pub fn new(on: yew::Callback<crate::action::Action>) -> Option<PanelWatch> {
+        use crate::action::{Action, Panel};
+        use wasm_bindgen::JsCast;
+        let callback = wasm_bindgen::closure::Closure::<dyn FnMut(js_sys::Array)>::new(
+            move |entries: js_sys::Array| {
+                for entry in entries.iter() {
+                    let Ok(entry) = entry.dyn_into::<web_sys::IntersectionObserverEntry>() else {
+                        continue;
+                    };
+                    let name = entry
+                        .target()
+                        .get_attribute("data-panel")
+                        .unwrap_or_default();
+                    if let Some(p) = Panel::ALL.into_iter().find(|p| p.name() == name) {
+                        on.emit(Action::InView(p, entry.is_intersecting()));
+                    }
+                }
+            },
+        );
+        let init = web_sys::IntersectionObserverInit::new();
+        // A little ahead of the view, so a panel is fresh as it scrolls in.
+        init.set_root_margin("200px 0px");
+        let observer = web_sys::IntersectionObserver::new_with_options(
+            callback.as_ref().unchecked_ref(),
+            &init,
+        )
+        .ok()?;
+        Some(PanelWatch {
+            observer,
+            watched: Vec::new(),
+            _callback: callback,
+        })
+    }
+
+    /// Observes the panels now in the page and stops observing those that left it.
+    pub fn scan(&mut self) {
+        let Some(doc) = window().and_then(|w| w.document()) else {
+            return;
+        };
+        let observer = &self.observer;
+        self.watched.retain(|el| {
+            let here = el.is_connected();
+            if !here {
+                observer.unobserve(el);
+            }
+            here
+        });
+        let Ok(found) = doc.query_selector_all("[data-panel]") else {
+            return;
+        };
+        for i in 0..found.length() {
+            let Some(el) = found
+                .item(i)
+                .and_then(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok())
+            else {
+                continue;
+            };
+            if !self.watched.contains(&el) {
+                // The observer reports its first state at once.
+                self.observer.observe(&el);
+                self.watched.push(el);
+            }
+        }
+    }
+}
+
+impl Drop for PanelWatch {
+    fn drop(&mut self) {
+        self.observer.disconnect();
+    }
+}

@@ -84,7 +84,7 @@ pub struct Scene {
     /// The nodes.
     pub nodes: Vec<NodeDraw>,
     /// The links, in the world's order (their index cuts and heals them).
-    pub links: Vec<LinkDraw>,
+    pub links: Rc<Vec<LinkDraw>>,
     /// The messages in flight.
     pub messages: Messages,
     /// Circuit breakers, as gates on their links.
@@ -223,7 +223,8 @@ impl Scene {
                     label: format!("{a} to {b}{cut}"),
                 }
             })
-            .collect();
+            .collect::<Vec<_>>()
+            .into();
         let messages = if still {
             Messages::Counts(counts(world, pos))
         } else {
@@ -300,7 +301,26 @@ fn to_svg(svg: &NodeRef, e: &PointerEvent) -> Option<(f64, f64)> {
     Some((x, y))
 }
 
+/// What a node needs to start a drag: the SVG (pointer positions, pointer capture) and the flag
+/// the canvas's pointer-move handler reads. Equal while the canvas lives, so a node's props
+/// compare equal from frame to frame when its picture did not change.
+#[derive(Clone)]
+struct DragTarget {
+    svg: NodeRef,
+    dragging: Rc<std::cell::RefCell<bool>>,
+}
+
+impl PartialEq for DragTarget {
+    fn eq(&self, other: &Self) -> bool {
+        self.svg == other.svg && Rc::ptr_eq(&self.dragging, &other.dragging)
+    }
+}
+
 /// The interactive canvas: nodes to select and drag, links to cut.
+///
+/// Each node and the links are components of their own with plain-data props: the scene is new
+/// every frame while a run plays, but a node whose picture did not change is neither rebuilt nor
+/// diffed (`bench/frames.mjs`).
 #[function_component(Canvas)]
 pub fn canvas(props: &CanvasProps) -> Html {
     let svg = use_node_ref();
@@ -311,73 +331,14 @@ pub fn canvas(props: &CanvasProps) -> Html {
         mentioned,
         on,
     } = props;
-    let links = scene.links.iter().enumerate().map(|(i, l)| {
-        let named = mentioned.links.contains(&i);
-        let label = format!("link {}{}. Press Enter to {}.", l.label, if named { ", named in the step" } else { "" },
-            if l.cut { "heal it" } else { "cut it" });
-        let onclick = on.reform(move |_| Action::ToggleLink(i));
-        let on_key = on.clone();
-        let onkeydown = Callback::from(move |e: KeyboardEvent| {
-            if matches!(e.key().as_str(), "Enter" | " ") {
-                e.prevent_default();
-                on_key.emit(Action::ToggleLink(i));
-            }
-        });
-        let ((x1, y1), (x2, y2)) = (l.from, l.to);
-        let (x1, y1, x2, y2) = (x1.to_string(), y1.to_string(), x2.to_string(), y2.to_string());
-        html! {
-            <g class={classes!("link", l.cut.then_some("cut"), named.then_some("mentioned"))} data-link={i.to_string()} tabindex="0" role="button" aria-label={label} {onclick} {onkeydown}>
-                if named {
-                    <line class="mention" x1={x1.clone()} y1={y1.clone()} x2={x2.clone()} y2={y2.clone()} />
-                }
-                <line class="hit" x1={x1.clone()} y1={y1.clone()} x2={x2.clone()} y2={y2.clone()} />
-                <line class="wire" {x1} {y1} {x2} {y2} />
-            </g>
-        }
-    });
+    let target = DragTarget {
+        svg: svg.clone(),
+        dragging: dragging.clone(),
+    };
     let nodes = scene.nodes.iter().map(|n| {
-        let id = n.id;
-        let (svg_down, on_down, drag_down) = (svg.clone(), on.clone(), dragging.clone());
-        let onpointerdown = Callback::from(move |e: PointerEvent| {
-            e.prevent_default();
-            if let Some(el) = svg_down.cast::<web_sys::Element>() {
-                let _ = el.set_pointer_capture(e.pointer_id());
-            }
-            if let Some((x, y)) = to_svg(&svg_down, &e) {
-                *drag_down.borrow_mut() = true;
-                on_down.emit(Action::DragStart(id, x, y));
-            }
-        });
-        let on_key = on.clone();
-        let onkeydown = Callback::from(move |e: KeyboardEvent| {
-            let action = match e.key().as_str() {
-                "Enter" | " " => Action::Select(Some(id)),
-                "ArrowLeft" => Action::Nudge(id, -10.0, 0.0),
-                "ArrowRight" => Action::Nudge(id, 10.0, 0.0),
-                "ArrowUp" => Action::Nudge(id, 0.0, -10.0),
-                "ArrowDown" => Action::Nudge(id, 0.0, 10.0),
-                _ => return,
-            };
-            e.prevent_default();
-            on_key.emit(action);
-        });
-        let is_selected = *selected == Some(id);
-        let named = mentioned.nodes.contains(&id);
-        let mut label = node_label(n);
-        if named {
-            label.push_str(", named in the step");
-        }
         html! {
-            <g class={classes!(node_class(n, is_selected), named.then_some("mentioned"))} data-node={n.name.clone()} transform={format!("translate({:.1},{:.1})", n.at.0, n.at.1)}
-               tabindex="0" role="button" aria-label={label}
-               aria-pressed={is_selected.to_string()} {onpointerdown} {onkeydown}>
-                if named {
-                    // A highlighter's mark behind the node: a fill, where focus and selection
-                    // are rings and state is the shape's stroke.
-                    <circle class="mention" r="46" />
-                }
-                { node_body(n) }
-            </g>
+            <CanvasNode key={n.id.index()} node={n.clone()} selected={*selected == Some(n.id)}
+                named={mentioned.nodes.contains(&n.id)} target={target.clone()} on={on.clone()} />
         }
     });
     let (svg_move, on_move, drag_move) = (svg.clone(), on.clone(), dragging.clone());
@@ -406,13 +367,120 @@ pub fn canvas(props: &CanvasProps) -> Html {
         <MessageLayer {dots} />
         <svg id="canvas" ref={svg.clone()} viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="group"
              aria-label="The simulated system: Tab to a node or a link" {onpointermove} onpointerup={end(on)} onpointercancel={end(on)}>
-            <g class="links">{ for links }</g>
+            <Links links={scene.links.clone()} mentioned={mentioned.clone()} on={on.clone()} />
             <g class="messages" aria-hidden="true">{ still }</g>
             { gates_html(&scene.gates) }
             <g class="nodes">{ for nodes }</g>
             { boards_html(&scene.boards) }
         </svg>
         </>
+    }
+}
+
+/// The links' properties.
+#[derive(Properties, PartialEq)]
+struct LinksProps {
+    links: Rc<Vec<LinkDraw>>,
+    mentioned: Rc<Mentions>,
+    on: Callback<Action>,
+}
+
+/// The links, each a button that cuts or heals it.
+#[function_component(Links)]
+fn links(props: &LinksProps) -> Html {
+    let LinksProps {
+        links,
+        mentioned,
+        on,
+    } = props;
+    let links = links.iter().enumerate().map(|(i, l)| {
+        let named = mentioned.links.contains(&i);
+        let label = format!("link {}{}. Press Enter to {}.", l.label, if named { ", named in the step" } else { "" },
+            if l.cut { "heal it" } else { "cut it" });
+        let onclick = on.reform(move |_| Action::ToggleLink(i));
+        let on_key = on.clone();
+        let onkeydown = Callback::from(move |e: KeyboardEvent| {
+            if matches!(e.key().as_str(), "Enter" | " ") {
+                e.prevent_default();
+                on_key.emit(Action::ToggleLink(i));
+            }
+        });
+        let ((x1, y1), (x2, y2)) = (l.from, l.to);
+        let (x1, y1, x2, y2) = (x1.to_string(), y1.to_string(), x2.to_string(), y2.to_string());
+        html! {
+            <g class={classes!("link", l.cut.then_some("cut"), named.then_some("mentioned"))} data-link={i.to_string()} tabindex="0" role="button" aria-label={label} {onclick} {onkeydown}>
+                if named {
+                    <line class="mention" x1={x1.clone()} y1={y1.clone()} x2={x2.clone()} y2={y2.clone()} />
+                }
+                <line class="hit" x1={x1.clone()} y1={y1.clone()} x2={x2.clone()} y2={y2.clone()} />
+                <line class="wire" {x1} {y1} {x2} {y2} />
+            </g>
+        }
+    });
+    html! { <g class="links">{ for links }</g> }
+}
+
+/// One node's properties.
+#[derive(Properties, PartialEq)]
+struct CanvasNodeProps {
+    node: NodeDraw,
+    selected: bool,
+    /// Named by the open lesson step.
+    named: bool,
+    target: DragTarget,
+    on: Callback<Action>,
+}
+
+/// One node on the canvas: selected with Enter or a press, dragged, nudged with the arrows.
+#[function_component(CanvasNode)]
+fn canvas_node(props: &CanvasNodeProps) -> Html {
+    let CanvasNodeProps {
+        node: n,
+        selected: is_selected,
+        named,
+        target,
+        on,
+    } = props;
+    let id = n.id;
+    let (svg_down, on_down, drag_down) = (target.svg.clone(), on.clone(), target.dragging.clone());
+    let onpointerdown = Callback::from(move |e: PointerEvent| {
+        e.prevent_default();
+        if let Some(el) = svg_down.cast::<web_sys::Element>() {
+            let _ = el.set_pointer_capture(e.pointer_id());
+        }
+        if let Some((x, y)) = to_svg(&svg_down, &e) {
+            *drag_down.borrow_mut() = true;
+            on_down.emit(Action::DragStart(id, x, y));
+        }
+    });
+    let on_key = on.clone();
+    let onkeydown = Callback::from(move |e: KeyboardEvent| {
+        let action = match e.key().as_str() {
+            "Enter" | " " => Action::Select(Some(id)),
+            "ArrowLeft" => Action::Nudge(id, -10.0, 0.0),
+            "ArrowRight" => Action::Nudge(id, 10.0, 0.0),
+            "ArrowUp" => Action::Nudge(id, 0.0, -10.0),
+            "ArrowDown" => Action::Nudge(id, 0.0, 10.0),
+            _ => return,
+        };
+        e.prevent_default();
+        on_key.emit(action);
+    });
+    let mut label = node_label(n);
+    if *named {
+        label.push_str(", named in the step");
+    }
+    html! {
+        <g class={classes!(node_class(n, *is_selected), named.then_some("mentioned"))} data-node={n.name.clone()} transform={format!("translate({:.1},{:.1})", n.at.0, n.at.1)}
+           tabindex="0" role="button" aria-label={label}
+           aria-pressed={is_selected.to_string()} {onpointerdown} {onkeydown}>
+            if *named {
+                // A highlighter's mark behind the node: a fill, where focus and selection
+                // are rings and state is the shape's stroke.
+                <circle class="mention" r="46" />
+            }
+            { node_body(n) }
+        </g>
     }
 }
 
@@ -496,10 +564,12 @@ fn gates_html(gates: &[Gate]) -> Html {
                     BreakerState::Open => "open",
                     BreakerState::HalfOpen => "half-open",
                 };
+                // Sized to its words ("open 0.9 s" is wider than "closed"), at 10 px bold.
+                let w = (crate::glyphs::text_width(&g.label, 10.0) + 10.0).max(54.0);
                 html! {
                     <g class={classes!("gate", class)} data-breaker={class} transform={format!("translate({:.1},{:.1})", g.at.0, g.at.1)}>
                         <g class="badge">
-                            <rect x="-27" y="-9" width="54" height="18" rx="4" />
+                            <rect x={format!("{:.1}", -w / 2.0)} y="-9" width={format!("{w:.1}")} height="18" rx="4" />
                             <text y="4">{ g.label.clone() }</text>
                         </g>
                     </g>

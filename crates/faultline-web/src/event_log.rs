@@ -53,7 +53,7 @@ pub fn event_log(props: &EventLogProps) -> Html {
         }
     });
     html! {
-        <section class="event-log" aria-label="Event log">
+        <section class="event-log" aria-label="Event log" data-panel="log">
             <h3>{"Event log"}</h3>
             <div class="log-filters">
                 { toggle("messages", LogKind::Messages) }

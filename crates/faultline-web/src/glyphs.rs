@@ -347,10 +347,7 @@ impl Glyph {
                     }
                     if *retrying > 0 {
                         <g class="retries" transform="translate(0,-44)">
-                            <g class="badge">
-                                <rect x="-24" y="-9" width="48" height="14" rx="7" />
-                                <text y="2">{ retry_pill(*retrying, *top_attempt) }</text>
-                            </g>
+                            { badge(retry_pill(*retrying, *top_attempt), 48.0, 7.0) }
                         </g>
                     }
                     if let Some(b) = budget_left {
@@ -392,10 +389,7 @@ impl Glyph {
                 <g class="glyph reader-glyph" data-stale={stale.to_string()}>
                     if *stale > 0 || *broken {
                         <g class="stale-flag" transform="translate(0,-44)">
-                            <g class="badge">
-                                <rect x="-30" y="-9" width="60" height="14" rx="3" />
-                                <text y="2">{ reader_flag(*stale, *broken) }</text>
-                            </g>
+                            { badge(reader_flag(*stale, *broken), 60.0, 3.0) }
                         </g>
                     }
                 </g>
@@ -412,10 +406,7 @@ impl Glyph {
                     if *redelivered > 0 {
                         {" "}
                         <g class="retries" transform="translate(0,-44)">
-                            <g class="badge">
-                                <rect x="-24" y="-9" width="48" height="14" rx="7" />
-                                <text y="2">{ format!("↻{redelivered}") }</text>
-                            </g>
+                            { badge(format!("↻{redelivered}"), 48.0, 7.0) }
                         </g>
                     }
                 </g>
@@ -424,10 +415,7 @@ impl Glyph {
                 <g class="glyph saga-glyph">
                     if let Some((id, steps, outcome)) = ended {
                         <g class={classes!("saga-ended", outcome_class(*outcome))} data-saga={id.to_string()} transform="translate(0,-44)">
-                            <g class="badge">
-                                <rect x="-50" y="-9" width="100" height="14" rx="3" />
-                                <text y="2">{ ended_pill(*id, steps, *outcome) }</text>
-                            </g>
+                            { badge(ended_pill(*id, steps, *outcome), 100.0, 3.0) }
                         </g>
                         {" "}
                     }
@@ -443,10 +431,7 @@ impl Glyph {
             },
             Glyph::Locked { blocked } => html! {
                 <g class="glyph lock-glyph" transform="translate(0,-44)">
-                    <g class="badge">
-                        <rect x="-30" y="-9" width="60" height="14" rx="3" />
-                        <text y="2">{ lock_flag(*blocked) }</text>
-                    </g>
+                    { badge(lock_flag(*blocked).to_string(), 60.0, 3.0) }
                 </g>
             },
             Glyph::Lag { lag, head } => html! {
@@ -455,6 +440,34 @@ impl Glyph {
                 </g>
             },
         }
+    }
+}
+
+/// The width of `text` set at `px` pixels, in the same units, erring wide: bold DejaVu Sans
+/// (what `system-ui` is on many Linux desktops and in headless Chromium) is among the widest
+/// faces, at about 0.7 em a letter or digit; spaces and stops are narrow, symbols such as a
+/// lock wide. A box sized by it holds its words on any common face.
+pub fn text_width(text: &str, px: f64) -> f64 {
+    let em: f64 = text
+        .chars()
+        .map(|c| match c {
+            ' ' | '.' | ',' | ':' | '/' | '·' => 0.4,
+            c if (c as u32) >= 0x1F000 => 1.3,
+            _ => 0.72,
+        })
+        .sum();
+    em * px
+}
+
+/// A pill of words above a node: a rounded box at least `min_w` wide and wide enough for its
+/// text (10 px, `web/style.css`), so no word spills over its edge.
+fn badge(text: String, min_w: f64, rx: f64) -> Html {
+    let w = (text_width(&text, 10.0) + 8.0).max(min_w);
+    html! {
+        <g class="badge">
+            <rect x={format!("{:.1}", -w / 2.0)} y="-9" width={format!("{w:.1}")} height="14" rx={rx.to_string()} />
+            <text y="2">{ text }</text>
+        </g>
     }
 }
 

@@ -45,6 +45,7 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
         .get(lesson)
         .and_then(|(_, l)| l.as_ref().ok())
         .and_then(|l| Some((l, l.steps.get(step)?)));
+    let step_open = use_state(|| false);
     let rendered = use_memo((lesson, step), move |_| {
         found.map(|(l, st)| StepHtml {
             intro: (step == 0 && !l.intro.is_empty()).then(|| md(&l.intro)),
@@ -100,6 +101,13 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
         .take(o.hints)
         .map(|h| html! { <li>{ raw(h) }</li> });
     let more_hints = o.hints < st.hints.len();
+    // On a phone the canvas comes first: the step's text waits behind this toggle (hidden by
+    // `web/style.css` under 600 px only; elsewhere the text is always shown and the toggle is not).
+    let shown = *step_open;
+    let toggle = {
+        let step_open = step_open.clone();
+        Callback::from(move |_: MouseEvent| step_open.set(!*step_open))
+    };
     let prev = (step > 0).then(|| on.reform(move |_| Action::OpenStep(lesson, step - 1)));
     let next = (step + 1 < n).then(|| on.reform(move |_| Action::OpenStep(lesson, step + 1)));
     html! {
@@ -109,10 +117,14 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
                 <button class="link-button" id="leave-lesson" onclick={on.reform(|_| Action::LeaveLesson)}>{"Playground"}</button>
             </p>
             <h2 id="lesson-title">{ &l.title }</h2>
+            <h3 id="step-title">{ format!("Step {} of {n}: {}", step + 1, st.title) }</h3>
+            <button id="step-toggle" class="step-toggle" aria-expanded={shown.to_string()} aria-controls="step-body" onclick={toggle}>
+                { if shown { "Hide the step's text" } else { "Read the step" } }
+            </button>
+            <div id="step-body" class={classes!("step-body", shown.then_some("open"))}>
             if let Some(intro) = &h.intro {
                 <div class="lesson-intro">{ raw(intro) }</div>
             }
-            <h3 id="step-title">{ format!("Step {} of {n}: {}", step + 1, st.title) }</h3>
             <div class="step-text">{ raw(&h.text) }</div>
             { for predict }
             if let (Some(t), true) = (&h.task, answered) {
@@ -140,6 +152,7 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
                     <button id="apply-solution" onclick={on.reform(|_| Action::ApplySolution)}>{"Apply it and run"}</button>
                 </section>
             }
+            </div>
             <nav class="step-nav" aria-label="Steps">
                 <button id="prev-step" disabled={prev.is_none()} onclick={prev.unwrap_or_default()}>{"Previous"}</button>
                 <span>{ format!("{} / {n}", step + 1) }</span>

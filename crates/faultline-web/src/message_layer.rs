@@ -298,12 +298,21 @@ pub(crate) fn context_2d(
         .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
 }
 
-/// Paints `dots` onto `canvas` at its current size and the screen's pixel ratio.
-fn paint(canvas: &web_sys::HtmlCanvasElement, dots: &[Dot], last: &RefCell<Drawn>) {
-    let (w, h) = (
+/// The canvas's size in CSS pixels, read from the layout.
+fn measure(canvas: &web_sys::HtmlCanvasElement) -> (f64, f64) {
+    (
         f64::from(canvas.client_width()),
         f64::from(canvas.client_height()),
-    );
+    )
+}
+
+/// Paints `dots` onto `canvas` at `size` (CSS pixels) and the screen's pixel ratio.
+fn paint(
+    canvas: &web_sys::HtmlCanvasElement,
+    (w, h): (f64, f64),
+    dots: &[Dot],
+    last: &RefCell<Drawn>,
+) {
     let Some(ctx) = context_2d(canvas) else {
         return;
     };
@@ -401,12 +410,18 @@ pub fn message_layer(props: &MessageLayerProps) -> Html {
     let canvas = use_node_ref();
     let last = use_mut_ref(Drawn::default);
     let current = use_mut_ref(|| Rc::new(Vec::new()));
+    // The size as last measured. Read once, then kept by the resize observer: reading it in
+    // every frame's paint, right after the frame's DOM patch, made the browser lay the page out
+    // inside the script (a forced layout) on every frame.
+    let size = use_mut_ref(|| None::<(f64, f64)>);
     {
-        let (canvas, last, current) = (canvas.clone(), last.clone(), current.clone());
+        let (canvas, last, current, size) =
+            (canvas.clone(), last.clone(), current.clone(), size.clone());
         use_effect_with(props.dots.clone(), move |dots| {
             *current.borrow_mut() = dots.clone();
             if let Some(c) = canvas.cast::<web_sys::HtmlCanvasElement>() {
-                paint(&c, dots, &last);
+                let wh = *size.borrow_mut().get_or_insert_with(|| measure(&c));
+                paint(&c, wh, dots, &last);
             }
         });
     }
@@ -417,7 +432,12 @@ pub fn message_layer(props: &MessageLayerProps) -> Html {
             let observer = canvas.cast::<web_sys::HtmlCanvasElement>().and_then(|c| {
                 let repaint = Closure::<dyn FnMut()>::new({
                     let c = c.clone();
-                    move || paint(&c, &current.borrow(), &last)
+                    move || {
+                        // An observer runs after layout: the size is read for free.
+                        let wh = measure(&c);
+                        *size.borrow_mut() = Some(wh);
+                        paint(&c, wh, &current.borrow(), &last)
+                    }
                 });
                 let o = web_sys::ResizeObserver::new(repaint.as_ref().unchecked_ref()).ok()?;
                 o.observe(&c);

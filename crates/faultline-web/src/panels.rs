@@ -132,7 +132,7 @@ pub struct ChartsProps {
 pub fn charts(props: &ChartsProps) -> Html {
     let on = &props.on;
     html! {
-        <section class="charts" aria-label="Charts" hidden={props.hidden}>
+        <section class="charts" aria-label="Charts" hidden={props.hidden} data-panel="charts">
             { for props.charts.iter().map(|c| {
                 let svg: Rc<str> = Rc::from(c.svg.as_str());
                 html! {
@@ -159,7 +159,7 @@ pub struct StatsProps {
 #[function_component(Stats)]
 pub fn stats(props: &StatsProps) -> Html {
     html! {
-        <table class="stats" hidden={props.hidden}>
+        <table class="stats" hidden={props.hidden} data-panel="stats">
             <caption>{"Requests completed, by node"}</caption>
             <thead><tr><th scope="col">{"node"}</th><th scope="col">{"model"}</th><th scope="col">{"ok"}</th><th scope="col">{"failed"}</th><th scope="col">{"p50"}</th><th scope="col">{"p99"}</th></tr></thead>
             <tbody>
@@ -182,7 +182,7 @@ pub fn stats(props: &StatsProps) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct KeyChartProps {
     /// The chart, if there is one.
-    pub chart: Option<Chart>,
+    pub chart: Option<Rc<Chart>>,
 }
 
 /// The chart that matters for the scenario, beside the canvas (the full set is below).

@@ -25,13 +25,17 @@ pub fn reduce(page: &mut Page, action: Action) -> Vec<Effect> {
         page.frame(ts, &mut fx);
         return fx;
     }
+    if let Action::InView(panel, seen) = action {
+        page.panel_in_view(panel, seen);
+        return fx;
+    }
     let Ok(s) = &mut page.session else {
         return fx;
     };
     // What the verdicts' list must re-read when this action moves or forks the run.
     let before = (s.world.now_us(), s.world.trace().hash());
     match action {
-        Action::Frame(_) => unreachable!("handled above"),
+        Action::Frame(_) | Action::InView(..) => unreachable!("handled above"),
         Action::Toggle => s.toggle(),
         Action::Step => s.step(),
         Action::Speed(v) => s.set_speed(v),
@@ -513,6 +517,7 @@ impl Page {
             names: Rc::from(Vec::new()),
             charts: Rc::default(),
             key_chart: None,
+            in_view: [true; 4],
             log: Rc::default(),
             verdict_rows: Rc::default(),
             moment_list: Rc::default(),
@@ -774,59 +779,6 @@ impl Page {
                     .insert(node.id.clone(), [x.round(), y.round()]);
             }
         }
-    }
-
-    /// One animation frame: time moves while playing, and the panels are refreshed on a
-    /// schedule. Returns whether anything on screen may have changed.
-    pub(crate) fn frame(&mut self, ts: f64, fx: &mut Vec<Effect>) -> bool {
-        self.sweep.frame();
-        let Ok(s) = &mut self.session else {
-            return false;
-        };
-        let playing = s.playing;
-        if let Some(last) = self.last_frame_ms {
-            s.advance(ts - last);
-        }
-        self.last_frame_ms = Some(ts);
-        let now = s.world.now_us();
-        let stopped = !s.playing;
-        if let Some(c) = &mut self.compare {
-            c.follow(now);
-        }
-        if !playing {
-            return false;
-        }
-        self.judge_goal(fx);
-        self.catch_up_narration();
-        self.frames += 1;
-        if stopped {
-            self.sync_fragment(fx);
-        }
-        self.sync_verdicts(None);
-        // Everything beside and below the canvas is refreshed twice a second. The costly parts
-        // take turns, ten frames apart: refreshed in one frame they made it slow enough to miss
-        // two (bench/frames.mjs: p95 33 ms against 16.7 ms). Once more in the frame the run
-        // stops, so they show its end.
-        let phase = self.frames % 30;
-        if phase == 1 || stopped {
-            self.refresh_charts();
-            self.refresh_inspector();
-            self.refresh_lesson();
-            self.refresh_stats();
-        }
-        if phase == 11 || stopped {
-            self.refresh_log();
-        }
-        if phase == 21 || stopped {
-            self.refresh_views();
-            if self.request.is_some() && (self.frames % 120 == 21 || stopped) {
-                self.refresh_waterfall();
-            }
-        }
-        if stopped {
-            self.refresh_scenario_json();
-        }
-        true
     }
 }
 

@@ -1,6 +1,7 @@
 //! The reducer, driven as a learner drives the page: natively, with no browser.
 
 use super::*;
+use crate::state::Panel;
 use faultline_core::world::Liveness;
 
 fn page() -> Page {
@@ -526,4 +527,38 @@ fn embedded_open_in_faultline_is_the_full_page_at_the_same_moment() {
         session(&full).world.trace().hash(),
         session(&p).world.trace().hash()
     );
+}
+
+/// While a run plays, a panel out of view is not recomputed, but the key chart beside the canvas
+/// is; the panel is refreshed as it comes into view, and every panel when the run is paused.
+#[test]
+fn a_panel_out_of_view_waits_and_is_fresh_when_seen() {
+    let mut p = page();
+    for panel in Panel::ALL {
+        reduce(&mut p, Action::InView(panel, false));
+    }
+    play_for(&mut p, 300.0);
+    let (charts, log, key) = (p.charts.clone(), p.log.clone(), p.key_chart.clone());
+    play_for(&mut p, 1_500.0);
+    assert!(
+        Rc::ptr_eq(&charts, &p.charts),
+        "the charts out of view wait"
+    );
+    assert!(Rc::ptr_eq(&log, &p.log), "so does the event log");
+    assert_ne!(
+        key, p.key_chart,
+        "the key chart beside the canvas follows the run"
+    );
+    reduce(&mut p, Action::InView(Panel::Charts, true));
+    assert!(
+        !Rc::ptr_eq(&charts, &p.charts),
+        "refreshed as it comes into view"
+    );
+    let key_now = p.key_chart.clone().expect("a key chart");
+    assert!(
+        p.charts.iter().any(|c| *c == *key_now),
+        "the key chart is among the charts"
+    );
+    reduce(&mut p, Action::Toggle);
+    assert!(!Rc::ptr_eq(&log, &p.log), "paused: every panel is fresh");
 }

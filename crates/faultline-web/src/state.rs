@@ -26,7 +26,7 @@ use crate::derive::{InspectorModel, LessonModel, StatRow};
 use crate::lessons::{Catalog, OpenLesson, Progress};
 use crate::session::Session;
 
-pub use crate::action::{Action, Effect, ExportKind, LogKind, LogLine, NodeAct};
+pub use crate::action::{Action, Effect, ExportKind, LogKind, LogLine, NodeAct, Panel};
 
 /// Parts of the page a teacher can hide in a classroom link: (name in the link, label).
 pub const HIDEABLE: &[(&str, &str)] = &[
@@ -163,8 +163,12 @@ pub struct Page {
     // after every other action. Held in `Rc`s so the components compare them cheaply.
     /// Charts for the selected node or the first client.
     pub charts: Rc<Vec<Chart>>,
-    /// The chart that matters most for the scenario, shown beside the canvas.
-    pub key_chart: Option<usize>,
+    /// The chart that matters most for the scenario, shown beside the canvas (also among
+    /// `charts`, which are refreshed less often while they are out of view).
+    pub key_chart: Option<Rc<Chart>>,
+    /// Which panels below the stage are in view (indexed by [`Panel`]); all until the page's
+    /// observer says otherwise.
+    pub in_view: [bool; 4],
     /// The event log's lines.
     pub log: Rc<Vec<LogLine>>,
     /// The invariants' rows.
