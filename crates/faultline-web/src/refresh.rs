@@ -82,7 +82,12 @@ impl Page {
         }
         // Judged on a fresh run of the recorded scenario, which sees every event; the page's own
         // world keeps only the newest (the same run: the recorded scenario replays exactly).
-        let Ok(v) = faultline_core::lesson::run(&s.recorded()).map(|out| goal.judge(&out)) else {
+        // A goal on a sweep is judged on the learner's own last sweep of this scenario.
+        let recorded = s.recorded();
+        let Ok(v) = faultline_core::lesson::run(&recorded).map(|mut out| {
+            out.sweep = self.sweep.swept(&recorded);
+            goal.judge(&out)
+        }) else {
             return;
         };
         let met = v.met;
