@@ -395,7 +395,7 @@ impl Sweep {
     }
 
     /// No worker: the sweep goes on from its next seed on the page's thread.
-    fn to_thread(&mut self, why: &str, fx: &mut Vec<Effect>) {
+    fn move_to_thread(&mut self, why: &str, fx: &mut Vec<Effect>) {
         fx.push(Effect::StopWorker);
         if let Some(job) = &mut self.job {
             job.on = Runner::Thread;
@@ -420,14 +420,14 @@ impl Sweep {
             return; // a worker already stopped
         }
         match event {
-            WorkerEvent::Failed(why) if !*ready => self.to_thread(&why, fx),
+            WorkerEvent::Failed(why) if !*ready => self.move_to_thread(&why, fx),
             WorkerEvent::Failed(why) => self.fail(format!("The sweep's worker stopped: {why}"), fx),
             WorkerEvent::Message(text) => match Reply::parse(&text) {
                 Ok(Reply::Ready { protocol }) if protocol == PROTOCOL => {
                     *ready = true;
                     fx.push(Effect::PostToWorker(id, job.request()));
                 }
-                Ok(Reply::Ready { protocol }) => self.to_thread(
+                Ok(Reply::Ready { protocol }) => self.move_to_thread(
                     &format!(
                         "the worker speaks protocol {protocol} and this page {PROTOCOL}: reload the page"
                     ),
@@ -461,7 +461,7 @@ impl Sweep {
             if *ready || ts - since < READY_TIMEOUT_MS {
                 return false;
             }
-            self.to_thread("it did not answer within 10 s", fx);
+            self.move_to_thread("it did not answer within 10 s", fx);
             return true;
         }
         let before = job.progress().0;
@@ -497,7 +497,7 @@ impl Sweep {
     }
 
     /// Shows a link's sweep in the panel and runs it on `s` (the link's scenario).
-    pub fn from_link(&mut self, at: &SweepAt, s: &Scenario, fx: &mut Vec<Effect>) {
+    pub fn run_link(&mut self, at: &SweepAt, s: &Scenario, fx: &mut Vec<Effect>) {
         self.settings(at);
         self.start(s, fx);
         fx.push(Effect::Reveal("sweep-title"));
@@ -630,7 +630,7 @@ impl crate::state::Page {
     pub(crate) fn sweep_from_link(&mut self, at: &SweepAt, fx: &mut Vec<Effect>) {
         if let Ok(s) = &self.session {
             let scenario = s.recorded();
-            self.sweep.from_link(at, &scenario, fx);
+            self.sweep.run_link(at, &scenario, fx);
             if self.sweep.view.running.is_some() {
                 self.announce = format!("This link's sweep of {} seeds is running.", at.seeds);
             }
@@ -647,7 +647,7 @@ impl crate::state::Page {
         self.sweep.start(&link.scenario, fx);
         if crate::state::query_param(query, "thread").as_deref() == Some("1") {
             self.sweep
-                .to_thread("the benchmark asked for the page's thread", fx);
+                .move_to_thread("the benchmark asked for the page's thread", fx);
         }
     }
 
@@ -894,7 +894,7 @@ mod tests {
             seeds: 25,
             figure: "time_to_new_leader_ms".into(),
         };
-        sw.from_link(&at, &s, &mut fx);
+        sw.run_link(&at, &s, &mut fx);
         assert_eq!(sw.view.seeds_text, "25");
         assert_eq!(sw.view.running, Some((0, 25)));
         assert!(fx.contains(&Effect::Reveal("sweep-title")));
@@ -908,7 +908,7 @@ mod tests {
             seeds: 5,
             figure: "payments.duplicate_charges".into(),
         };
-        sw.from_link(&bad, &s, &mut fx);
+        sw.run_link(&bad, &s, &mut fx);
         assert!(sw.job.is_none());
         assert!(
             sw.view.error.as_ref().unwrap().contains("payments"),
