@@ -60,15 +60,22 @@ guard_core() {
 }
 
 size_report() {
-  local wasm js
-  wasm=$(ls dist/*.wasm 2>/dev/null | head -1)
-  js=$(ls dist/*.js 2>/dev/null | head -1)
-  [[ -n "$wasm" && -n "$js" ]] || { echo "dist/ has no wasm or js: did the build run?"; return 1; }
+  local wasm js w
+  # The page's own files (hashed names); the sweep's worker (faultline-worker*, not hashed) is
+  # not in the first download and gets a line of its own.
+  wasm=$(ls dist/faultline-web-*_bg.wasm 2>/dev/null | head -1)
+  js=$(ls dist/faultline-web-*.js 2>/dev/null | head -1)
+  [[ -n "$wasm" && -n "$js" ]] || { echo "dist/ has no page wasm or js: did the build run?"; return 1; }
+  [[ -f dist/faultline-worker_bg.wasm ]] || { echo "dist/ has no sweep worker: did the build run?"; return 1; }
   {
     printf 'wasm: %s bytes, %s bytes gzipped (%s)\n' "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)" "$(basename "$wasm")"
     printf 'js:   %s bytes, %s bytes gzipped (%s)\n' "$(wc -c <"$js")" "$(gzip -9c "$js" | wc -c)" "$(basename "$js")"
     # Not in the first download: fetched when a lesson is first opened.
     [[ -f dist/lessons.json ]] && printf 'lessons.json (when a lesson opens): %s bytes, %s bytes gzipped\n' "$(wc -c <dist/lessons.json)" "$(gzip -9c dist/lessons.json | wc -c)"
+    # Not in the first download either: fetched when a sweep starts.
+    w=$(cat dist/faultline-worker_bg.wasm dist/faultline-worker.js dist/faultline-worker_loader.js | wc -c)
+    printf 'sweep worker (when a sweep starts): %s bytes, %s bytes gzipped (wasm, js and loader)\n' "$w" \
+      "$(( $(gzip -9c dist/faultline-worker_bg.wasm | wc -c) + $(gzip -9c dist/faultline-worker.js | wc -c) + $(gzip -9c dist/faultline-worker_loader.js | wc -c) ))"
     true
   } | tee target/size-report.txt
 }

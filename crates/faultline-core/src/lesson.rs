@@ -185,6 +185,17 @@ pub enum Goal {
         /// How the page says it.
         says: Option<String>,
     },
+    /// A property held in every run of a sweep of the scenario over seeds 1 to `seeds`: a rare
+    /// failure, which the one seed a step opens with may not show. Judged on
+    /// [`Outcome::sweep`] (the CLI and the tests sweep; the page uses the learner's own sweep).
+    Sweep {
+        /// The property, as the invariants panel and the sweep name it ("no duplicate charge").
+        property: String,
+        /// Seeds 1 to this many, at most [`crate::share::MAX_SWEEP_SEEDS`].
+        seeds: u64,
+        /// How the page says it.
+        says: Option<String>,
+    },
 }
 
 /// The most state changes a run's outcome keeps (the first ones).
@@ -208,6 +219,9 @@ pub struct Outcome {
     pub report: Report,
     /// The state changes, in order (at most [`MAX_STATES`]).
     pub states: Vec<StateSeen>,
+    /// A sweep of the same scenario over seeds from 1, for [`Goal::Sweep`]; `None` when none
+    /// was run.
+    pub sweep: Option<crate::sweep::Summary>,
 }
 
 impl Outcome {
@@ -224,6 +238,7 @@ impl Outcome {
                 .filter_map(|e| state_seen(e, names))
                 .take(MAX_STATES)
                 .collect(),
+            sweep: None,
         }
     }
 }
@@ -278,6 +293,8 @@ struct GoalSpec {
     state: Option<String>,
     from_ms: Option<f64>,
     to_ms: Option<f64>,
+    property: Option<String>,
+    holds_in_seeds: Option<u64>,
 }
 
 /// The figures a goal can read besides a model's counters.
@@ -314,12 +331,13 @@ impl GoalSpec {
             self.not.is_some(),
             self.value.is_some() || (self.node.is_some() && self.state.is_none()),
             self.state.is_some(),
+            self.property.is_some() || self.holds_in_seeds.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             return Err(
                 "a goal is exactly one of {\"all\": [..]}, {\"any\": [..]}, {\"not\": ..}, \
-                 {\"node\", \"value\", \"at_least\"/\"at_most\"} or {\"node\", \"state\", \
-                 \"from_ms\"/\"to_ms\"}"
+                 {\"node\", \"value\", \"at_least\"/\"at_most\"}, {\"node\", \"state\", \
+                 \"from_ms\"/\"to_ms\"} or {\"property\", \"holds_in_seeds\"}"
                     .into(),
             );
         }
@@ -348,6 +366,34 @@ impl GoalSpec {
         }
         if let Some(g) = self.not {
             return Ok(Goal::Not(Box::new(g.into_goal(depth + 1, terms)?)));
+        }
+        if self.property.is_some() || self.holds_in_seeds.is_some() {
+            let (Some(property), Some(seeds)) = (self.property, self.holds_in_seeds) else {
+                return Err("a sweep goal needs both \"property\" and \"holds_in_seeds\"".into());
+            };
+            if self.at_least.is_some()
+                || self.at_most.is_some()
+                || self.from_ms.is_some()
+                || self.to_ms.is_some()
+            {
+                return Err(
+                    "a sweep goal takes \"property\", \"holds_in_seeds\" and \"says\" only".into(),
+                );
+            }
+            let most = crate::share::MAX_SWEEP_SEEDS;
+            if !(1..=most).contains(&seeds) {
+                return Err(format!(
+                    "\"holds_in_seeds\" is 1 to {most} (the page sweeps at most {most})"
+                ));
+            }
+            if property.is_empty() || property.chars().count() > 80 {
+                return Err("\"property\" is an invariant's name: 1 to 80 characters".into());
+            }
+            return Ok(Goal::Sweep {
+                property,
+                seeds,
+                says: self.says,
+            });
         }
         if let Some(state) = self.state {
             let node = self.node.ok_or("a state goal needs a \"node\"")?;
@@ -482,6 +528,9 @@ impl Goal {
         match self {
             Goal::All(v) | Goal::Any(v) => v.iter().try_for_each(|g| g.check_names(report)),
             Goal::Not(g) => g.check_names(report),
+            // A property is named by the models' verdicts as they run; a misspelt one holds on
+            // every seed, which `verify` catches (the goal would hold as the step opens).
+            Goal::Sweep { .. } => Ok(()),
             Goal::Event { node, .. } => report
                 .nodes
                 .iter()
@@ -533,6 +582,25 @@ impl Goal {
                 .map(|g| g.eval(outcome, checks, negated))
                 .fold(false, |a, b| a | b),
             Goal::Not(g) => !g.eval(outcome, checks, !negated),
+            Goal::Sweep {
+                property,
+                seeds,
+                says,
+            } => {
+                let (inside, got) =
+                    crate::sweep::property_held(outcome.sweep.as_ref(), property, *seeds);
+                let plain = format!("'{property}' holds in every one of seeds 1 to {seeds}");
+                checks.push(Check {
+                    wants: match (says, negated) {
+                        (Some(s), _) => s.clone(),
+                        (None, false) => plain,
+                        (None, true) => format!("not: {plain}"),
+                    },
+                    got,
+                    met: inside != negated,
+                });
+                inside
+            }
             Goal::Event {
                 node,
                 state,
@@ -733,7 +801,30 @@ pub fn run(s: &Scenario) -> Result<Outcome, String> {
     Ok(Outcome {
         report: Report::of(&world),
         states,
+        sweep: None,
     })
+}
+
+/// Runs `s` as [`run`] does and, when `goal` asks for a sweep, sweeps seeds 1 to its number
+/// too (what `faultline check` and the tests judge a goal on).
+pub fn run_for(goal: &Goal, s: &Scenario) -> Result<Outcome, String> {
+    let mut out = run(s)?;
+    if let Some(n) = goal.sweep_seeds() {
+        out.sweep = Some(crate::sweep::sweep_seeds(s, n)?);
+    }
+    Ok(out)
+}
+
+impl Goal {
+    /// The most seeds any of its sweep conditions asks for; `None` when it has none.
+    pub fn sweep_seeds(&self) -> Option<u64> {
+        match self {
+            Goal::All(v) | Goal::Any(v) => v.iter().filter_map(Goal::sweep_seeds).max(),
+            Goal::Not(g) => g.sweep_seeds(),
+            Goal::Sweep { seeds, .. } => Some(*seeds),
+            Goal::Measure { .. } | Goal::Event { .. } => None,
+        }
+    }
 }
 
 impl Step {
@@ -1074,7 +1165,7 @@ impl Lesson {
         for (i, step) in self.steps.iter().enumerate() {
             let Some(goal) = &step.goal else { continue };
             let name = format!("step {} ({})", i + 1, step.title);
-            let before = run(&step.scenario(self)?)?;
+            let before = run_for(goal, &step.scenario(self)?)?;
             if let Some(h) = &before.report.halted {
                 return Err(format!("{name}: the run halted: {h}"));
             }
@@ -1083,7 +1174,7 @@ impl Lesson {
                     "{name}: the goal is already met before the learner changes anything"
                 ));
             }
-            let after = run(&step.solved(self)?)?;
+            let after = run_for(goal, &step.solved(self)?)?;
             let v = goal.judge(&after);
             if !v.met {
                 let missed: Vec<String> = v
@@ -1193,6 +1284,7 @@ mod tests {
         let outcome = |holds| Outcome {
             report: report.clone(),
             states: vec![state_seen(&event(holds), &names).unwrap()],
+            sweep: None,
         };
         assert!(goal.judge(&outcome(Some(false))).met);
         assert!(

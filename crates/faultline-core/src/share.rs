@@ -25,6 +25,10 @@ pub const MAX_LINK_JSON_BYTES: usize = crate::limits::MAX_SCENARIO_BYTES;
 pub const MAX_HIDDEN: usize = 32;
 /// The longest teacher's note a link carries, in characters: a sentence or two, not a handout.
 pub const MAX_NOTE_CHARS: usize = 280;
+/// The most seeds a link's sweep asks for: the page's own limit on a sweep.
+pub const MAX_SWEEP_SEEDS: u64 = 1_000;
+/// The longest figure name a link's sweep carries, in characters.
+pub const MAX_FIGURE_CHARS: usize = 100;
 
 /// base64url; padding is accepted on input (some tools add it) and never written.
 const B64: GeneralPurpose = GeneralPurpose::new(
@@ -58,6 +62,21 @@ pub struct LinkView {
     /// [`MAX_NOTE_CHARS`] characters).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+    /// A seed sweep the page shows and runs as the link opens (a sweep's result, shared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepAt>,
+}
+
+/// A sweep in a link: the link's scenario over seeds 1 to `seeds`, reading `figure`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepAt {
+    /// The number of seeds, 1 to [`MAX_SWEEP_SEEDS`].
+    pub seeds: u64,
+    /// The figure's name as `faultline sweep --figure` takes it; empty for the scenario's
+    /// default.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub figure: String,
 }
 
 /// Everything a link restores.
@@ -150,6 +169,21 @@ impl Link {
         {
             return Err("This link names a lesson step that cannot exist.".into());
         }
+        if let Some(sw) = &link.view.sweep {
+            if !(1..=MAX_SWEEP_SEEDS).contains(&sw.seeds) {
+                return Err(format!(
+                    "This link's sweep asks for {} seeds; a sweep runs 1 to {MAX_SWEEP_SEEDS}.",
+                    sw.seeds
+                ));
+            }
+            if sw.figure.chars().count() > MAX_FIGURE_CHARS
+                || sw.figure.chars().any(|c| c.is_control())
+            {
+                return Err(format!(
+                    "This link's sweep names its figure oddly (more than {MAX_FIGURE_CHARS} characters, or control characters)."
+                ));
+            }
+        }
         Ok(link)
     }
 }
@@ -175,6 +209,7 @@ mod tests {
                 still: true,
                 hide: vec!["seed".into()],
                 note: "Watch the second charge: why does it not happen?".into(),
+                sweep: None,
             },
         }
     }
@@ -203,6 +238,43 @@ mod tests {
             String::from_utf8(miniz_oxide::inflate::decompress_to_vec(&packed).unwrap()).unwrap();
         assert!(!json.contains("note"), "{json}");
         assert_eq!(Link::decode(&text).unwrap().view.note, "");
+    }
+
+    #[test]
+    fn a_sweep_rides_in_a_link_and_old_links_still_open() {
+        let mut l = sample();
+        l.view.sweep = Some(SweepAt {
+            seeds: 200,
+            figure: "payments.duplicate_charges".into(),
+        });
+        assert_eq!(Link::decode(&l.encode()).unwrap(), l);
+        // A link made before sweeps existed (no `sweep` key) opens as it did.
+        let mut old = sample();
+        old.view.sweep = None;
+        let text = old.encode();
+        let packed = B64.decode(text.split_once('.').unwrap().1).unwrap();
+        let json =
+            String::from_utf8(miniz_oxide::inflate::decompress_to_vec(&packed).unwrap()).unwrap();
+        assert!(!json.contains("sweep"), "{json}");
+        assert_eq!(Link::decode(&text).unwrap(), old);
+        // Malformed sweeps get a sentence.
+        for (seeds, figure, want) in [
+            (0, "", "asks for 0 seeds"),
+            (MAX_SWEEP_SEEDS + 1, "", "a sweep runs 1 to"),
+            (10, "x\u{7}", "oddly"),
+        ] {
+            l.view.sweep = Some(SweepAt {
+                seeds,
+                figure: figure.to_string(),
+            });
+            let e = Link::decode(&l.encode()).unwrap_err();
+            assert!(e.contains(want), "{seeds} {figure:?}: {e}");
+        }
+        l.view.sweep = Some(SweepAt {
+            seeds: 10,
+            figure: "f".repeat(MAX_FIGURE_CHARS + 1),
+        });
+        assert!(Link::decode(&l.encode()).unwrap_err().contains("oddly"));
     }
 
     #[test]

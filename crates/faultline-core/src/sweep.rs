@@ -14,7 +14,7 @@
 //! each seed's outcome is independent of the others, and [`summarize`] reads the outcomes in
 //! seed order whatever order they finished in.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::lesson::{REPORT_VALUES, figure};
 use crate::report::Report;
@@ -220,7 +220,7 @@ impl LeaderWatch {
 
 /// A property, as one row of a sweep's summary: its name, and the node that judged it for a
 /// property of one node (`None` for a property of the whole run, such as Raft's safety).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Property {
     /// The property, for people: "one leader per term".
     pub name: String,
@@ -229,7 +229,7 @@ pub struct Property {
 }
 
 /// The first violation of one property in one run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Violation {
     /// The property.
     pub property: Property,
@@ -240,7 +240,7 @@ pub struct Violation {
 }
 
 /// What one seed's run gave.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeedRun {
     /// The seed.
     pub seed: u64,
@@ -602,4 +602,53 @@ pub fn histogram(runs: &[SeedRun], bins: usize) -> Vec<Bin> {
         out[i].first_seed = Some(out[i].first_seed.map_or(seed, |s| s.min(seed)));
     }
     out
+}
+
+/// Seeds 1 to `n` of `s` run and summed up, the figure the scenario's default: what a lesson
+/// goal on a property over a sweep ([`crate::lesson::Goal::Sweep`]) is judged on.
+pub fn sweep_seeds(s: &Scenario, n: u64) -> Result<Summary, String> {
+    let figure = Figure::default_for(s)?;
+    let runs = (1..=n)
+        .map(|seed| run_seed(s, &figure, seed))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(summarize(&figure, &runs))
+}
+
+/// Whether `property` held in every seed of a sweep that covers seeds 1 to `seeds`, and what
+/// the sweep gave, for people. No sweep, or a shorter one, does not hold.
+pub fn property_held(summary: Option<&Summary>, property: &str, seeds: u64) -> (bool, String) {
+    let Some(s) = summary else {
+        return (
+            false,
+            format!("not swept yet: sweep {seeds} seeds (the Sweep panel)"),
+        );
+    };
+    if s.seed_range
+        .is_none_or(|(first, last)| first != 1 || last < seeds)
+    {
+        return (
+            false,
+            format!("{} seeds swept; this asks for seeds 1 to {seeds}", s.seeds),
+        );
+    }
+    // Seeds where it broke at any node, each counted once (a run judges a property per node).
+    let mut broken: Vec<u64> = s
+        .properties
+        .iter()
+        .filter(|p| p.property.name == property)
+        .flat_map(|p| p.failing.iter().map(|f| f.seed))
+        .filter(|seed| *seed <= seeds)
+        .collect();
+    broken.sort_unstable();
+    broken.dedup();
+    match broken.first() {
+        None => (true, format!("held in all {seeds} seeds")),
+        Some(first) => (
+            false,
+            format!(
+                "broke in {} of {seeds} seeds (the first: seed {first})",
+                broken.len()
+            ),
+        ),
+    }
 }

@@ -1,7 +1,7 @@
 //! Every lesson in `lessons/` is a real puzzle: each step's goal fails as the step opens and
 //! holds once its solution is applied, and its text has what the page shows.
 
-use faultline_core::lesson::{Change, Lesson, apply_all, run};
+use faultline_core::lesson::{Change, Lesson, apply_all, run_for};
 use std::path::{Path, PathBuf};
 
 fn lessons() -> Vec<PathBuf> {
@@ -35,9 +35,9 @@ fn every_lesson_step_fails_first_and_its_solution_meets_the_goal() {
                 !step.hints.is_empty(),
                 "{name}: a step with a goal has a hint"
             );
-            let before = goal.judge(&run(&step.scenario(&lesson).unwrap()).unwrap());
+            let before = goal.judge(&run_for(goal, &step.scenario(&lesson).unwrap()).unwrap());
             assert!(!before.met, "{name}: already met: {before:?}");
-            let after = goal.judge(&run(&step.solved(&lesson).unwrap()).unwrap());
+            let after = goal.judge(&run_for(goal, &step.solved(&lesson).unwrap()).unwrap());
             assert!(after.met, "{name}: the solution fails: {after:?}");
             assert!(after.checks.iter().all(|c| c.met));
         }
@@ -54,11 +54,11 @@ fn a_solution_holds_for_other_seeds_too() {
             for seed in 1..=3 {
                 let mut s = step.solved(&lesson).unwrap();
                 s.seed = seed;
-                let v = goal.judge(&run(&s).unwrap());
+                let v = goal.judge(&run_for(goal, &s).unwrap());
                 assert!(v.met, "{} step {} seed {seed}: {v:?}", f.display(), i + 1);
                 let mut s = step.scenario(&lesson).unwrap();
                 s.seed = seed;
-                let v = goal.judge(&run(&s).unwrap());
+                let v = goal.judge(&run_for(goal, &s).unwrap());
                 assert!(
                     !v.met,
                     "{} step {} seed {seed} met unsolved: {v:?}",
@@ -105,7 +105,7 @@ fn shortcut_fails(file: &str, title: &str, changes: &[Change], marker: &str) {
     for seed in 1..=3 {
         let mut s = apply_all(&lesson.scenario, &all).unwrap();
         s.seed = seed;
-        let v = goal.judge(&run(&s).unwrap());
+        let v = goal.judge(&run_for(goal, &s).unwrap());
         assert!(
             !v.met,
             "{file} '{title}' seed {seed}: the shortcut passes: {v:?}"

@@ -473,6 +473,16 @@ mod share_links {
                 } else {
                     String::new()
                 },
+                sweep: seed
+                    .is_multiple_of(7)
+                    .then(|| faultline_core::share::SweepAt {
+                        seeds: 1 + seed % 1000,
+                        figure: if seed.is_multiple_of(2) {
+                            "p99_ms".into()
+                        } else {
+                            String::new()
+                        },
+                    }),
             },
         }
     }

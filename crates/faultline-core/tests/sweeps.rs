@@ -306,3 +306,57 @@ fn time_to_a_new_leader_is_measured_from_the_leaders_crash() {
         r.properties
     );
 }
+
+#[test]
+fn a_lesson_goal_on_a_sweep_needs_every_seed_to_hold() {
+    use faultline_core::lesson::{Goal, run, run_for};
+    let goal = Goal::parse(
+        r#"{"property": "no duplicate charge", "holds_in_seeds": 40, "says": "nobody is charged twice on any seed"}"#,
+    )
+    .unwrap();
+    assert_eq!(goal.sweep_seeds(), Some(40));
+    let s = rare_duplicates();
+    // One run alone is not enough to judge it: it asks for a sweep.
+    let v = goal.judge(&run(&s).unwrap());
+    assert!(!v.met && v.checks[0].got.contains("not swept yet"), "{v:?}");
+    // Swept: some seeds charge twice, so it does not hold, and says how many.
+    let v = goal.judge(&run_for(&goal, &s).unwrap());
+    assert!(!v.met, "{v:?}");
+    assert!(v.checks[0].got.contains("of 40 seeds"), "{v:?}");
+    assert_eq!(v.checks[0].wants, "nobody is charged twice on any seed");
+    // With idempotency keys no seed charges twice.
+    let mut keyed = s.clone();
+    let faultline_core::models::ModelSpec::Client(c) = &mut keyed.nodes[0].model else {
+        panic!("the first node is the checkout")
+    };
+    c.idempotency_keys = true;
+    let v = goal.judge(&run_for(&goal, &keyed).unwrap());
+    assert!(v.met, "{v:?}");
+    assert_eq!(v.checks[0].got, "held in all 40 seeds");
+    // A sweep shorter than asked does not count.
+    let mut out = run_for(&goal, &keyed).unwrap();
+    out.sweep = Some(faultline_core::sweep::sweep_seeds(&keyed, 10).unwrap());
+    let v = goal.judge(&out);
+    assert!(
+        !v.met && v.checks[0].got.contains("10 seeds swept"),
+        "{v:?}"
+    );
+    // Malformed sweep goals get a sentence.
+    for (text, want) in [
+        (r#"{"property": "x"}"#, "needs both"),
+        (r#"{"property": "x", "holds_in_seeds": 0}"#, "1 to 1000"),
+        (r#"{"property": "x", "holds_in_seeds": 5000}"#, "1 to 1000"),
+        (r#"{"property": "", "holds_in_seeds": 5}"#, "1 to 80"),
+        (
+            r#"{"property": "x", "holds_in_seeds": 5, "at_most": 1}"#,
+            "only",
+        ),
+        (
+            r#"{"property": "x", "holds_in_seeds": 5, "node": "a", "value": "p99_ms", "at_most": 1}"#,
+            "exactly one",
+        ),
+    ] {
+        let e = Goal::parse(text).unwrap_err();
+        assert!(e.contains(want), "{text}: {e}");
+    }
+}

@@ -178,6 +178,8 @@ pub enum Action {
     Failed(String),
     /// An act in the Sweep panel.
     Sweep(crate::sweep_state::SweepAct),
+    /// The sweep's worker (its number) said something or failed.
+    SweepWorker(u64, crate::sweep_state::WorkerEvent),
 }
 
 /// What the browser must do after an action; see `browser::run`.
@@ -211,4 +213,13 @@ pub enum Effect {
     OpenTab(String),
     /// Fetch the lessons file; its text comes back as [`Action::LessonsArrived`].
     FetchLessons,
+    /// Start the sweep's Web Worker under this number (stopping any other); what it says comes
+    /// back as [`Action::SweepWorker`].
+    StartWorker(u64),
+    /// Send the worker with this number a message.
+    PostToWorker(u64, String),
+    /// Stop the sweep's worker.
+    StopWorker,
+    /// Scroll the element with this id into view.
+    Reveal(&'static str),
 }

@@ -32,6 +32,9 @@ struct FrameBench {
     work_start: Option<f64>,
     last_ms: Option<f64>,
     report: Option<(f64, f64, f64, f64)>,
+    /// A sweep's seeds done when the report was made (`bench/frames.mjs --sweep`): whether it
+    /// ran through the whole measurement.
+    sweep_at_report: String,
 }
 
 /// The root component.
@@ -104,7 +107,8 @@ impl Component for App {
             }
         }
         let was_playing = self.page.playing();
-        let sweeping = self.page.sweep.job.is_some();
+        // A sweep in its worker needs no frames: its batches arrive as actions of their own.
+        let sweeping = self.page.sweep.on_thread();
         let effects = reduce(&mut self.page, action);
         self.run(effects);
         self.rescan |= !frame;
@@ -135,6 +139,12 @@ impl Component for App {
                     quantile(&mut b.work_ms, 0.5),
                     quantile(&mut b.work_ms, 0.95),
                 ));
+                let v = &self.page.sweep.view;
+                b.sweep_at_report = match (v.running, &v.summary) {
+                    (Some((done, all)), _) => format!("running: {done} of {all} seeds"),
+                    (None, Some(s)) => format!("finished: {} seeds", s.seeds),
+                    (None, None) => "none".into(),
+                };
             }
         }
         if first_render
@@ -233,9 +243,10 @@ impl Component for App {
                     if let Some(b) = &self.bench {
                         <p class="notice" role="status">
                             if let Some((i50, i95, w50, w95)) = b.report {
-                                <output id="frame-report" data-interval-p95-ms={format!("{i95:.2}")} data-work-p95-ms={format!("{w95:.2}")}>
-                                    { format!("{} frames with {} messages in flight: frame interval p50 {i50:.1} ms, p95 {i95:.1} ms; page work per frame p50 {w50:.2} ms, p95 {w95:.2} ms",
-                                        crate::framebench::FRAMES, world.in_flight_count()) }
+                                <output id="frame-report" data-interval-p95-ms={format!("{i95:.2}")} data-work-p95-ms={format!("{w95:.2}")}
+                                    data-sweep={b.sweep_at_report.clone()}>
+                                    { format!("{} frames with {} messages in flight: frame interval p50 {i50:.1} ms, p95 {i95:.1} ms; page work per frame p50 {w50:.2} ms, p95 {w95:.2} ms; sweep at the end: {}",
+                                        crate::framebench::FRAMES, world.in_flight_count(), b.sweep_at_report) }
                                 </output>
                             } else {
                                 { format!("Measuring frames: {} of {}", b.work_ms.len(), crate::framebench::FRAMES) }

@@ -121,6 +121,34 @@ pub fn run(effect: Effect, on: &yew::Callback<crate::state::Action>) -> Result<(
                     "The browser would not open a new tab. Copy the page's link instead.".into()
                 })
         }
+        Effect::StartWorker(id) => {
+            start_worker(id, on);
+            Ok(())
+        }
+        Effect::PostToWorker(id, text) => {
+            SWEEP_WORKER.with_borrow(|w| {
+                if let Some(w) = w.as_ref().filter(|w| w.id == id) {
+                    // A refused message shows as the worker's error event.
+                    let _ = w
+                        .worker
+                        .post_message(&wasm_bindgen::JsValue::from_str(&text));
+                }
+            });
+            Ok(())
+        }
+        Effect::StopWorker => {
+            stop_worker();
+            Ok(())
+        }
+        Effect::Reveal(id) => {
+            if let Some(el) = window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id(id))
+            {
+                el.scroll_into_view();
+            }
+            Ok(())
+        }
         Effect::Fragment(text) => {
             // Replaces the history entry: Back leaves the page, as people expect.
             if let Some(h) = window().and_then(|w| w.history().ok()) {
@@ -132,6 +160,73 @@ pub fn run(effect: Effect, on: &yew::Callback<crate::state::Action>) -> Result<(
             }
             Ok(())
         }
+    }
+}
+
+/// The sweep's worker, while it runs, with its handlers (dropped with it).
+struct SweepWorker {
+    id: u64,
+    worker: web_sys::Worker,
+    _on_message: wasm_bindgen::closure::Closure<dyn FnMut(web_sys::MessageEvent)>,
+    _on_error: wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>,
+}
+
+thread_local! {
+    static SWEEP_WORKER: std::cell::RefCell<Option<SweepWorker>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Starts the sweep's worker number `id` (its script is fetched now, not with the page), which
+/// reports to `on` as [`crate::state::Action::SweepWorker`]; a worker that cannot start is
+/// reported as failed, and the page sweeps on its own thread.
+fn start_worker(id: u64, on: &yew::Callback<crate::state::Action>) {
+    use crate::state::Action;
+    use crate::sweep_state::WorkerEvent;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    stop_worker();
+    let worker = match web_sys::Worker::new(faultline_worker::LOADER_URL) {
+        Ok(w) => w,
+        Err(e) => {
+            let why = e
+                .dyn_ref::<js_sys::Error>()
+                .map_or("the browser refused it".into(), |e| {
+                    String::from(e.message())
+                });
+            on.emit(Action::SweepWorker(id, WorkerEvent::Failed(why)));
+            return;
+        }
+    };
+    let said = on.clone();
+    let on_message =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            let text = e.data().as_string().unwrap_or_default();
+            said.emit(Action::SweepWorker(id, WorkerEvent::Message(text)));
+        });
+    let failed = on.clone();
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+        // Handled here: the panel says it, so the console need not.
+        e.prevent_default();
+        let why = e
+            .dyn_ref::<web_sys::ErrorEvent>()
+            .map(|e| e.message())
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| "its script did not load".into());
+        failed.emit(Action::SweepWorker(id, WorkerEvent::Failed(why)));
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    SWEEP_WORKER.set(Some(SweepWorker {
+        id,
+        worker,
+        _on_message: on_message,
+        _on_error: on_error,
+    }));
+}
+
+/// Terminates the sweep's worker, if one runs: a cancel stops it at once, mid-seed.
+fn stop_worker() {
+    if let Some(w) = SWEEP_WORKER.take() {
+        w.worker.terminate();
     }
 }
 

@@ -21,9 +21,17 @@ use crate::templates::{DEFAULT_SCENARIO, TEMPLATES};
 /// Applies one action to the page and returns what the browser must do.
 pub fn reduce(page: &mut Page, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
-    if let Action::Frame(ts) = action {
-        page.frame(ts, &mut fx);
-        return fx;
+    // A frame, and a sweep worker's batch of runs, refresh only what they change.
+    match action {
+        Action::Frame(ts) => {
+            page.frame(ts, &mut fx);
+            return fx;
+        }
+        Action::SweepWorker(id, e) => {
+            page.sweep_worker(id, e, &mut fx);
+            return fx;
+        }
+        _ => {}
     }
     if let Action::InView(panel, seen) = action {
         page.panel_in_view(panel, seen);
@@ -35,7 +43,9 @@ pub fn reduce(page: &mut Page, action: Action) -> Vec<Effect> {
     // What the verdicts' list must re-read when this action moves or forks the run.
     let before = (s.world.now_us(), s.world.trace().hash());
     match action {
-        Action::Frame(_) | Action::InView(..) => unreachable!("handled above"),
+        Action::Frame(_) | Action::InView(..) | Action::SweepWorker(..) => {
+            unreachable!("handled above")
+        }
         Action::Toggle => s.toggle(),
         Action::Step => s.step(),
         Action::Speed(v) => s.set_speed(v),
@@ -560,6 +570,9 @@ impl Page {
                 Err(e) => page.error = Some(format!("{e} The default sandbox is open instead.")),
             }
         }
+        if page.bench {
+            page.bench_sweep(&start.query, &start.hash, &mut fx);
+        }
         page.refresh_all(None);
         (page, fx)
     }
@@ -716,6 +729,9 @@ impl Page {
         self.locked = !self.hidden.is_empty();
         self.note = clean_note(&link.view.note);
         self.announce = "The shared run is open, paused at its moment.".into();
+        if let Some(at) = &link.view.sweep {
+            self.sweep_from_link(at, fx);
+        }
         if let Some(LessonAt { id, step }) = lesson {
             if !self.catalog.is_empty() {
                 self.join_lesson(&id, step);

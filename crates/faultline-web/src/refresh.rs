@@ -35,7 +35,7 @@ impl Page {
     /// One animation frame: time moves while playing, and the panels are refreshed on a
     /// schedule. Returns whether anything on screen may have changed.
     pub(crate) fn frame(&mut self, ts: f64, fx: &mut Vec<Effect>) -> bool {
-        self.sweep.frame();
+        self.sweep_frame(ts, fx);
         let Ok(s) = &mut self.session else {
             return false;
         };
@@ -153,7 +153,12 @@ impl Page {
         }
         // Judged on a fresh run of the recorded scenario, which sees every event; the page's own
         // world keeps only the newest (the same run: the recorded scenario replays exactly).
-        let Ok(v) = faultline_core::lesson::run(&s.recorded()).map(|out| goal.judge(&out)) else {
+        // A goal on a sweep is judged on the learner's own last sweep of this scenario.
+        let recorded = s.recorded();
+        let Ok(v) = faultline_core::lesson::run(&recorded).map(|mut out| {
+            out.sweep = self.sweep.swept(&recorded);
+            goal.judge(&out)
+        }) else {
             return;
         };
         let met = v.met;

@@ -316,12 +316,13 @@ impl Page {
     }
 
     /// The view options a link from this page carries: reduced motion, the teacher's hidden
-    /// parts and note.
+    /// parts and note (a sweep only in the Sweep panel's own link).
     pub(crate) fn link_view(&self) -> LinkView {
         LinkView {
             still: self.still,
             hide: self.hidden.clone(),
             note: self.note.clone(),
+            sweep: None,
         }
     }
 }

@@ -127,8 +127,15 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
     });
     let start = on.reform(|_| Action::Sweep(SweepAct::Start));
     let cancel = on.reform(|_| Action::Sweep(SweepAct::Cancel));
+    let copy = on.reform(|_| Action::Sweep(SweepAct::CopyLink));
+    // Where the seeds run, for people (the note below) and for the tests.
+    let runner = if v.on_thread.is_some() {
+        "page"
+    } else {
+        "worker"
+    };
     html! {
-        <section class="sweep" aria-labelledby="sweep-title">
+        <section class="sweep" aria-labelledby="sweep-title" data-runner={runner}>
             <h3 id="sweep-title">{"Sweep seeds"}</h3>
             <p class="hint">{ "Run this scenario, with your changes, over many seeds: a rare failure shows up in a few of them, and each one replays exactly." }</p>
             <div class="sweep-form">
@@ -157,12 +164,24 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
                     { format!(" {done} of {all} seeds") }
                 </p>
             }
+            if let Some(note) = &v.on_thread {
+                <p class="hint" id="sweep-on-thread" role="status">{ note.clone() }</p>
+            }
             if v.cancelled {
                 <p class="hint" role="status">{ format!("Cancelled: the numbers below are the first {} seeds'.",
                     v.summary.as_ref().map_or(0, |s| s.seeds)) }</p>
             }
             if let Some(e) = &v.error {
                 <p class="error-text" role="alert">{ e.clone() }</p>
+            }
+            if v.summary.is_some() {
+                <p class="sweep-share">
+                    <button id="sweep-copy-link" onclick={copy}>{"Copy sweep link"}</button>
+                    { " Opens this scenario with these seeds and figure, and runs the sweep." }
+                    if let Some(url) = &v.link {
+                        <input id="sweep-link" type="text" readonly=true aria-label="The sweep's link" value={url.clone()} />
+                    }
+                </p>
             }
             if let Some(s) = &v.summary {
                 <p class="hint" id="sweep-cli">{ format!("The same numbers: faultline sweep SCENARIO.json --seeds 1..{} --figure {}",
