@@ -95,6 +95,8 @@ impl LogLines {
 
 /// The trace up to `until_us` as JSON Lines (see [`LogLines`]), and whether it was cut at
 /// [`MAX_EXPORT_BYTES`].
+// Cold code: `inline` lets the page compile it at its own opt-level "z" (see Cargo.toml).
+#[inline]
 pub fn trace_jsonl(s: &Scenario, until_us: u64) -> Result<(String, bool), String> {
     let mut out = String::new();
     let mut lines = LogLines::new(s.nodes.iter().map(|n| n.id.clone()).collect());
@@ -109,6 +111,8 @@ pub fn trace_jsonl(s: &Scenario, until_us: u64) -> Result<(String, bool), String
 /// The trace up to `until_us` in Chrome's trace-event format: one track per node; each message
 /// a slice on its receiver's track from send to arrival (or loss); faults, state changes and
 /// notices as instants. Times are in microseconds, as the format wants.
+// Cold code: `inline` lets the page compile it at its own opt-level "z" (see Cargo.toml).
+#[inline]
 pub fn chrome_trace(s: &Scenario, until_us: u64) -> Result<(String, bool), String> {
     let names: Vec<String> = s.nodes.iter().map(|n| n.id.clone()).collect();
     let name = |i: usize| names.get(i).cloned().unwrap_or_default();
@@ -203,6 +207,8 @@ pub fn otel_trace_id(client: usize, trace_id: u64) -> String {
 /// span on the client, a CLIENT span per attempt, and a SERVER span for each attempt a service
 /// received, its child. Times are virtual, counted from the Unix epoch (a run starts in 1970).
 /// An attempt that got no answer by `until_us` ends there, with an error status.
+// Cold code: `inline` lets the page compile it at its own opt-level "z" (see Cargo.toml).
+#[inline]
 pub fn otel_spans(s: &Scenario, until_us: u64) -> Result<(String, bool), String> {
     use crate::msg::Payload;
     use std::collections::HashMap;

@@ -609,6 +609,8 @@ where
 
 impl Scenario {
     /// Reads and checks a scenario from JSON text.
+    // Cold code: `inline` lets the page compile it at its own opt-level "z" (see Cargo.toml).
+    #[inline]
     pub fn parse(text: &str) -> Result<Scenario, ScenarioErrors> {
         if text.len() > MAX_SCENARIO_BYTES {
             return Err(ScenarioErrors(vec![ScenarioError::at(
@@ -660,6 +662,8 @@ impl Scenario {
     }
 
     /// Pretty JSON, the format's canonical text.
+    // Cold code: `inline` lets the page compile it at its own opt-level "z" (see Cargo.toml).
+    #[inline]
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a scenario always serialises")
     }

@@ -102,6 +102,8 @@ fn is_default_view(v: &LinkView) -> bool {
 
 impl Link {
     /// The link text (without `#`).
+    // Cold code: `inline` lets the page compile it at its own opt-level "z" (see Cargo.toml).
+    #[inline]
     pub fn encode(&self) -> String {
         let json = serde_json::to_vec(self).expect("a link always serialises");
         let packed = miniz_oxide::deflate::compress_to_vec(&json, 9);
@@ -109,6 +111,8 @@ impl Link {
     }
 
     /// Reads a link text (a leading `#` is allowed). Every error is a sentence for the learner.
+    // Cold code: `inline` lets the page compile it at its own opt-level "z" (see Cargo.toml).
+    #[inline]
     pub fn decode(text: &str) -> Result<Link, String> {
         let text = text.strip_prefix('#').unwrap_or(text).trim();
         if text.len() > MAX_LINK_CHARS {
