@@ -556,7 +556,7 @@ fn a_panel_out_of_view_waits_and_is_fresh_when_seen() {
     );
     let key_now = p.key_chart.clone().expect("a key chart");
     assert!(
-        p.charts.iter().any(|c| *c == *key_now),
+        p.charts.contains(&key_now),
         "the key chart is among the charts"
     );
     reduce(&mut p, Action::Toggle);

@@ -378,30 +378,30 @@ impl Page {
                 .filter_map(|g| charts::gauge(w, id, g, &g.replace('_', " "), moments))
                 .collect();
         }
-        if charts.is_empty() {
-            if let Some(id) = self.request_focus() {
-                let timeout = current_config(s, id)
-                    .get("timeout_ms")
-                    .and_then(|v| v.as_f64());
-                let services = (0..w.names().len() as u16)
-                    .map(NodeId)
-                    .filter(|n| w.node(*n).model_kind() == ModelKind::Service);
-                let (latency, rates) = (
-                    charts::latency(w, id, timeout),
-                    charts::rates(w, id, moments),
-                );
-                // Requests against attempts is where a storm or an outage shows first.
-                key = rates.is_some().then_some(usize::from(latency.is_some()));
-                charts = [latency, rates]
-                    .into_iter()
-                    .chain(
-                        services
-                            .take(2)
-                            .map(|n| charts::gauge(w, n, "queue", "queue length", moments)),
-                    )
-                    .flatten()
-                    .collect();
-            }
+        if charts.is_empty()
+            && let Some(id) = self.request_focus()
+        {
+            let timeout = current_config(s, id)
+                .get("timeout_ms")
+                .and_then(|v| v.as_f64());
+            let services = (0..w.names().len() as u16)
+                .map(NodeId)
+                .filter(|n| w.node(*n).model_kind() == ModelKind::Service);
+            let (latency, rates) = (
+                charts::latency(w, id, timeout),
+                charts::rates(w, id, moments),
+            );
+            // Requests against attempts is where a storm or an outage shows first.
+            key = rates.is_some().then_some(usize::from(latency.is_some()));
+            charts = [latency, rates]
+                .into_iter()
+                .chain(
+                    services
+                        .take(2)
+                        .map(|n| charts::gauge(w, n, "queue", "queue length", moments)),
+                )
+                .flatten()
+                .collect();
         }
         let key = key
             .or((!charts.is_empty()).then_some(0))
