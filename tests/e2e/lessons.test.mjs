@@ -16,7 +16,7 @@ test('complete the first step of the idempotency lesson through the page', async
   await page.click('#lessons-button');
   await page.click('button.lesson-open[data-lesson="07-idempotency"]');
   assert.equal(await page.textContent('#lesson-title'), 'The duplicated order');
-  assert.match(await page.textContent('#step-title'), /Step 1 of 2: Charged twice/);
+  assert.match(await page.textContent('#step-title'), /Step 1 of 3: Charged twice/);
   // A lesson opens paused at zero, so the learner can read and set up first.
   assert.equal(await page.getAttribute('#sim-time', 'data-time-us'), '0');
   // The goal's wording would settle the prediction, so it waits for an answer.
@@ -59,12 +59,12 @@ test('complete the first step of the idempotency lesson through the page', async
   await page.waitForSelector('body[data-ready="1"]');
   await page.click('#lessons-button');
   await page.waitForSelector('button.lesson-open'); // the lessons are fetched when first wanted
-  assert.match(await page.textContent('.lesson-list'), /1 of 2 goals met/);
+  assert.match(await page.textContent('.lesson-list'), /1 of 3 goals met/);
 
   // Next step, by the step links.
   await page.click('button.lesson-open[data-lesson="07-idempotency"]');
   await page.click('#next-step');
-  assert.match(await page.textContent('#step-title'), /Step 2 of 2: Why not just stop retrying\?/);
+  assert.match(await page.textContent('#step-title'), /Step 2 of 3: Why not just stop retrying\?/);
   assert.deepEqual(errors, []);
 });
 

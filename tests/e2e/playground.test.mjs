@@ -8,8 +8,13 @@ let env;
 before(async () => { env = await start(); });
 after(async () => { await env?.close(); });
 
-const failedCount = async (page) =>
-  Number(await page.locator('table.stats tbody tr:first-child td:nth-child(4)').textContent());
+// The numbers table is below the stage: while a run plays it is refreshed only in view, as a
+// learner reading it would have it, so the tests scroll to it before they wait on it.
+const statsInView = (page) => page.locator('table.stats').scrollIntoViewIfNeeded();
+const failedCount = async (page) => {
+  await statsInView(page);
+  return Number(await page.locator('table.stats tbody tr:first-child td:nth-child(4)').textContent());
+};
 
 /** Clicks the middle of the link between two nodes, as a learner would. */
 async function clickBetween(page, a, b) {
@@ -42,7 +47,6 @@ test('cut a link: messages drop and requests fail; heal it: they succeed again',
   await clickBetween(page, 'client', 'server');
   assert.match(await link.getAttribute('class'), /cut/);
   assert.match(await link.getAttribute('aria-label'), /, cut/);
-  const failedBefore = await failedCount(page);
   // The event log shows the fault, and its filters hide what is unchecked. It keeps the last 80
   // lines, which at 5x pass in well under a second: pause to read it.
   await page.click('#play-pause');
@@ -52,13 +56,16 @@ test('cut a link: messages drop and requests fail; heal it: they succeed again',
   assert.doesNotMatch(await page.textContent('.log-lines'), /link cut/);
   await page.check('input.log-kind[data-kind="messages"]');
   await page.check('input.log-kind[data-kind="changes"]');
+  const failedBefore = await failedCount(page); // paused: the count holds still
   await page.click('#play-pause');
   // With a 1 s timeout, requests sent into the cut fail within about a second (5x speed).
+  await statsInView(page); // clicking play scrolled back up to the button
   await page.waitForFunction((n) => Number(document.querySelector('table.stats tbody tr:first-child td:nth-child(4)').textContent) > n + 2, failedBefore, { timeout: 5_000 });
   assert.match(await page.textContent('#announce'), /cut|timed out|Link/i);
   assert.match(await page.textContent('.log-lines'), /dropped m\d+ client -> server: link cut|sent m\d+/);
   await clickBetween(page, 'client', 'server');
   assert.doesNotMatch(await link.getAttribute('class'), /cut/);
+  await statsInView(page);
   const ok = Number(await page.locator('table.stats tbody tr:first-child td:nth-child(3)').textContent());
   await page.waitForFunction((n) => Number(document.querySelector('table.stats tbody tr:first-child td:nth-child(3)').textContent) > n + 3, ok, { timeout: 5_000 });
   assert.deepEqual(errors, []);
@@ -86,6 +93,7 @@ test('a setting changes the run and shows in the chart', async () => {
   await page.waitForFunction(() => document.querySelector('figure.chart')?.textContent.includes('timeout 60 ms'), null, { timeout: 3_000 });
   // 60 ms is below the round trip (60-100 ms plus work): requests start to time out.
   const failedBefore = await failedCount(page);
+  await statsInView(page);
   await page.waitForFunction((n) => Number(document.querySelector('table.stats tbody tr:first-child td:nth-child(4)').textContent) > n + 3, failedBefore, { timeout: 5_000 });
   assert.deepEqual(errors, []);
 });
