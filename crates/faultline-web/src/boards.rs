@@ -258,7 +258,8 @@ impl Board {
         let h = kind.height() * PHONE_SCALE;
         let half = BOARD_W * PHONE_SCALE / 2.0;
         let (x, y) = node_at;
-        let below = y + 62.0;
+        // Below the node's state line, which a phone draws 1.35 times larger (to y + 69).
+        let below = y + 72.0;
         let top = if below + h <= HEIGHT - 2.0 || y - 46.0 - h < 2.0 {
             below
         } else {
