@@ -54,7 +54,7 @@ try {
     stack.push(e);
   }
   const frames = count.get(main) ?? 1;
-  const span = (Math.max(...onMain.map((e) => e.ts + e.dur)) - Math.min(...onMain.map((e) => e.ts))) / 1000;
+  const span = (onMain.reduce((m, e) => Math.max(m, e.ts + e.dur), -Infinity) - onMain.reduce((m, e) => Math.min(m, e.ts), Infinity)) / 1000;
   const rows = [...self].filter(([, us]) => us > 0).sort((a, b) => b[1] - a[1]).slice(0, 25)
     .map(([name, us]) => ({ name, ms_per_frame: +(us / 1000 / frames).toFixed(2), total_ms: +(us / 1000).toFixed(0) }));
 

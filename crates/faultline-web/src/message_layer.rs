@@ -5,8 +5,9 @@
 //!
 //! Why a canvas: the dots change every frame. Drawn as SVG path text, a thousand of them were
 //! one long attribute the browser parsed, laid out and painted again sixty times a second
-//! (`bench/frames.mjs`). Painted here, a frame is a few hundred arcs into a bitmap and no markup
-//! at all: Yew compares the frame's dots and the effect repaints them.
+//! (`bench/frames.mjs`). Painted here, a frame is no markup at all: Yew compares the frame's dots
+//! and the effect stamps them into a bitmap of our own (`raster.rs`: as canvas arcs, the
+//! browser's software rasteriser spent about 11 ms a frame on them) and copies it in at once.
 //!
 //! The layer sits *under* the SVG (whose background is transparent), so nodes, their pictures,
 //! gates and labels stay on top of the messages, as they were when the dots were SVG. It is
@@ -27,6 +28,7 @@ use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 use crate::layout::{HEIGHT, WIDTH};
+use crate::raster;
 
 /// Attempt numbers drawn at most in one frame: past this many the canvas is a blur anyway,
 /// and each is text to shape and paint.
@@ -75,6 +77,13 @@ impl Style {
             "heartbeat" => Style::Heartbeat,
             _ => Style::Other,
         }
+    }
+
+    /// Its colour as bytes, for the bitmap.
+    fn rgb(self) -> [u8; 3] {
+        let hex = self.colour();
+        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0);
+        [byte(1), byte(3), byte(5)]
     }
 
     fn colour(self) -> &'static str {
@@ -312,51 +321,68 @@ fn paint(
     (w, h): (f64, f64),
     dots: &[Dot],
     last: &RefCell<Drawn>,
+    pixels: &RefCell<Pixels>,
 ) {
     let Some(ctx) = context_2d(canvas) else {
         return;
     };
-    // Sharp on HiDPI screens: the bitmap has a pixel per device pixel (bounded, say, at 4x).
-    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio().clamp(1.0, 4.0));
-    let (bw, bh) = (
-        (w * dpr).round().max(0.0) as u32,
-        (h * dpr).round().max(0.0) as u32,
-    );
-    if canvas.width() != bw || canvas.height() != bh {
-        canvas.set_width(bw); // clears it too
-        canvas.set_height(bh);
+    // Sharp on HiDPI screens: a pixel per device pixel, within the bitmap's bound.
+    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+    let (bw, bh, k) = raster::fit_resolution(w, h, dpr);
+    let mut r = pixels.borrow_mut();
+    if canvas.width() as usize != bw
+        || canvas.height() as usize != bh
+        || (r.image.is_none() && bw > 0 && bh > 0)
+    {
+        canvas.set_width(bw as u32); // clears it too
+        canvas.set_height(bh as u32);
+        *r = Pixels::new(bw, bh);
     }
-    let _ = ctx.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0);
-    ctx.clear_rect(0.0, 0.0, f64::from(bw), f64::from(bh));
     let mut drawn = Drawn {
         messages: dots.len(),
         ..Drawn::default()
     };
+    // The rows last frame painted: cleared now, and copied again below, so the dots that
+    // left them are erased on screen too.
+    let before = r.bitmap.as_mut().and_then(raster::Bitmap::clear);
     if w > 0.0 && h > 0.0 {
         let (s, ox, oy) = fit(w, h);
-        let _ = ctx.set_transform(dpr * s, 0.0, 0.0, dpr * s, dpr * ox, dpr * oy);
-        // One path and one fill per style: a thousand dots are a handful of fills.
-        for style in Style::ALL {
-            for doomed in [false, true] {
-                let r = style.radius();
-                let mut any = false;
-                ctx.begin_path();
-                for d in dots
-                    .iter()
-                    .filter(|d| d.style == style && d.doomed == doomed)
-                {
-                    let (x, y) = (f64::from(d.x), f64::from(d.y));
-                    ctx.move_to(x + r, y);
-                    let _ = ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
-                    any = true;
-                }
-                if any {
-                    ctx.set_global_alpha(if doomed { 0.45 } else { 1.0 });
-                    ctx.set_fill_style_str(style.colour());
-                    ctx.fill();
+        let scale = k * s;
+        // The dots are stamped into the bitmap here and handed over in one copy: painted as
+        // canvas arcs they cost the browser about 11 ms a frame (see `raster`).
+        if r.discs.is_empty() || r.disc_scale != scale {
+            r.disc_scale = scale;
+            r.discs = Style::ALL
+                .iter()
+                .map(|st| (*st, raster::Disc::new(st.radius() * scale)))
+                .collect();
+        }
+        let Pixels { bitmap, discs, .. } = &mut *r;
+        if let Some(b) = bitmap {
+            for (style, disc) in discs.iter() {
+                let rgb = style.rgb();
+                for doomed in [false, true] {
+                    for d in dots
+                        .iter()
+                        .filter(|d| d.style == *style && d.doomed == doomed)
+                    {
+                        let x = k * (s * f64::from(d.x) + ox);
+                        let y = k * (s * f64::from(d.y) + oy);
+                        b.stamp(disc, x, y, rgb, if doomed { 0.45 } else { 1.0 });
+                    }
                 }
             }
         }
+    }
+    let now = r.bitmap.as_ref().and_then(raster::Bitmap::dirty);
+    let rows = match (before, now) {
+        (Some(b), n) => Some(raster::union(n, b)),
+        (None, n) => n,
+    };
+    r.show(&ctx, rows);
+    if w > 0.0 && h > 0.0 {
+        let (s, ox, oy) = fit(w, h);
+        let _ = ctx.set_transform(k * s, 0.0, 0.0, k * s, k * ox, k * oy);
         ctx.set_global_alpha(1.0);
         let px = label_px(w);
         let labels = labels(dots, s, px);
@@ -397,6 +423,59 @@ fn paint(
     }
 }
 
+/// The layer's bitmap, the browser's `ImageData` it is copied into, and the discs stamped, for
+/// the current size and scale: kept between frames so a frame allocates nothing.
+#[derive(Default)]
+struct Pixels {
+    bitmap: Option<raster::Bitmap>,
+    image: Option<(web_sys::ImageData, js_sys::Uint32Array)>,
+    discs: Vec<(Style, raster::Disc)>,
+    disc_scale: f64,
+}
+
+impl Pixels {
+    fn new(w: usize, h: usize) -> Pixels {
+        let bitmap = raster::Bitmap::new(w, h);
+        let image = bitmap.as_ref().and_then(|b| {
+            let img = web_sys::ImageData::new_with_sw(b.width() as u32, b.height() as u32).ok()?;
+            let data = js_sys::Reflect::get(&img, &wasm_bindgen::JsValue::from_str("data"))
+                .ok()?
+                .dyn_into::<js_sys::Uint8ClampedArray>()
+                .ok()?;
+            // A view of the same bytes a pixel at a time: the bitmap is copied in as it is.
+            Some((img, js_sys::Uint32Array::new(&data.buffer())))
+        });
+        Pixels {
+            bitmap,
+            image,
+            discs: Vec::new(),
+            disc_scale: 0.0,
+        }
+    }
+
+    /// Copies the bitmap's rows `from..to` onto the canvas, replacing what was there.
+    fn show(&self, ctx: &web_sys::CanvasRenderingContext2d, rows: Option<(usize, usize)>) {
+        if let (Some(b), Some((img, data)), Some((from, to))) = (&self.bitmap, &self.image, rows)
+            && data.length() as usize == b.pixels().len()
+            && from < to
+            && to <= b.height()
+        {
+            let (start, end) = (from * b.width(), to * b.width());
+            data.subarray(start as u32, end as u32)
+                .copy_from(&b.pixels()[start..end]);
+            let _ = ctx.put_image_data_with_dirty_x_and_dirty_y_and_dirty_width_and_dirty_height(
+                img,
+                0.0,
+                0.0,
+                0.0,
+                from as f64,
+                b.width() as f64,
+                (to - from) as f64,
+            );
+        }
+    }
+}
+
 /// The layer's properties.
 #[derive(Properties, PartialEq)]
 pub struct MessageLayerProps {
@@ -409,19 +488,25 @@ pub struct MessageLayerProps {
 pub fn message_layer(props: &MessageLayerProps) -> Html {
     let canvas = use_node_ref();
     let last = use_mut_ref(Drawn::default);
+    let pixels = use_mut_ref(Pixels::default);
     let current = use_mut_ref(|| Rc::new(Vec::new()));
     // The size as last measured. Read once, then kept by the resize observer: reading it in
     // every frame's paint, right after the frame's DOM patch, made the browser lay the page out
     // inside the script (a forced layout) on every frame.
     let size = use_mut_ref(|| None::<(f64, f64)>);
     {
-        let (canvas, last, current, size) =
-            (canvas.clone(), last.clone(), current.clone(), size.clone());
+        let (canvas, last, current, size, pixels) = (
+            canvas.clone(),
+            last.clone(),
+            current.clone(),
+            size.clone(),
+            pixels.clone(),
+        );
         use_effect_with(props.dots.clone(), move |dots| {
             *current.borrow_mut() = dots.clone();
             if let Some(c) = canvas.cast::<web_sys::HtmlCanvasElement>() {
                 let wh = *size.borrow_mut().get_or_insert_with(|| measure(&c));
-                paint(&c, wh, dots, &last);
+                paint(&c, wh, dots, &last, &pixels);
             }
         });
     }
@@ -436,7 +521,7 @@ pub fn message_layer(props: &MessageLayerProps) -> Html {
                         // An observer runs after layout: the size is read for free.
                         let wh = measure(&c);
                         *size.borrow_mut() = Some(wh);
-                        paint(&c, wh, &current.borrow(), &last)
+                        paint(&c, wh, &current.borrow(), &last, &pixels)
                     }
                 });
                 let o = web_sys::ResizeObserver::new(repaint.as_ref().unchecked_ref()).ok()?;
