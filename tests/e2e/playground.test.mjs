@@ -45,6 +45,11 @@ test('cut a link: messages drop and requests fail; heal it: they succeed again',
   await page.waitForTimeout(600);
   const link = page.locator('#canvas g.link[data-link="0"]');
   await clickBetween(page, 'client', 'server');
+  // The page answers the click in its next render; under a loaded CI machine at 5x that can
+  // come after the click returns, so wait for it rather than read at once.
+  const linkCut = (cut) => page.waitForFunction((want) =>
+    document.querySelector('#canvas g.link[data-link="0"]').classList.contains('cut') === want, cut, { timeout: 5_000 });
+  await linkCut(true);
   assert.match(await link.getAttribute('class'), /cut/);
   assert.match(await link.getAttribute('aria-label'), /, cut/);
   // The event log shows the fault, and its filters hide what is unchecked. It keeps the last 80
@@ -64,6 +69,7 @@ test('cut a link: messages drop and requests fail; heal it: they succeed again',
   assert.match(await page.textContent('#announce'), /cut|timed out|Link/i);
   assert.match(await page.textContent('.log-lines'), /dropped m\d+ client -> server: link cut|sent m\d+/);
   await clickBetween(page, 'client', 'server');
+  await linkCut(false);
   assert.doesNotMatch(await link.getAttribute('class'), /cut/);
   await statsInView(page);
   const ok = Number(await page.locator('table.stats tbody tr:first-child td:nth-child(3)').textContent());

@@ -383,7 +383,7 @@ mod tests {
         b.stamp(&disc, 30.0, 40.0, [1, 2, 3], 1.0);
         let (from, to) = b.dirty().unwrap();
         assert!(
-            from <= 8 && from >= 6 && to >= 42 && to <= 44,
+            (6..=8).contains(&from) && (42..=44).contains(&to),
             "{from}..{to}"
         );
         b.stamp(&disc, 30.0, 100.0, [1, 2, 3], 1.0); // wholly below: no rows
