@@ -180,7 +180,7 @@ fn marks(
 }
 
 /// A colour from `#rrggbb`.
-fn hex(s: &str) -> RGBColor {
+pub(crate) fn hex(s: &str) -> RGBColor {
     let c = |i: usize| u8::from_str_radix(s.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0);
     RGBColor(c(1), c(3), c(5))
 }

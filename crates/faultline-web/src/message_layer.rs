@@ -81,9 +81,8 @@ impl Style {
 
     /// Its colour as bytes, for the bitmap.
     fn rgb(self) -> [u8; 3] {
-        let hex = self.colour();
-        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0);
-        [byte(1), byte(3), byte(5)]
+        let plotters::style::RGBColor(r, g, b) = crate::charts::hex(self.colour());
+        [r, g, b]
     }
 
     fn colour(self) -> &'static str {
@@ -345,8 +344,8 @@ fn paint(
     // The rows last frame painted: cleared now, and copied again below, so the dots that
     // left them are erased on screen too.
     let before = r.bitmap.as_mut().and_then(raster::Bitmap::clear);
-    if w > 0.0 && h > 0.0 {
-        let (s, ox, oy) = fit(w, h);
+    let fitted = (w > 0.0 && h > 0.0).then(|| fit(w, h));
+    if let Some((s, ox, oy)) = fitted {
         let scale = k * s;
         // The dots are stamped into the bitmap here and handed over in one copy: painted as
         // canvas arcs they cost the browser about 11 ms a frame (see `raster`).
@@ -375,15 +374,9 @@ fn paint(
         }
     }
     let now = r.bitmap.as_ref().and_then(raster::Bitmap::dirty);
-    let rows = match (before, now) {
-        (Some(b), n) => Some(raster::union(n, b)),
-        (None, n) => n,
-    };
-    r.show(&ctx, rows);
-    if w > 0.0 && h > 0.0 {
-        let (s, ox, oy) = fit(w, h);
+    r.show(&ctx, before.map_or(now, |b| Some(raster::union(now, b))));
+    if let Some((s, ox, oy)) = fitted {
         let _ = ctx.set_transform(k * s, 0.0, 0.0, k * s, k * ox, k * oy);
-        ctx.set_global_alpha(1.0);
         let px = label_px(w);
         let labels = labels(dots, s, px);
         if !labels.is_empty() {
