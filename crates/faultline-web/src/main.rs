@@ -29,7 +29,6 @@ mod moments;
 mod moments_view;
 mod observed;
 mod panels;
-mod raster;
 mod reduce;
 mod refresh;
 mod sandbox;

@@ -6,7 +6,7 @@
 //! Why a canvas: the dots change every frame. Drawn as SVG path text, a thousand of them were
 //! one long attribute the browser parsed, laid out and painted again sixty times a second
 //! (`bench/frames.mjs`). Painted here, a frame is no markup at all: Yew compares the frame's dots
-//! and the effect stamps them into a bitmap of our own (`raster.rs`: as canvas arcs, the
+//! and the effect stamps them into a bitmap of our own (`faultline-raster`: as canvas arcs, the
 //! browser's software rasteriser spent about 11 ms a frame on them) and copies it in at once.
 //!
 //! The layer sits *under* the SVG (whose background is transparent), so nodes, their pictures,
@@ -28,7 +28,7 @@ use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 use crate::layout::{HEIGHT, WIDTH};
-use crate::raster;
+use faultline_raster as raster;
 
 /// Attempt numbers drawn at most in one frame: past this many the canvas is a blur anyway,
 /// and each is text to shape and paint.

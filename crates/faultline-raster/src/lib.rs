@@ -10,6 +10,10 @@
 //! millisecond, and the browser's part is a copy.
 //!
 //! Pixels are straight (not premultiplied) RGBA bytes, as `ImageData` holds them.
+//!
+//! A crate of its own so the page's wasm can build it for speed while the rest of the page is
+//! built for size: at the page's opt-level "z" its per-pixel blend was not inlined, and
+//! stamping a thousand dots took about 2.9 ms of every frame against 2.0 at opt-level 3.
 
 /// The most pixels the bitmap holds (2048 x 2048, 16 MiB): past this the page draws it at a
 /// lower resolution and lets the browser scale it up, rather than allocate without bound.
