@@ -245,6 +245,41 @@ impl Scene {
     }
 }
 
+impl Scene {
+    /// While a run plays, keeps `prev`'s words and gauges in frame `frame` unless it is a
+    /// redraw frame: the nodes' words and gauges are redrawn together every [`WORDS_EVERY`]
+    /// frames, while the messages move every frame. A node whose shape, place or liveness
+    /// changed is drawn afresh at once: a crash, a breaker's colour or a new leader never waits.
+    ///
+    /// Why: every changed word or ring makes the browser repaint and re-rasterise the SVG's
+    /// tiles around it. With 30 nodes redrawn every frame, Chromium's threads needed more than
+    /// the two cores of the benchmark's machine and about 9 % of frames were missed
+    /// (`bench/frames.mjs`, after the start-up); with the nodes taking turns, a third each frame,
+    /// about 5 %, since their changes still touched most tiles every frame; all together every
+    /// third frame, about 2 %. 20 redraws a second is still smooth for a counter or a ring.
+    pub fn hold_words(&mut self, prev: &Scene, frame: u64) {
+        if frame.is_multiple_of(WORDS_EVERY) {
+            return;
+        }
+        for (i, n) in self.nodes.iter_mut().enumerate() {
+            if let Some(p) = prev.nodes.get(i)
+                && p.id == n.id
+                && p.at == n.at
+                && p.live == n.live
+                && p.look == n.look
+                && p.name == n.name
+            {
+                n.state.clone_from(&p.state);
+                n.glyph.clone_from(&p.glyph);
+            }
+        }
+    }
+}
+
+/// While a run plays, a node's words and gauge are redrawn every this many frames
+/// ([`Scene::hold_words`]).
+pub const WORDS_EVERY: u64 = 3;
+
 /// Reduced motion: a still count of the messages travelling each way on each link.
 fn counts(world: &World, pos: &[(f64, f64)]) -> Vec<(f64, f64, String)> {
     let mut per_link: std::collections::BTreeMap<(NodeId, NodeId), usize> =
@@ -671,5 +706,60 @@ mod tests {
             .collect();
         assert!(seen.contains(&Some("breaker-open")), "{seen:?}");
         assert_eq!(seen[0], None, "closed at the start");
+    }
+
+    /// While a run plays, the nodes' words and gauges move only in every third frame, all
+    /// together; a node that crashed (or changed shape) is redrawn at once.
+    #[test]
+    fn words_are_redrawn_every_third_frame_but_a_crash_at_once() {
+        let before = at("A retry storm", 4_000_000);
+        let after = at("A retry storm", 6_000_000);
+        assert_ne!(
+            before.nodes.iter().map(|n| &n.state).collect::<Vec<_>>(),
+            after.nodes.iter().map(|n| &n.state).collect::<Vec<_>>(),
+            "the words change over two seconds"
+        );
+        for frame in 0..6 {
+            let mut held = after.clone();
+            held.hold_words(&before, frame);
+            let from = if frame.is_multiple_of(WORDS_EVERY) {
+                &after
+            } else {
+                &before
+            };
+            for (h, f) in held.nodes.iter().zip(&from.nodes) {
+                assert_eq!((&h.state, &h.glyph), (&f.state, &f.glyph), "frame {frame}");
+            }
+            assert_eq!(held.messages, after.messages, "messages move every frame");
+        }
+        let mut crashed = after.clone();
+        crashed.nodes[0].live = Liveness::Crashed;
+        crashed.nodes[0].state = "crashed".into();
+        crashed.hold_words(&before, 1);
+        assert_eq!(
+            crashed.nodes[0].state, "crashed",
+            "a crash is drawn at once"
+        );
+        assert_eq!(crashed.nodes[1].state, before.nodes[1].state);
+    }
+
+    /// No panel refresh falls in a frame that redraws the canvas's words: two costly updates
+    /// in one frame made it miss the next.
+    #[test]
+    fn panel_refreshes_and_word_redraws_never_share_a_frame() {
+        use crate::refresh::{PANEL_PERIOD, PANEL_PHASES};
+        assert_eq!(
+            PANEL_PERIOD % WORDS_EVERY,
+            0,
+            "the two schedules repeat together"
+        );
+        for (i, p) in PANEL_PHASES.iter().enumerate() {
+            assert!(*p < PANEL_PERIOD);
+            assert!(
+                !p.is_multiple_of(WORDS_EVERY),
+                "phase {p} redraws words too"
+            );
+            assert!(!PANEL_PHASES[..i].contains(p), "phase {p} twice");
+        }
     }
 }

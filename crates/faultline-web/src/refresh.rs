@@ -31,6 +31,15 @@ fn gauge_names(w: &faultline_core::world::World, id: NodeId) -> Vec<&'static str
     names
 }
 
+/// While a run plays, the panels are refreshed once every this many frames (twice a second).
+pub(crate) const PANEL_PERIOD: u64 = 30;
+
+/// The frames of each [`PANEL_PERIOD`] in which the charts (with the inspector and the lesson),
+/// the stats, the log and the views are refreshed: apart, and none of them a frame in which the
+/// canvas redraws its words (those are the multiples of
+/// [`WORDS_EVERY`](crate::canvas::WORDS_EVERY)), so no two costly updates share a frame.
+pub(crate) const PANEL_PHASES: [u64; 4] = [1, 7, 13, 22];
+
 impl Page {
     /// One animation frame: time moves while playing, and the panels are refreshed on a
     /// schedule. Returns whether anything on screen may have changed.
@@ -60,26 +69,28 @@ impl Page {
         }
         self.sync_verdicts(None);
         // Everything beside and below the canvas is refreshed twice a second. The costly parts
-        // take turns, ten frames apart: refreshed in one frame they made it slow enough to miss
-        // two (bench/frames.mjs: p95 33 ms against 16.7 ms). Once more in the frame the run
-        // stops, so they show its end.
+        // take turns, six to nine frames apart: refreshed in one frame they made it slow enough
+        // to miss two (bench/frames.mjs: p95 33 ms against 16.7 ms). Never in a frame that
+        // redraws the canvas's words ([`PANEL_PHASES`]). Once more in the frame the run stops,
+        // so they show its end.
         // A panel out of view is not recomputed while the run plays (`Page::sees`): it is
         // refreshed when it comes into view, and when the run stops.
-        let phase = self.frames % 30;
-        if phase == 1 || stopped {
+        let phase = self.frames % PANEL_PERIOD;
+        let [charts, stats, log, views] = PANEL_PHASES;
+        if phase == charts || stopped {
             self.refresh_charts_seen(stopped);
             self.refresh_inspector();
             self.refresh_lesson();
         }
-        if (phase == 6 && self.sees(Panel::Stats)) || stopped {
+        if (phase == stats && self.sees(Panel::Stats)) || stopped {
             self.refresh_stats();
         }
-        if (phase == 11 && self.sees(Panel::Log)) || stopped {
+        if (phase == log && self.sees(Panel::Log)) || stopped {
             self.refresh_log();
         }
-        if (phase == 21 && self.sees(Panel::Views)) || stopped {
+        if (phase == views && self.sees(Panel::Views)) || stopped {
             self.refresh_views();
-            if self.request.is_some() && (self.frames % 120 == 21 || stopped) {
+            if self.request.is_some() && (self.frames % (4 * PANEL_PERIOD) == views || stopped) {
                 self.refresh_waterfall();
             }
         }
