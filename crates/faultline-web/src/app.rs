@@ -12,7 +12,7 @@ use yew::prelude::*;
 
 use crate::action::Action;
 use crate::browser;
-use crate::canvas::{Canvas, Scene};
+use crate::canvas::{Canvas, Scene, WORDS_EVERY};
 use crate::compare_view::{CompareModel, CompareView};
 use crate::event_log::EventLog;
 use crate::inspector::Inspector;
@@ -70,6 +70,11 @@ pub struct App {
     playing_frame: bool,
     /// The canvas's last scene, whose words a playing frame may keep.
     scene: std::cell::RefCell<Option<Rc<Scene>>>,
+    /// The clock as last shown (time, trace hash, messages in flight): while a run plays it
+    /// moves with the canvas's words, every [`WORDS_EVERY`] frames. Its text and the time line's
+    /// thumb changing every frame made the browser redraw the strip between them and the canvas
+    /// as well (the frame's damage is one rectangle).
+    clock: std::cell::Cell<(u64, u64, usize)>,
 }
 
 impl App {
@@ -110,6 +115,7 @@ impl Component for App {
             rescan: true,
             playing_frame: false,
             scene: Default::default(),
+            clock: Default::default(),
         };
         app.run(effects);
         app.request_frame(ctx);
@@ -213,6 +219,14 @@ impl Component for App {
         {
             scene.hold_words(prev, page.frames);
         }
+        if !self.playing_frame || page.frames.is_multiple_of(WORDS_EVERY) {
+            self.clock.set((
+                world.now_us(),
+                world.trace().hash(),
+                world.in_flight_count(),
+            ));
+        }
+        let (now_us, trace_hash, in_flight) = self.clock.get();
         let scene = Rc::new(scene);
         *self.scene.borrow_mut() = Some(scene.clone());
         let compare = CompareModel::of(page).map(Rc::new);
@@ -241,8 +255,7 @@ impl Component for App {
                     }
                     <TimeControls playing={s.playing} speed={s.speed} seed={s.scenario.seed} still={page.still}
                         hide_seed={page.hides("seed")} embed={page.embed} comparing={page.compare.is_some()}
-                        now_us={world.now_us()} end_us={s.end_us()} trace_hash={world.trace().hash()}
-                        in_flight={world.in_flight_count()} moments={page.moment_list.clone()} bands={page.bands.clone()} on={on.clone()} />
+                        {now_us} end_us={s.end_us()} {trace_hash} {in_flight} moments={page.moment_list.clone()} bands={page.bands.clone()} on={on.clone()} />
                     if page.embed {
                         <p class="embed-open">
                             <button id="open-full" onclick={on.reform(|_| Action::OpenFull)}
