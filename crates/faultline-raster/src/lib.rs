@@ -29,13 +29,15 @@ pub struct Bitmap {
     /// The rows painted since the last clear (`from..to`), if any: a frame clears and copies
     /// only those, where the messages are, not the whole bitmap.
     dirty: Option<(usize, usize)>,
+    /// What a clear leaves: transparent, or an opaque colour ([`Bitmap::opaque`]).
+    background: u32,
 }
 
 impl Bitmap {
     /// A transparent bitmap of `width` x `height` pixels, at most [`MAX_PIXELS`] (a larger size
-    /// is refused: the caller picks a resolution that fits, see [`fit_resolution`]). Transparent
-    /// rather than the page's white: a soft edge over nothing is a plain write, over an opaque
-    /// pixel a blend, and in the browser the opaque version stamped a third slower.
+    /// is refused: the caller picks a resolution that fits, see [`fit_resolution`]). Over a
+    /// transparent pixel a soft edge is a plain write; over an opaque one ([`Bitmap::opaque`])
+    /// it is a blend, which costs the stamping a little and saves the browser more.
     pub fn new(width: usize, height: usize) -> Option<Bitmap> {
         let n = width.checked_mul(height)?;
         (n <= MAX_PIXELS).then(|| Bitmap {
@@ -43,7 +45,19 @@ impl Bitmap {
             height,
             px: vec![0; n],
             dirty: None,
+            background: 0,
         })
+    }
+
+    /// An opaque bitmap, `rgb` everywhere, for a canvas the browser may treat as opaque: its
+    /// compositor then neither blends the canvas over the page nor draws what lies under it.
+    /// Every row counts as painted, so the first copy fills the whole canvas.
+    pub fn opaque(width: usize, height: usize, [r, g, b]: [u8; 3]) -> Option<Bitmap> {
+        let mut bitmap = Bitmap::new(width, height)?;
+        bitmap.background = 0xff00_0000 | (u32::from(b) << 16) | (u32::from(g) << 8) | u32::from(r);
+        bitmap.px.fill(bitmap.background);
+        bitmap.dirty = (height > 0).then_some((0, height));
+        Some(bitmap)
     }
 
     /// Its width in pixels.
@@ -56,12 +70,12 @@ impl Bitmap {
         self.height
     }
 
-    /// Transparent everywhere. Returns the rows it cleared (those painted since the last
+    /// Its background everywhere. Returns the rows it cleared (those painted since the last
     /// clear; everything else already was).
     pub fn clear(&mut self) -> Option<(usize, usize)> {
         let rows = self.dirty.take();
         if let Some((from, to)) = rows {
-            self.px[from * self.width..to * self.width].fill(0);
+            self.px[from * self.width..to * self.width].fill(self.background);
         }
         rows
     }
@@ -417,5 +431,34 @@ mod tests {
         }
         assert!(Bitmap::new(4096, 4096).is_none());
         assert!(Bitmap::new(usize::MAX, 2).is_none());
+    }
+
+    /// An opaque bitmap starts all background and all to be copied; a dot's soft edge is
+    /// mixed with the background, and a clear restores it.
+    #[test]
+    fn an_opaque_bitmap_mixes_edges_with_its_background() {
+        let mut b = Bitmap::opaque(40, 30, [255, 255, 255]).expect("small");
+        assert_eq!(
+            b.dirty(),
+            Some((0, 30)),
+            "the first copy is the whole canvas"
+        );
+        assert_eq!(b.pixel(3, 3), Some([255, 255, 255, 255]));
+        assert_eq!(b.clear(), Some((0, 30)));
+        let disc = Disc::new(6.5);
+        b.stamp(&disc, 20.0, 15.0, [0, 0x72, 0xb2], 1.0);
+        assert_eq!(b.pixel(20, 15), Some([0, 0x72, 0xb2, 255]), "solid centre");
+        let [r, g, bl, a] = b.pixel(26, 15).expect("inside");
+        assert_eq!(a, 255, "still opaque at the edge");
+        assert!(
+            r > 0 && r < 255 && g > 0x72 && bl > 0xb2,
+            "a mix with white: {r} {g} {bl}"
+        );
+        b.clear();
+        assert_eq!(
+            b.pixel(20, 15),
+            Some([255, 255, 255, 255]),
+            "cleared to white"
+        );
     }
 }
