@@ -12,7 +12,7 @@ use yew::prelude::*;
 
 use crate::action::Action;
 use crate::browser;
-use crate::canvas::{Canvas, Scene, WORDS_EVERY};
+use crate::canvas::{Canvas, Scene, redraws_words};
 use crate::compare_view::{CompareModel, CompareView};
 use crate::event_log::EventLog;
 use crate::inspector::Inspector;
@@ -71,7 +71,7 @@ pub struct App {
     /// The canvas's last scene, whose words a playing frame may keep.
     scene: std::cell::RefCell<Option<Rc<Scene>>>,
     /// The clock as last shown (time, trace hash, messages in flight): while a run plays it
-    /// moves with the canvas's words, every [`WORDS_EVERY`] frames. Its text and the time line's
+    /// moves with the canvas's words ([`redraws_words`]). Its text and the time line's
     /// thumb changing every frame made the browser redraw the strip between them and the canvas
     /// as well (the frame's damage is one rectangle).
     clock: std::cell::Cell<(u64, u64, usize)>,
@@ -219,7 +219,7 @@ impl Component for App {
         {
             scene.hold_words(prev, page.frames);
         }
-        if !self.playing_frame || page.frames.is_multiple_of(WORDS_EVERY) {
+        if !self.playing_frame || redraws_words(page.frames) {
             self.clock.set((
                 world.now_us(),
                 world.trace().hash(),

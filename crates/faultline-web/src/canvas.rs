@@ -243,9 +243,7 @@ impl Scene {
             boards,
         }
     }
-}
 
-impl Scene {
     /// While a run plays, keeps `prev`'s words and gauges in frame `frame` unless it is a
     /// redraw frame: the nodes' words and gauges are redrawn together every [`WORDS_EVERY`]
     /// frames, while the messages move every frame. A node whose shape, place or liveness
@@ -258,7 +256,7 @@ impl Scene {
     /// about 5 %, since their changes still touched most tiles every frame; all together every
     /// third frame, about 2 %. 20 redraws a second is still smooth for a counter or a ring.
     pub fn hold_words(&mut self, prev: &Scene, frame: u64) {
-        if frame.is_multiple_of(WORDS_EVERY) {
+        if redraws_words(frame) {
             return;
         }
         for (i, n) in self.nodes.iter_mut().enumerate() {
@@ -279,6 +277,11 @@ impl Scene {
 /// While a run plays, a node's words and gauge are redrawn every this many frames
 /// ([`Scene::hold_words`]).
 pub const WORDS_EVERY: u64 = 3;
+
+/// Whether playing frame `frame` redraws the words (and, in the page, the clock with them).
+pub fn redraws_words(frame: u64) -> bool {
+    frame.is_multiple_of(WORDS_EVERY)
+}
 
 /// Reduced motion: a still count of the messages travelling each way on each link.
 fn counts(world: &World, pos: &[(f64, f64)]) -> Vec<(f64, f64, String)> {
@@ -722,7 +725,7 @@ mod tests {
         for frame in 0..6 {
             let mut held = after.clone();
             held.hold_words(&before, frame);
-            let from = if frame.is_multiple_of(WORDS_EVERY) {
+            let from = if redraws_words(frame) {
                 &after
             } else {
                 &before
@@ -755,10 +758,7 @@ mod tests {
         );
         for (i, p) in PANEL_PHASES.iter().enumerate() {
             assert!(*p < PANEL_PERIOD);
-            assert!(
-                !p.is_multiple_of(WORDS_EVERY),
-                "phase {p} redraws words too"
-            );
+            assert!(!redraws_words(*p), "phase {p} redraws words too");
             assert!(!PANEL_PHASES[..i].contains(p), "phase {p} twice");
         }
     }

@@ -299,11 +299,7 @@ struct Drawn {
 pub(crate) fn context_2d(
     canvas: &web_sys::HtmlCanvasElement,
 ) -> Option<web_sys::CanvasRenderingContext2d> {
-    canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    as_2d(canvas.get_context("2d"))
 }
 
 /// The message layer's drawing context, opaque: the layer is white where no message is, and an
@@ -315,9 +311,14 @@ fn opaque_context_2d(
 ) -> Option<web_sys::CanvasRenderingContext2d> {
     let options = js_sys::Object::new();
     js_sys::Reflect::set(&options, &"alpha".into(), &false.into()).ok()?;
-    canvas
-        .get_context_with_context_options("2d", &options)
-        .ok()
+    as_2d(canvas.get_context_with_context_options("2d", &options))
+}
+
+/// The 2D context `get_context` gave, if it gave one.
+fn as_2d(
+    got: Result<Option<js_sys::Object>, wasm_bindgen::JsValue>,
+) -> Option<web_sys::CanvasRenderingContext2d> {
+    got.ok()
         .flatten()
         .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
 }
