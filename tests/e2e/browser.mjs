@@ -16,9 +16,16 @@ const tools = process.env.FAULTLINE_TOOLS ?? join(process.env.HOME, '.cache/faul
 const require = createRequire(join(tools, 'node_modules', 'noop.js'));
 const { chromium } = require('playwright-core');
 
-/** Starts the server and the browser; returns { url, browser, close }. */
-export async function start() {
-  const site = await serve(process.env.FAULTLINE_DIST ?? join(ROOT, 'dist'));
+/**
+ * Starts the server and the browser; returns { url, browser, close }. `isolated`: the site is
+ * served cross-origin isolated (COOP and COEP headers), which gives the page's clocks their
+ * full precision (5 µs instead of 100 µs with jitter).
+ */
+export async function start({ isolated = false } = {}) {
+  const headers = isolated
+    ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
+    : {};
+  const site = await serve(process.env.FAULTLINE_DIST ?? join(ROOT, 'dist'), headers);
   const browser = await chromium.launch({
     executablePath: process.env.FAULTLINE_CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',

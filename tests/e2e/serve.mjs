@@ -13,8 +13,8 @@ const TYPES = {
   '.svg': 'image/svg+xml',
 };
 
-/** Serves `dir`; resolves to { url, close }. */
-export function serve(dir) {
+/** Serves `dir`, with `headers` added to every answer; resolves to { url, close }. */
+export function serve(dir, headers = {}) {
   const root = resolve(dir);
   const server = createServer(async (req, res) => {
     try {
@@ -26,7 +26,7 @@ export function serve(dir) {
       }
       if ((await stat(file).catch(() => null))?.isDirectory()) file = join(file, 'index.html');
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      res.writeHead(200, { ...headers, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
       res.end(body);
     } catch {
       res.writeHead(404).end('not found');
