@@ -1,5 +1,5 @@
 //! Finds the line of a field in JSON text, so that errors found after parsing (a duplicate id, a
-//! link to a missing node) can point at a line as parse errors do.
+//! link to a missing node) can point at a line as parse errors do; and indents compact JSON.
 //!
 //! A small scanner that tracks the path of each value it passes; it reads valid JSON (the text
 //! has already parsed) and gives up quietly on anything else. Depth is bounded.
@@ -155,9 +155,84 @@ pub fn line_of(text: &str, path: &str) -> Option<usize> {
     }
 }
 
+/// `compact` (serde_json's compact text: no white space outside strings) indented as
+/// `serde_json::to_string_pretty` writes it, byte for byte.
+///
+/// Why not `to_string_pretty`: it would compile a second writer of every scenario type, beside
+/// the compact one that share links and the sweep worker's messages use, and the page downloads
+/// every copy (about 13 KB of wasm). Indenting the compact text needs no type at all.
+pub fn indent(compact: &str) -> String {
+    const STEP: &str = "  ";
+    let mut out = String::with_capacity(compact.len() * 2);
+    let mut depth = 0usize;
+    let (mut in_string, mut escaped) = (false, false);
+    let mut chars = compact.chars().peekable();
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str(STEP);
+        }
+    };
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                let close = if c == '{' { '}' } else { ']' };
+                // An empty object or list stays on its line: `{}`, `[]`.
+                if chars.peek() == Some(&close) {
+                    out.push(close);
+                    chars.next();
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::line_of;
+    use super::{indent, line_of};
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn indents_as_serde_json_pretty_does() {
+        let v = serde_json::json!({
+            "a": [], "b": {}, "c": [1, {"d": "x,y:{z}[\\\"]"}, [], [2.5, null]],
+            "e": {"f": {"g": true}}, "h": "", "é": "ü\u{1F600}\n"
+        });
+        let compact = serde_json::to_string(&v).unwrap();
+        assert_eq!(indent(&compact), serde_json::to_string_pretty(&v).unwrap());
+        assert_eq!(indent("[]"), "[]");
+        assert_eq!(indent("3"), "3");
+    }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -665,7 +665,9 @@ impl Scenario {
     // Cold code: `inline` lets the page compile it at its own opt-level "z" (see Cargo.toml).
     #[inline]
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a scenario always serialises")
+        // Compact, then indented: the page then carries one scenario writer (see `indent`).
+        let compact = serde_json::to_string(self).expect("a scenario always serialises");
+        crate::jsonpos::indent(&compact)
     }
 
     /// Checks everything a parse cannot: limits, references, ranges. Returns every problem.

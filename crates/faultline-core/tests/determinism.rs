@@ -118,6 +118,19 @@ fn every_sample_runs_twice_with_identical_traces() {
     }
 }
 
+/// A scenario's canonical text (what "Export" saves and the editor shows) is serde_json's
+/// pretty text, though the page writes it compact and indents it, and it reads back the same.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn every_sample_writes_serde_json_pretty_text_and_reads_it_back() {
+    for (name, text) in SAMPLES {
+        let s = Scenario::parse(text).expect("samples are valid");
+        let json = s.to_json();
+        assert_eq!(json, serde_json::to_string_pretty(&s).unwrap(), "{name}");
+        assert_eq!(Scenario::parse(&json).expect("reads back"), s, "{name}");
+    }
+}
+
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn another_seed_gives_another_trace() {
