@@ -10,8 +10,13 @@ use crate::limits::MAX_DELAY_US;
 use crate::rng::SimRng;
 
 /// A distribution of durations.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+///
+/// Read by hand from a `serde_json::Value` (its `Deserialize`), not by serde's derive for an
+/// internally tagged enum: the derive buffers the object and compiles a reader per variant and
+/// per buffer visitor, about 40 KB of the page's wasm for seven variants of plain numbers. The
+/// messages are serde's own (`missing field`, `unknown variant`, `unknown field`, `invalid type`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Dist {
     /// Always `ms`.
     Constant {
@@ -61,6 +66,102 @@ pub enum Dist {
         /// The probability of the slow case, in `[0, 1]`.
         slow_ratio: f64,
     },
+}
+
+/// Each variant's `type` name and fields, as the scenario writes them.
+const VARIANTS: [(&str, &[&str]); 7] = [
+    ("constant", &["ms"]),
+    ("uniform", &["min_ms", "max_ms"]),
+    ("normal", &["mean_ms", "stddev_ms"]),
+    ("exponential", &["mean_ms"]),
+    ("lognormal", &["median_ms", "sigma"]),
+    ("pareto", &["scale_ms", "shape"]),
+    ("bimodal", &["fast", "slow", "slow_ratio"]),
+];
+
+impl<'de> Deserialize<'de> for Dist {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        Dist::from_value(value).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Dist {
+    /// Reads a distribution from its JSON object: `type` picks the shape, the other fields are
+    /// its parameters, all of them required and no others allowed.
+    pub fn from_value(value: serde_json::Value) -> Result<Dist, serde_json::Error> {
+        use serde::de::Error as _;
+        use serde_json::{Error, Value};
+        let unexpected = crate::models::unexpected;
+        let Value::Object(mut o) = value else {
+            return Err(Error::invalid_type(unexpected(&value), &"a distribution"));
+        };
+        let kind = match o.remove("type") {
+            Some(Value::String(s)) => s,
+            Some(other) => {
+                return Err(Error::invalid_type(
+                    unexpected(&other),
+                    &"a distribution's type",
+                ));
+            }
+            None => return Err(Error::missing_field("type")),
+        };
+        let Some(&(name, fields)) = VARIANTS.iter().find(|(n, _)| *n == kind) else {
+            const NAMES: [&str; VARIANTS.len()] = {
+                let mut out = [""; VARIANTS.len()];
+                let mut i = 0;
+                while i < out.len() {
+                    out[i] = VARIANTS[i].0;
+                    i += 1;
+                }
+                out
+            };
+            return Err(Error::unknown_variant(&kind, &NAMES));
+        };
+        if let Some(k) = o.keys().find(|k| !fields.contains(&k.as_str())) {
+            return Err(Error::unknown_field(k, fields));
+        }
+        if let Some(k) = fields.iter().find(|k| !o.contains_key(**k)) {
+            return Err(Error::missing_field(k));
+        }
+        let mut num = |k: &'static str| -> Result<f64, Error> {
+            let v = o.remove(k).expect("checked");
+            v.as_f64()
+                .ok_or_else(|| Error::invalid_type(unexpected(&v), &"f64"))
+        };
+        Ok(match name {
+            "constant" => Dist::Constant { ms: num("ms")? },
+            "uniform" => Dist::Uniform {
+                min_ms: num("min_ms")?,
+                max_ms: num("max_ms")?,
+            },
+            "normal" => Dist::Normal {
+                mean_ms: num("mean_ms")?,
+                stddev_ms: num("stddev_ms")?,
+            },
+            "exponential" => Dist::Exponential {
+                mean_ms: num("mean_ms")?,
+            },
+            "lognormal" => Dist::LogNormal {
+                median_ms: num("median_ms")?,
+                sigma: num("sigma")?,
+            },
+            "pareto" => Dist::Pareto {
+                scale_ms: num("scale_ms")?,
+                shape: num("shape")?,
+            },
+            _ => {
+                let slow_ratio = num("slow_ratio")?;
+                let fast = Box::new(Dist::from_value(o.remove("fast").expect("checked"))?);
+                let slow = Box::new(Dist::from_value(o.remove("slow").expect("checked"))?);
+                Dist::Bimodal {
+                    fast,
+                    slow,
+                    slow_ratio,
+                }
+            }
+        })
+    }
 }
 
 impl Default for Dist {
@@ -246,6 +347,67 @@ impl Dist {
 mod tests {
     use super::*;
     use crate::rng::Stream;
+
+    /// Every shape reads back what it writes, and each mistake gets serde's message for it.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn reads_what_it_writes_and_names_each_mistake() {
+        let all = [
+            Dist::Constant { ms: 5.0 },
+            Dist::Uniform {
+                min_ms: 1.0,
+                max_ms: 2.5,
+            },
+            Dist::Normal {
+                mean_ms: 10.0,
+                stddev_ms: 2.0,
+            },
+            Dist::Exponential { mean_ms: 7.0 },
+            Dist::LogNormal {
+                median_ms: 20.0,
+                sigma: 0.5,
+            },
+            Dist::Pareto {
+                scale_ms: 3.0,
+                shape: 1.5,
+            },
+            Dist::Bimodal {
+                fast: Box::new(Dist::Constant { ms: 1.0 }),
+                slow: Box::new(Dist::Uniform {
+                    min_ms: 100.0,
+                    max_ms: 200.0,
+                }),
+                slow_ratio: 0.01,
+            },
+        ];
+        for d in all {
+            let text = serde_json::to_string(&d).unwrap();
+            assert_eq!(serde_json::from_str::<Dist>(&text).unwrap(), d, "{text}");
+        }
+        let err = |text: &str| serde_json::from_str::<Dist>(text).unwrap_err().to_string();
+        // A whole number is a number of milliseconds too.
+        assert_eq!(
+            serde_json::from_str::<Dist>(r#"{"type": "constant", "ms": 5}"#).unwrap(),
+            Dist::Constant { ms: 5.0 }
+        );
+        assert!(err(r#"{"ms": 5}"#).contains("missing field `type`"));
+        assert!(
+            err(r#"{"type": "gamma"}"#)
+                .contains("unknown variant `gamma`, expected one of `constant`")
+        );
+        assert!(err(r#"{"type": "uniform", "min_ms": 1}"#).contains("missing field `max_ms`"));
+        assert!(
+            err(r#"{"type": "constant", "ms": 1, "mean_ms": 2}"#)
+                .contains("unknown field `mean_ms`, expected `ms`")
+        );
+        assert!(
+            err(r#"{"type": "constant", "ms": "5"}"#)
+                .contains(r#"invalid type: string "5", expected f64"#)
+        );
+        assert!(err(r#"[1, 2]"#).contains("invalid type: sequence, expected a distribution"));
+        assert!(err(r#"{"type": "bimodal", "fast": {"type": "constant"}, "slow": {"type": "constant", "ms": 1}, "slow_ratio": 0.1}"#)
+            .contains("missing field `ms`"));
+    }
 
     /// The conversion every drawn delay goes through must give exactly what `f64::round` gave,
     /// or every trace changes: halves, values one ulp either side of a half, tiny and huge

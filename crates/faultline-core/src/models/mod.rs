@@ -211,7 +211,7 @@ impl ModelSpec {
 }
 
 /// How serde names a JSON value's type in an "invalid type" message.
-fn unexpected(v: &serde_json::Value) -> serde::de::Unexpected<'_> {
+pub(crate) fn unexpected(v: &serde_json::Value) -> serde::de::Unexpected<'_> {
     use serde::de::Unexpected as U;
     use serde_json::Value;
     match v {
