@@ -37,9 +37,8 @@ pub const MIN_GAP_US: u64 = 1_000;
 /// time): bounds the expansion whatever the distributions say.
 const MAX_DRAWS_PER_RULE: u32 = 100_000;
 
-fn default_max() -> u32 {
-    100
-}
+/// A rule's `max` when it gives none.
+const DEFAULT_MAX: u32 = 100;
 
 /// A scenario's fault schedule: rules that each inject one kind of fault at random times into
 /// random targets, between `from_ms` and `until_ms`.
@@ -56,9 +55,10 @@ pub struct Chaos {
     pub faults: Vec<ChaosRule>,
 }
 
-/// What one rule does to its target.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "fault", rename_all = "snake_case", deny_unknown_fields)]
+/// What one rule does to its target. Read by hand, as every tagged enum of a scenario (see
+/// `tagged`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "fault", rename_all = "snake_case")]
 pub enum ChaosRule {
     /// Crash a random node of `nodes`, restart it after `down`.
     Crash {
@@ -69,7 +69,6 @@ pub enum ChaosRule {
         /// How long the node stays down.
         down: Dist,
         /// The most faults this rule injects (default 100).
-        #[serde(default = "default_max")]
         max: u32,
     },
     /// Pause a random node of `nodes` (a stop-the-world pause), resume it after `down`.
@@ -81,27 +80,25 @@ pub enum ChaosRule {
         /// How long the node stays paused.
         down: Dist,
         /// The most faults this rule injects (default 100).
-        #[serde(default = "default_max")]
         max: u32,
     },
     /// Cut a random link of `links` (both directions), heal it after `down`.
     Cut {
         /// The links it may cut, as `[a, b]`; absent: every link of the scenario.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         links: Option<Vec<[String; 2]>>,
         /// The time from one fault's start to the next one's.
         every: Dist,
         /// How long the link stays cut.
         down: Dist,
         /// The most faults this rule injects (default 100).
-        #[serde(default = "default_max")]
         max: u32,
     },
     /// Give a random link of `links` this `latency` (both directions), and its own back after
     /// `down`.
     Latency {
         /// The links it may slow, as `[a, b]`; absent: every link of the scenario.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         links: Option<Vec<[String; 2]>>,
         /// The latency while the fault lasts.
         latency: Dist,
@@ -110,9 +107,58 @@ pub enum ChaosRule {
         /// How long the slow latency lasts.
         down: Dist,
         /// The most faults this rule injects (default 100).
-        #[serde(default = "default_max")]
         max: u32,
     },
+}
+
+impl<'de> Deserialize<'de> for ChaosRule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::tagged::deserialize(d, |v| {
+            const NAMES: &[&str] = &["crash", "pause", "cut", "latency"];
+            const VARIANTS: &crate::tagged::Variants = &[
+                ("crash", &["nodes", "every", "down", "max"]),
+                ("pause", &["nodes", "every", "down", "max"]),
+                ("cut", &["links", "every", "down", "max"]),
+                ("latency", &["links", "latency", "every", "down", "max"]),
+            ];
+            let (i, mut f) = crate::tagged::open(v, "fault", NAMES, VARIANTS, "a fault rule")?;
+            Ok(match i {
+                0 | 1 => {
+                    let nodes = f.req("nodes")?;
+                    let (every, down) = (f.req("every")?, f.req("down")?);
+                    let max = f.or("max", DEFAULT_MAX)?;
+                    if i == 0 {
+                        ChaosRule::Crash {
+                            nodes,
+                            every,
+                            down,
+                            max,
+                        }
+                    } else {
+                        ChaosRule::Pause {
+                            nodes,
+                            every,
+                            down,
+                            max,
+                        }
+                    }
+                }
+                2 => ChaosRule::Cut {
+                    links: f.or("links", None)?,
+                    every: f.req("every")?,
+                    down: f.req("down")?,
+                    max: f.or("max", DEFAULT_MAX)?,
+                },
+                _ => ChaosRule::Latency {
+                    links: f.or("links", None)?,
+                    latency: f.req("latency")?,
+                    every: f.req("every")?,
+                    down: f.req("down")?,
+                    max: f.or("max", DEFAULT_MAX)?,
+                },
+            })
+        })
+    }
 }
 
 /// A rule's targets: node ids, or links as pairs of ids.

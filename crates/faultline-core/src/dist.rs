@@ -11,10 +11,8 @@ use crate::rng::SimRng;
 
 /// A distribution of durations.
 ///
-/// Read by hand from a `serde_json::Value` (its `Deserialize`), not by serde's derive for an
-/// internally tagged enum: the derive buffers the object and compiles a reader per variant and
-/// per buffer visitor, about 40 KB of the page's wasm for seven variants of plain numbers. The
-/// messages are serde's own (`missing field`, `unknown variant`, `unknown field`, `invalid type`).
+/// Read by hand (`Dist::from_value`, see `tagged`), not by serde's derive for an internally
+/// tagged enum, which cost the page about 40 KB of wasm for seven variants of plain numbers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Dist {
@@ -69,7 +67,16 @@ pub enum Dist {
 }
 
 /// Each variant's `type` name and fields, as the scenario writes them.
-const VARIANTS: [(&str, &[&str]); 7] = [
+const NAMES: &[&str] = &[
+    "constant",
+    "uniform",
+    "normal",
+    "exponential",
+    "lognormal",
+    "pareto",
+    "bimodal",
+];
+const VARIANTS: &crate::tagged::Variants = &[
     ("constant", &["ms"]),
     ("uniform", &["min_ms", "max_ms"]),
     ("normal", &["mean_ms", "stddev_ms"]),
@@ -81,8 +88,7 @@ const VARIANTS: [(&str, &[&str]); 7] = [
 
 impl<'de> Deserialize<'de> for Dist {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(d)?;
-        Dist::from_value(value).map_err(serde::de::Error::custom)
+        crate::tagged::deserialize(d, Dist::from_value)
     }
 }
 
@@ -90,76 +96,33 @@ impl Dist {
     /// Reads a distribution from its JSON object: `type` picks the shape, the other fields are
     /// its parameters, all of them required and no others allowed.
     pub fn from_value(value: serde_json::Value) -> Result<Dist, serde_json::Error> {
-        use serde::de::Error as _;
-        use serde_json::{Error, Value};
-        let unexpected = crate::models::unexpected;
-        let Value::Object(mut o) = value else {
-            return Err(Error::invalid_type(unexpected(&value), &"a distribution"));
-        };
-        let kind = match o.remove("type") {
-            Some(Value::String(s)) => s,
-            Some(other) => {
-                return Err(Error::invalid_type(
-                    unexpected(&other),
-                    &"a distribution's type",
-                ));
-            }
-            None => return Err(Error::missing_field("type")),
-        };
-        let Some(&(name, fields)) = VARIANTS.iter().find(|(n, _)| *n == kind) else {
-            const NAMES: [&str; VARIANTS.len()] = {
-                let mut out = [""; VARIANTS.len()];
-                let mut i = 0;
-                while i < out.len() {
-                    out[i] = VARIANTS[i].0;
-                    i += 1;
-                }
-                out
-            };
-            return Err(Error::unknown_variant(&kind, &NAMES));
-        };
-        if let Some(k) = o.keys().find(|k| !fields.contains(&k.as_str())) {
-            return Err(Error::unknown_field(k, fields));
-        }
-        if let Some(k) = fields.iter().find(|k| !o.contains_key(**k)) {
-            return Err(Error::missing_field(k));
-        }
-        let mut num = |k: &'static str| -> Result<f64, Error> {
-            let v = o.remove(k).expect("checked");
-            v.as_f64()
-                .ok_or_else(|| Error::invalid_type(unexpected(&v), &"f64"))
-        };
-        Ok(match name {
-            "constant" => Dist::Constant { ms: num("ms")? },
-            "uniform" => Dist::Uniform {
-                min_ms: num("min_ms")?,
-                max_ms: num("max_ms")?,
+        let (i, mut f) = crate::tagged::open(value, "type", NAMES, VARIANTS, "a distribution")?;
+        Ok(match i {
+            0 => Dist::Constant { ms: f.req("ms")? },
+            1 => Dist::Uniform {
+                min_ms: f.req("min_ms")?,
+                max_ms: f.req("max_ms")?,
             },
-            "normal" => Dist::Normal {
-                mean_ms: num("mean_ms")?,
-                stddev_ms: num("stddev_ms")?,
+            2 => Dist::Normal {
+                mean_ms: f.req("mean_ms")?,
+                stddev_ms: f.req("stddev_ms")?,
             },
-            "exponential" => Dist::Exponential {
-                mean_ms: num("mean_ms")?,
+            3 => Dist::Exponential {
+                mean_ms: f.req("mean_ms")?,
             },
-            "lognormal" => Dist::LogNormal {
-                median_ms: num("median_ms")?,
-                sigma: num("sigma")?,
+            4 => Dist::LogNormal {
+                median_ms: f.req("median_ms")?,
+                sigma: f.req("sigma")?,
             },
-            "pareto" => Dist::Pareto {
-                scale_ms: num("scale_ms")?,
-                shape: num("shape")?,
+            5 => Dist::Pareto {
+                scale_ms: f.req("scale_ms")?,
+                shape: f.req("shape")?,
             },
-            _ => {
-                let slow_ratio = num("slow_ratio")?;
-                let fast = Box::new(Dist::from_value(o.remove("fast").expect("checked"))?);
-                let slow = Box::new(Dist::from_value(o.remove("slow").expect("checked"))?);
-                Dist::Bimodal {
-                    fast,
-                    slow,
-                    slow_ratio,
-                }
-            }
+            _ => Dist::Bimodal {
+                fast: Box::new(f.req("fast")?),
+                slow: Box::new(f.req("slow")?),
+                slow_ratio: f.req("slow_ratio")?,
+            },
         })
     }
 }

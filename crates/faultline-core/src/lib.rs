@@ -44,6 +44,7 @@ pub mod scenario;
 pub mod share;
 pub mod stable_hash;
 pub mod sweep;
+mod tagged;
 pub mod trace;
 pub mod view;
 pub mod world;

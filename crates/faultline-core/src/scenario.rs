@@ -161,9 +161,10 @@ impl View {
     }
 }
 
-/// A fault or a change of setting at a given time.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+/// A fault or a change of setting at a given time. Read by hand, as every tagged enum of a
+/// scenario (see `tagged`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
 pub enum Intervention {
     /// Cut the link `a`-`b` (only `a -> b` with `one_way`).
     Cut {
@@ -173,8 +174,8 @@ pub enum Intervention {
         a: String,
         /// The other end.
         b: String,
-        /// Cut only the direction `a -> b`.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        /// Cut only the direction `a -> b` (default false).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
         one_way: bool,
     },
     /// Heal the link `a`-`b`, both directions.
@@ -268,7 +269,96 @@ pub enum Intervention {
     },
 }
 
+impl<'de> Deserialize<'de> for Intervention {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::tagged::deserialize(d, Intervention::from_value)
+    }
+}
+
 impl Intervention {
+    /// Reads an intervention from its JSON object: `do` picks the kind.
+    fn from_value(v: serde_json::Value) -> Result<Intervention, serde_json::Error> {
+        const NAMES: &[&str] = &[
+            "cut",
+            "heal",
+            "heal_all",
+            "partition",
+            "crash",
+            "restart",
+            "pause",
+            "resume",
+            "set",
+            "set_link",
+            "drop_message",
+            "delay_message",
+        ];
+        const VARIANTS: &crate::tagged::Variants = &[
+            ("cut", &["at_ms", "a", "b", "one_way"]),
+            ("heal", &["at_ms", "a", "b"]),
+            ("heal_all", &["at_ms"]),
+            ("partition", &["at_ms", "groups"]),
+            ("crash", &["at_ms", "node"]),
+            ("restart", &["at_ms", "node"]),
+            ("pause", &["at_ms", "node"]),
+            ("resume", &["at_ms", "node"]),
+            ("set", &["at_ms", "node", "param", "value"]),
+            ("set_link", &["at_ms", "a", "b", "param", "value"]),
+            ("drop_message", &["at_ms", "message"]),
+            ("delay_message", &["at_ms", "message", "delay_ms"]),
+        ];
+        let (i, mut f) = crate::tagged::open(v, "do", NAMES, VARIANTS, "an intervention")?;
+        let at_ms = f.req("at_ms")?;
+        Ok(match i {
+            0 => Intervention::Cut {
+                at_ms,
+                a: f.req("a")?,
+                b: f.req("b")?,
+                one_way: f.or("one_way", false)?,
+            },
+            1 => Intervention::Heal {
+                at_ms,
+                a: f.req("a")?,
+                b: f.req("b")?,
+            },
+            2 => Intervention::HealAll { at_ms },
+            3 => Intervention::Partition {
+                at_ms,
+                groups: f.req("groups")?,
+            },
+            4..=7 => {
+                let node = f.req("node")?;
+                match i {
+                    4 => Intervention::Crash { at_ms, node },
+                    5 => Intervention::Restart { at_ms, node },
+                    6 => Intervention::Pause { at_ms, node },
+                    _ => Intervention::Resume { at_ms, node },
+                }
+            }
+            8 => Intervention::Set {
+                at_ms,
+                node: f.req("node")?,
+                param: f.req("param")?,
+                value: f.req("value")?,
+            },
+            9 => Intervention::SetLink {
+                at_ms,
+                a: f.req("a")?,
+                b: f.req("b")?,
+                param: f.req("param")?,
+                value: f.req("value")?,
+            },
+            10 => Intervention::DropMessage {
+                at_ms,
+                message: f.req("message")?,
+            },
+            _ => Intervention::DelayMessage {
+                at_ms,
+                message: f.req("message")?,
+                delay_ms: f.req("delay_ms")?,
+            },
+        })
+    }
+
     /// When it happens, in milliseconds.
     pub fn at_ms(&self) -> f64 {
         match self {

@@ -48,9 +48,9 @@ pub enum Preset {
     Polly,
 }
 
-/// The sliding window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+/// The sliding window. Read by hand, as every tagged enum of a scenario (see `tagged`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Window {
     /// The last `size` calls.
     Count {
@@ -62,6 +62,25 @@ pub enum Window {
         /// How many seconds.
         seconds: u32,
     },
+}
+
+impl<'de> Deserialize<'de> for Window {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::tagged::deserialize(d, |v| {
+            const NAMES: &[&str] = &["count", "time"];
+            const VARIANTS: &crate::tagged::Variants =
+                &[("count", &["size"]), ("time", &["seconds"])];
+            let (i, mut f) = crate::tagged::open(v, "type", NAMES, VARIANTS, "a sliding window")?;
+            Ok(match i {
+                0 => Window::Count {
+                    size: f.req("size")?,
+                },
+                _ => Window::Time {
+                    seconds: f.req("seconds")?,
+                },
+            })
+        })
+    }
 }
 
 /// A breaker's settings, as a scenario writes them. Absent fields take the preset's values.

@@ -39,9 +39,10 @@ use crate::msg::{Op, Payload, Request, Response};
 use crate::node::{Ctx, InspectRow, Node, NodeId, TimerId};
 use crate::rng::SimRng;
 
-/// How requests are generated.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+/// How requests are generated. Read by hand, as every tagged enum of a scenario (see
+/// `tagged`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Workload {
     /// Poisson arrivals.
     Open {
@@ -61,6 +62,32 @@ pub enum Workload {
         /// The moments, in milliseconds from the start (any order; 1 to 10,000 of them).
         times_ms: Vec<f64>,
     },
+}
+
+impl<'de> Deserialize<'de> for Workload {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::tagged::deserialize(d, |v| {
+            const NAMES: &[&str] = &["open", "closed", "at"];
+            const VARIANTS: &crate::tagged::Variants = &[
+                ("open", &["rate_per_s"]),
+                ("closed", &["users", "think_ms"]),
+                ("at", &["times_ms"]),
+            ];
+            let (i, mut f) = crate::tagged::open(v, "type", NAMES, VARIANTS, "a workload")?;
+            Ok(match i {
+                0 => Workload::Open {
+                    rate_per_s: f.req("rate_per_s")?,
+                },
+                1 => Workload::Closed {
+                    users: f.req("users")?,
+                    think_ms: f.req("think_ms")?,
+                },
+                _ => Workload::At {
+                    times_ms: f.req("times_ms")?,
+                },
+            })
+        })
+    }
 }
 
 /// The most moments an `at` workload may list.
@@ -199,18 +226,17 @@ impl RetryOn {
     }
 }
 
-/// A retry budget: a limit on retries across all of a client's requests.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+/// A retry budget: a limit on retries across all of a client's requests. Read by hand, as
+/// every tagged enum of a scenario (see `tagged`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum RetryBudget {
     /// The Google SRE book's per-client budget: retries may be at most `ratio` of the requests
     /// made in the last `window_ms` (10 % over a minute by default).
     Ratio {
-        /// Retries per request allowed, 0 to 1.
-        #[serde(default = "ten_percent")]
+        /// Retries per request allowed, 0 to 1 (default 0.1).
         ratio: f64,
-        /// The window the ratio is measured over.
-        #[serde(default = "one_minute")]
+        /// The window the ratio is measured over (default a minute).
         window_ms: f64,
     },
     /// gRPC's retry throttling: a bucket starting at `max_tokens`, -1 per failed attempt,
@@ -223,11 +249,27 @@ pub enum RetryBudget {
     },
 }
 
-fn ten_percent() -> f64 {
-    0.1
-}
-fn one_minute() -> f64 {
-    60_000.0
+impl<'de> Deserialize<'de> for RetryBudget {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::tagged::deserialize(d, |v| {
+            const NAMES: &[&str] = &["ratio", "token_bucket"];
+            const VARIANTS: &crate::tagged::Variants = &[
+                ("ratio", &["ratio", "window_ms"]),
+                ("token_bucket", &["max_tokens", "token_ratio"]),
+            ];
+            let (i, mut f) = crate::tagged::open(v, "type", NAMES, VARIANTS, "a retry budget")?;
+            Ok(match i {
+                0 => RetryBudget::Ratio {
+                    ratio: f.or("ratio", 0.1)?,
+                    window_ms: f.or("window_ms", 60_000.0)?,
+                },
+                _ => RetryBudget::TokenBucket {
+                    max_tokens: f.req("max_tokens")?,
+                    token_ratio: f.req("token_ratio")?,
+                },
+            })
+        })
+    }
 }
 
 /// A retry budget's running state.

@@ -94,6 +94,8 @@ impl<'de> Deserialize<'de> for ModelSpec {
     }
 }
 
+use crate::tagged::unexpected;
+
 impl ModelSpec {
     /// Reads a model from its JSON object: `type` picks the model, the other fields are its
     /// settings. The messages are serde's own (`missing field `type``, `unknown variant ...`,
@@ -207,25 +209,6 @@ impl ModelSpec {
             ModelSpec::KvReplica(c) => Ok(Box::new(kv::KvReplica::new(c.clone(), me, lookup)?)),
             ModelSpec::KvClient(c) => Ok(Box::new(kv::KvClient::new(c.clone(), me, lookup)?)),
         }
-    }
-}
-
-/// How serde names a JSON value's type in an "invalid type" message.
-pub(crate) fn unexpected(v: &serde_json::Value) -> serde::de::Unexpected<'_> {
-    use serde::de::Unexpected as U;
-    use serde_json::Value;
-    match v {
-        Value::Null => U::Unit,
-        Value::Bool(b) => U::Bool(*b),
-        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
-            (Some(u), _, _) => U::Unsigned(u),
-            (_, Some(i), _) => U::Signed(i),
-            (_, _, Some(f)) => U::Float(f),
-            _ => U::Other("number"),
-        },
-        Value::String(s) => U::Str(s),
-        Value::Array(_) => U::Seq,
-        Value::Object(_) => U::Map,
     }
 }
 
