@@ -253,14 +253,14 @@ impl ChaosRule {
                         a: a.clone(),
                         b: b.clone(),
                         param: "latency".into(),
-                        value: serde_json::to_value(latency).expect("a distribution serialises"),
+                        value: crate::jsonpos::value_of(latency),
                     },
                     Intervention::SetLink {
                         at_ms: end_ms,
                         a,
                         b,
                         param: "latency".into(),
-                        value: serde_json::to_value(own).expect("a distribution serialises"),
+                        value: crate::jsonpos::value_of(&own),
                     },
                 ]
             }

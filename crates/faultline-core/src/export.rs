@@ -82,7 +82,7 @@ impl LogLines {
             }
             _ => None,
         };
-        let mut v = serde_json::to_value(e).expect("events serialise");
+        let mut v = crate::jsonpos::value_of(e);
         if let Some(o) = v.as_object_mut() {
             o.insert("log".into(), e.describe(&self.names).into());
             if let Some(t) = trace {

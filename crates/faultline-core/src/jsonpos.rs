@@ -217,9 +217,34 @@ pub fn indent(compact: &str) -> String {
     out
 }
 
+/// `x` as a JSON value, made by writing it as compact text and reading that back.
+///
+/// Why not `serde_json::to_value`: it would compile a third writer of every type it is given
+/// (models' settings, interventions, trace events), beside the compact one the page carries
+/// for share links and the sweep worker. Exact all the same: floats are read back bit for bit
+/// (`float_roundtrip`), and both ways give a map sorted by key. Used for cold paths (a setting
+/// changed by hand, an export), where reading the text back costs a few microseconds.
+pub fn value_of<T: serde::Serialize + ?Sized>(x: &T) -> serde_json::Value {
+    let text = serde_json::to_string(x).expect("written to a string, so no I/O error");
+    serde_json::from_str(&text).expect("serde_json reads what it wrote")
+}
+
 #[cfg(test)]
 mod tests {
     use super::{indent, line_of};
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn value_of_is_to_value() {
+        let s = crate::scenario::Scenario::parse(include_str!(
+            "../../../tests/scenarios/raft-chaos.json"
+        ))
+        .unwrap();
+        assert_eq!(super::value_of(&s), serde_json::to_value(&s).unwrap());
+        for x in [0.1, 1.0 / 3.0, 15.0, 1e300, -0.0, 5e-324] {
+            assert_eq!(super::value_of(&x), serde_json::to_value(x).unwrap(), "{x}");
+        }
+    }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -30,7 +30,7 @@ pub mod dist;
 mod events;
 pub mod export;
 pub mod idhash;
-mod jsonpos;
+pub mod jsonpos;
 pub mod lesson;
 pub mod limits;
 pub mod linearizability;

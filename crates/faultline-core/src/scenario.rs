@@ -650,7 +650,7 @@ pub fn set_config_field<T>(cfg: &T, path: &str, value: &serde_json::Value) -> Re
 where
     T: Serialize + for<'de> Deserialize<'de>,
 {
-    let mut doc = serde_json::to_value(cfg).map_err(|e| e.to_string())?;
+    let mut doc = crate::jsonpos::value_of(cfg);
     let mut at = &mut doc;
     let parts: Vec<&str> = path.split('.').collect();
     for (i, part) in parts.iter().enumerate() {
@@ -681,7 +681,7 @@ where
             }
             obj.insert((*part).to_string(), value.clone());
             let next: T = serde_json::from_value(doc).map_err(|_| unknown.clone())?;
-            let kept = serde_json::to_value(&next).map_err(|e| e.to_string())?;
+            let kept = crate::jsonpos::value_of(&next);
             let got = parts.iter().try_fold(&kept, |v, k| v.get(*k));
             // Numbers compare as numbers: `15` given is `15.0` kept.
             let same = match (got, value) {

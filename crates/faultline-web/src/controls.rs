@@ -487,7 +487,7 @@ mod tests {
         let world = s.build(None).expect("builds");
         for (i, spec) in s.nodes.iter().enumerate() {
             let node = world.node(faultline_core::NodeId(i as u16));
-            let cfg = serde_json::to_value(&spec.model).expect("serialises");
+            let cfg = faultline_core::jsonpos::value_of(&spec.model);
             for p in params_for(node.model_kind()) {
                 let values: Vec<serde_json::Value> = match p.kind {
                     Kind::Number | Kind::Optional => vec![number(p, p.min), number(p, p.max)],

@@ -175,7 +175,7 @@ pub fn node_state(world: &faultline_core::world::World, id: NodeId) -> String {
 /// The node's settings as they stand at the playhead: the scenario's, with every `set`
 /// intervention up to now applied.
 pub fn current_config(s: &Session, id: NodeId) -> serde_json::Value {
-    let mut cfg = serde_json::to_value(&s.scenario.nodes[id.index()].model).unwrap_or_default();
+    let mut cfg = faultline_core::jsonpos::value_of(&s.scenario.nodes[id.index()].model);
     let now = s.world.now_us();
     let name = &s.scenario.nodes[id.index()].id;
     let scripted = s.scenario.interventions.iter().filter_map(|iv| match iv {
