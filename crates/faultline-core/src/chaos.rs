@@ -114,48 +114,44 @@ pub enum ChaosRule {
 impl<'de> Deserialize<'de> for ChaosRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         crate::tagged::deserialize(d, |v| {
-            const NAMES: &[&str] = &["crash", "pause", "cut", "latency"];
-            const VARIANTS: &crate::tagged::Variants = &[
-                ("crash", &["nodes", "every", "down", "max"]),
-                ("pause", &["nodes", "every", "down", "max"]),
-                ("cut", &["links", "every", "down", "max"]),
-                ("latency", &["links", "latency", "every", "down", "max"]),
-            ];
-            let (i, mut f) = crate::tagged::open(v, "fault", NAMES, VARIANTS, "a fault rule")?;
-            Ok(match i {
-                0 | 1 => {
-                    let nodes = f.req("nodes")?;
-                    let (every, down) = (f.req("every")?, f.req("down")?);
-                    let max = f.or("max", DEFAULT_MAX)?;
-                    if i == 0 {
-                        ChaosRule::Crash {
-                            nodes,
-                            every,
-                            down,
-                            max,
-                        }
-                    } else {
-                        ChaosRule::Pause {
-                            nodes,
-                            every,
-                            down,
-                            max,
-                        }
-                    }
-                }
-                2 => ChaosRule::Cut {
+            static SHAPE: crate::tagged::Shape<4> = crate::tagged::Shape::new(
+                "fault",
+                "a fault rule",
+                [
+                    ("crash", &["nodes", "every", "down", "max"]),
+                    ("pause", &["nodes", "every", "down", "max"]),
+                    ("cut", &["links", "every", "down", "max"]),
+                    ("latency", &["links", "latency", "every", "down", "max"]),
+                ],
+            );
+            let (name, mut f) = SHAPE.open(v)?;
+            Ok(match name {
+                "crash" => ChaosRule::Crash {
+                    nodes: f.req("nodes")?,
+                    every: f.req("every")?,
+                    down: f.req("down")?,
+                    max: f.or("max", DEFAULT_MAX)?,
+                },
+                "pause" => ChaosRule::Pause {
+                    nodes: f.req("nodes")?,
+                    every: f.req("every")?,
+                    down: f.req("down")?,
+                    max: f.or("max", DEFAULT_MAX)?,
+                },
+                "cut" => ChaosRule::Cut {
                     links: f.or("links", None)?,
                     every: f.req("every")?,
                     down: f.req("down")?,
                     max: f.or("max", DEFAULT_MAX)?,
                 },
-                _ => ChaosRule::Latency {
+                "latency" => ChaosRule::Latency {
                     links: f.or("links", None)?,
                     latency: f.req("latency")?,
                     every: f.req("every")?,
                     down: f.req("down")?,
                     max: f.or("max", DEFAULT_MAX)?,
                 },
+                other => return Err(SHAPE.unknown(other)),
             })
         })
     }

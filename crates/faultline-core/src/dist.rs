@@ -66,25 +66,20 @@ pub enum Dist {
     },
 }
 
-/// Each variant's `type` name and fields, as the scenario writes them.
-const NAMES: &[&str] = &[
-    "constant",
-    "uniform",
-    "normal",
-    "exponential",
-    "lognormal",
-    "pareto",
-    "bimodal",
-];
-const VARIANTS: &crate::tagged::Variants = &[
-    ("constant", &["ms"]),
-    ("uniform", &["min_ms", "max_ms"]),
-    ("normal", &["mean_ms", "stddev_ms"]),
-    ("exponential", &["mean_ms"]),
-    ("lognormal", &["median_ms", "sigma"]),
-    ("pareto", &["scale_ms", "shape"]),
-    ("bimodal", &["fast", "slow", "slow_ratio"]),
-];
+/// The variants as the scenario writes them: `type`, and each one's fields.
+static SHAPE: crate::tagged::Shape<7> = crate::tagged::Shape::new(
+    "type",
+    "a distribution",
+    [
+        ("constant", &["ms"]),
+        ("uniform", &["min_ms", "max_ms"]),
+        ("normal", &["mean_ms", "stddev_ms"]),
+        ("exponential", &["mean_ms"]),
+        ("lognormal", &["median_ms", "sigma"]),
+        ("pareto", &["scale_ms", "shape"]),
+        ("bimodal", &["fast", "slow", "slow_ratio"]),
+    ],
+);
 
 impl<'de> Deserialize<'de> for Dist {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -96,33 +91,34 @@ impl Dist {
     /// Reads a distribution from its JSON object: `type` picks the shape, the other fields are
     /// its parameters, all of them required and no others allowed.
     pub fn from_value(value: serde_json::Value) -> Result<Dist, serde_json::Error> {
-        let (i, mut f) = crate::tagged::open(value, "type", NAMES, VARIANTS, "a distribution")?;
-        Ok(match i {
-            0 => Dist::Constant { ms: f.req("ms")? },
-            1 => Dist::Uniform {
+        let (name, mut f) = SHAPE.open(value)?;
+        Ok(match name {
+            "constant" => Dist::Constant { ms: f.req("ms")? },
+            "uniform" => Dist::Uniform {
                 min_ms: f.req("min_ms")?,
                 max_ms: f.req("max_ms")?,
             },
-            2 => Dist::Normal {
+            "normal" => Dist::Normal {
                 mean_ms: f.req("mean_ms")?,
                 stddev_ms: f.req("stddev_ms")?,
             },
-            3 => Dist::Exponential {
+            "exponential" => Dist::Exponential {
                 mean_ms: f.req("mean_ms")?,
             },
-            4 => Dist::LogNormal {
+            "lognormal" => Dist::LogNormal {
                 median_ms: f.req("median_ms")?,
                 sigma: f.req("sigma")?,
             },
-            5 => Dist::Pareto {
+            "pareto" => Dist::Pareto {
                 scale_ms: f.req("scale_ms")?,
                 shape: f.req("shape")?,
             },
-            _ => Dist::Bimodal {
+            "bimodal" => Dist::Bimodal {
                 fast: Box::new(f.req("fast")?),
                 slow: Box::new(f.req("slow")?),
                 slow_ratio: f.req("slow_ratio")?,
             },
+            other => return Err(SHAPE.unknown(other)),
         })
     }
 }

@@ -278,84 +278,82 @@ impl<'de> Deserialize<'de> for Intervention {
 impl Intervention {
     /// Reads an intervention from its JSON object: `do` picks the kind.
     fn from_value(v: serde_json::Value) -> Result<Intervention, serde_json::Error> {
-        const NAMES: &[&str] = &[
-            "cut",
-            "heal",
-            "heal_all",
-            "partition",
-            "crash",
-            "restart",
-            "pause",
-            "resume",
-            "set",
-            "set_link",
-            "drop_message",
-            "delay_message",
-        ];
-        const VARIANTS: &crate::tagged::Variants = &[
-            ("cut", &["at_ms", "a", "b", "one_way"]),
-            ("heal", &["at_ms", "a", "b"]),
-            ("heal_all", &["at_ms"]),
-            ("partition", &["at_ms", "groups"]),
-            ("crash", &["at_ms", "node"]),
-            ("restart", &["at_ms", "node"]),
-            ("pause", &["at_ms", "node"]),
-            ("resume", &["at_ms", "node"]),
-            ("set", &["at_ms", "node", "param", "value"]),
-            ("set_link", &["at_ms", "a", "b", "param", "value"]),
-            ("drop_message", &["at_ms", "message"]),
-            ("delay_message", &["at_ms", "message", "delay_ms"]),
-        ];
-        let (i, mut f) = crate::tagged::open(v, "do", NAMES, VARIANTS, "an intervention")?;
+        static SHAPE: crate::tagged::Shape<12> = crate::tagged::Shape::new(
+            "do",
+            "an intervention",
+            [
+                ("cut", &["at_ms", "a", "b", "one_way"]),
+                ("heal", &["at_ms", "a", "b"]),
+                ("heal_all", &["at_ms"]),
+                ("partition", &["at_ms", "groups"]),
+                ("crash", &["at_ms", "node"]),
+                ("restart", &["at_ms", "node"]),
+                ("pause", &["at_ms", "node"]),
+                ("resume", &["at_ms", "node"]),
+                ("set", &["at_ms", "node", "param", "value"]),
+                ("set_link", &["at_ms", "a", "b", "param", "value"]),
+                ("drop_message", &["at_ms", "message"]),
+                ("delay_message", &["at_ms", "message", "delay_ms"]),
+            ],
+        );
+        let (name, mut f) = SHAPE.open(v)?;
         let at_ms = f.req("at_ms")?;
-        Ok(match i {
-            0 => Intervention::Cut {
+        Ok(match name {
+            "cut" => Intervention::Cut {
                 at_ms,
                 a: f.req("a")?,
                 b: f.req("b")?,
                 one_way: f.or("one_way", false)?,
             },
-            1 => Intervention::Heal {
+            "heal" => Intervention::Heal {
                 at_ms,
                 a: f.req("a")?,
                 b: f.req("b")?,
             },
-            2 => Intervention::HealAll { at_ms },
-            3 => Intervention::Partition {
+            "heal_all" => Intervention::HealAll { at_ms },
+            "partition" => Intervention::Partition {
                 at_ms,
                 groups: f.req("groups")?,
             },
-            4..=7 => {
-                let node = f.req("node")?;
-                match i {
-                    4 => Intervention::Crash { at_ms, node },
-                    5 => Intervention::Restart { at_ms, node },
-                    6 => Intervention::Pause { at_ms, node },
-                    _ => Intervention::Resume { at_ms, node },
-                }
-            }
-            8 => Intervention::Set {
+            "crash" => Intervention::Crash {
+                at_ms,
+                node: f.req("node")?,
+            },
+            "restart" => Intervention::Restart {
+                at_ms,
+                node: f.req("node")?,
+            },
+            "pause" => Intervention::Pause {
+                at_ms,
+                node: f.req("node")?,
+            },
+            "resume" => Intervention::Resume {
+                at_ms,
+                node: f.req("node")?,
+            },
+            "set" => Intervention::Set {
                 at_ms,
                 node: f.req("node")?,
                 param: f.req("param")?,
                 value: f.req("value")?,
             },
-            9 => Intervention::SetLink {
+            "set_link" => Intervention::SetLink {
                 at_ms,
                 a: f.req("a")?,
                 b: f.req("b")?,
                 param: f.req("param")?,
                 value: f.req("value")?,
             },
-            10 => Intervention::DropMessage {
+            "drop_message" => Intervention::DropMessage {
                 at_ms,
                 message: f.req("message")?,
             },
-            _ => Intervention::DelayMessage {
+            "delay_message" => Intervention::DelayMessage {
                 at_ms,
                 message: f.req("message")?,
                 delay_ms: f.req("delay_ms")?,
             },
+            other => return Err(SHAPE.unknown(other)),
         })
     }
 

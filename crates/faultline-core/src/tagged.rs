@@ -15,8 +15,65 @@
 use serde::de::{DeserializeOwned, Error as _};
 use serde_json::{Error, Map, Value};
 
-/// An enum's variants as the scenario writes them: (tag value, its fields).
-pub(crate) type Variants = [(&'static str, &'static [&'static str])];
+/// An internally tagged enum as the scenario writes it: the tag's key, the variants (the tag's
+/// value and the variant's fields), and how an "invalid type" message names it.
+pub(crate) struct Shape<const N: usize> {
+    tag: &'static str,
+    what: &'static str,
+    variants: [(&'static str, &'static [&'static str]); N],
+    /// The variants' names alone, for serde's "unknown variant" message.
+    names: [&'static str; N],
+}
+
+impl<const N: usize> Shape<N> {
+    /// The shape of an enum tagged by `tag`, named `what` in messages ("a distribution").
+    pub(crate) const fn new(
+        tag: &'static str,
+        what: &'static str,
+        variants: [(&'static str, &'static [&'static str]); N],
+    ) -> Self {
+        let mut names = [""; N];
+        let mut i = 0;
+        while i < N {
+            names[i] = variants[i].0;
+            i += 1;
+        }
+        Shape {
+            tag,
+            what,
+            variants,
+            names,
+        }
+    }
+
+    /// Opens a tagged object: checks that it is an object, takes the tag, finds the variant and
+    /// refuses a field the variant does not have. Returns the variant's name and its fields.
+    pub(crate) fn open(&'static self, value: Value) -> Result<(&'static str, Fields), Error> {
+        let Value::Object(mut o) = value else {
+            return Err(Error::invalid_type(unexpected(&value), &self.what));
+        };
+        let kind = match o.remove(self.tag) {
+            Some(Value::String(s)) => s,
+            Some(other) => {
+                return Err(Error::invalid_type(unexpected(&other), &"a variant name"));
+            }
+            None => return Err(Error::missing_field(self.tag)),
+        };
+        let Some(&(name, fields)) = self.variants.iter().find(|(n, _)| *n == kind) else {
+            return Err(self.unknown(&kind));
+        };
+        if let Some(k) = o.keys().find(|k| !fields.contains(&k.as_str())) {
+            return Err(Error::unknown_field(k, fields));
+        }
+        Ok((name, Fields(o)))
+    }
+
+    /// serde's "unknown variant" error: also what a reader answers for a variant it lists but
+    /// has no arm for, rather than panic.
+    pub(crate) fn unknown(&'static self, kind: &str) -> Error {
+        Error::unknown_variant(kind, &self.names)
+    }
+}
 
 /// Reads a `T` through a `Value` with `read`: the body of a hand-written `Deserialize`.
 pub(crate) fn deserialize<'de, D, T>(
@@ -33,36 +90,6 @@ where
 
 /// The fields of one tagged object, taken one by one.
 pub(crate) struct Fields(Map<String, Value>);
-
-/// Opens a tagged object: checks that it is an object, takes its `tag`, finds the variant in
-/// `variants` (whose names are `names`, the same order), and refuses a field the variant does
-/// not have. Returns the variant's index and its fields. `what` names the enum in an "invalid
-/// type" message ("a distribution").
-pub(crate) fn open(
-    value: Value,
-    tag: &'static str,
-    names: &'static [&'static str],
-    variants: &'static Variants,
-    what: &'static str,
-) -> Result<(usize, Fields), Error> {
-    debug_assert!(names.iter().eq(variants.iter().map(|(n, _)| n)));
-    let Value::Object(mut o) = value else {
-        return Err(Error::invalid_type(unexpected(&value), &what));
-    };
-    let kind = match o.remove(tag) {
-        Some(Value::String(s)) => s,
-        Some(other) => return Err(Error::invalid_type(unexpected(&other), &"a variant name")),
-        None => return Err(Error::missing_field(tag)),
-    };
-    let Some(i) = names.iter().position(|n| *n == kind) else {
-        return Err(Error::unknown_variant(&kind, names));
-    };
-    let fields = variants[i].1;
-    if let Some(k) = o.keys().find(|k| !fields.contains(&k.as_str())) {
-        return Err(Error::unknown_field(k, fields));
-    }
-    Ok((i, Fields(o)))
-}
 
 impl Fields {
     /// A required field.
@@ -102,28 +129,33 @@ pub(crate) fn unexpected(v: &Value) -> serde::de::Unexpected<'_> {
 mod tests {
     use super::*;
 
-    const NAMES: &[&str] = &["one", "two"];
-    const VARIANTS: &Variants = &[("one", &["a"]), ("two", &["a", "b"])];
+    static SHAPE: Shape<2> = Shape::new(
+        "kind",
+        "a test enum",
+        [("one", &["a"]), ("two", &["a", "b"])],
+    );
 
-    fn read(text: &str) -> Result<(usize, u32, u32), String> {
+    fn read(text: &str) -> Result<(&'static str, u32, u32), String> {
         let v: Value = serde_json::from_str(text).unwrap();
-        let (i, mut f) =
-            open(v, "kind", NAMES, VARIANTS, "a test enum").map_err(|e| e.to_string())?;
+        let (name, mut f) = SHAPE.open(v).map_err(|e| e.to_string())?;
         let a = f.req("a").map_err(|e| e.to_string())?;
-        let b = if i == 1 {
+        let b = if name == "two" {
             f.or("b", 7).map_err(|e| e.to_string())?
         } else {
             0
         };
-        Ok((i, a, b))
+        Ok((name, a, b))
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn reads_variants_and_names_each_mistake_as_serde_does() {
-        assert_eq!(read(r#"{"kind": "one", "a": 1}"#), Ok((0, 1, 0)));
-        assert_eq!(read(r#"{"a": 2, "kind": "two", "b": 3}"#), Ok((1, 2, 3)));
-        assert_eq!(read(r#"{"kind": "two", "a": 2}"#), Ok((1, 2, 7)));
+        assert_eq!(read(r#"{"kind": "one", "a": 1}"#), Ok(("one", 1, 0)));
+        assert_eq!(
+            read(r#"{"a": 2, "kind": "two", "b": 3}"#),
+            Ok(("two", 2, 3))
+        );
+        assert_eq!(read(r#"{"kind": "two", "a": 2}"#), Ok(("two", 2, 7)));
         let err = |t| read(t).unwrap_err();
         assert_eq!(err(r#"{"a": 1}"#), "missing field `kind`");
         assert_eq!(
@@ -216,6 +248,121 @@ mod scenario_enums {
         both(
             r#"{"type": "time", "seconds": 10}"#,
             Window::Time { seconds: 10 },
+        );
+        // Every variant, written by serde's derive and read back here: a field missing from a
+        // shape's list would be refused as unknown.
+        let (s, n, v) = (String::from("x"), 3u64, serde_json::json!({"k": [1, 2.5]}));
+        let d = crate::dist::Dist::constant_ms(1.0);
+        let interventions = [
+            Intervention::Cut {
+                at_ms: 1.0,
+                a: s.clone(),
+                b: s.clone(),
+                one_way: true,
+            },
+            Intervention::Heal {
+                at_ms: 1.0,
+                a: s.clone(),
+                b: s.clone(),
+            },
+            Intervention::HealAll { at_ms: 1.0 },
+            Intervention::Partition {
+                at_ms: 1.0,
+                groups: vec![vec![s.clone()]],
+            },
+            Intervention::Crash {
+                at_ms: 1.0,
+                node: s.clone(),
+            },
+            Intervention::Restart {
+                at_ms: 1.0,
+                node: s.clone(),
+            },
+            Intervention::Pause {
+                at_ms: 1.0,
+                node: s.clone(),
+            },
+            Intervention::Resume {
+                at_ms: 1.0,
+                node: s.clone(),
+            },
+            Intervention::Set {
+                at_ms: 1.0,
+                node: s.clone(),
+                param: s.clone(),
+                value: v.clone(),
+            },
+            Intervention::SetLink {
+                at_ms: 1.0,
+                a: s.clone(),
+                b: s.clone(),
+                param: s.clone(),
+                value: v.clone(),
+            },
+            Intervention::DropMessage {
+                at_ms: 1.0,
+                message: n,
+            },
+            Intervention::DelayMessage {
+                at_ms: 1.0,
+                message: n,
+                delay_ms: 2.0,
+            },
+        ];
+        for i in interventions {
+            both(&serde_json::to_string(&i).unwrap(), i);
+        }
+        let links = Some(vec![[s.clone(), s.clone()]]);
+        let rules = [
+            ChaosRule::Crash {
+                nodes: vec![s.clone()],
+                every: d.clone(),
+                down: d.clone(),
+                max: 5,
+            },
+            ChaosRule::Pause {
+                nodes: vec![s.clone()],
+                every: d.clone(),
+                down: d.clone(),
+                max: 5,
+            },
+            ChaosRule::Cut {
+                links: links.clone(),
+                every: d.clone(),
+                down: d.clone(),
+                max: 5,
+            },
+            ChaosRule::Latency {
+                links,
+                latency: d.clone(),
+                every: d.clone(),
+                down: d,
+                max: 5,
+            },
+        ];
+        for r in rules {
+            both(&serde_json::to_string(&r).unwrap(), r);
+        }
+        both(
+            r#"{"type": "token_bucket", "max_tokens": 10, "token_ratio": 0.1}"#,
+            RetryBudget::TokenBucket {
+                max_tokens: 10.0,
+                token_ratio: 0.1,
+            },
+        );
+        both(
+            r#"{"type": "open", "rate_per_s": 5}"#,
+            Workload::Open { rate_per_s: 5.0 },
+        );
+        both(
+            r#"{"type": "at", "times_ms": [1, 2]}"#,
+            Workload::At {
+                times_ms: vec![1.0, 2.0],
+            },
+        );
+        both(
+            r#"{"type": "count", "size": 10}"#,
+            Window::Count { size: 10 },
         );
         let err =
             serde_json::from_str::<Intervention>(r#"{"do": "crash", "at_ms": 1}"#).unwrap_err();

@@ -67,17 +67,20 @@ pub enum Window {
 impl<'de> Deserialize<'de> for Window {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         crate::tagged::deserialize(d, |v| {
-            const NAMES: &[&str] = &["count", "time"];
-            const VARIANTS: &crate::tagged::Variants =
-                &[("count", &["size"]), ("time", &["seconds"])];
-            let (i, mut f) = crate::tagged::open(v, "type", NAMES, VARIANTS, "a sliding window")?;
-            Ok(match i {
-                0 => Window::Count {
+            static SHAPE: crate::tagged::Shape<2> = crate::tagged::Shape::new(
+                "type",
+                "a sliding window",
+                [("count", &["size"]), ("time", &["seconds"])],
+            );
+            let (name, mut f) = SHAPE.open(v)?;
+            Ok(match name {
+                "count" => Window::Count {
                     size: f.req("size")?,
                 },
-                _ => Window::Time {
+                "time" => Window::Time {
                     seconds: f.req("seconds")?,
                 },
+                other => return Err(SHAPE.unknown(other)),
             })
         })
     }

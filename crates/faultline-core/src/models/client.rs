@@ -67,24 +67,28 @@ pub enum Workload {
 impl<'de> Deserialize<'de> for Workload {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         crate::tagged::deserialize(d, |v| {
-            const NAMES: &[&str] = &["open", "closed", "at"];
-            const VARIANTS: &crate::tagged::Variants = &[
-                ("open", &["rate_per_s"]),
-                ("closed", &["users", "think_ms"]),
-                ("at", &["times_ms"]),
-            ];
-            let (i, mut f) = crate::tagged::open(v, "type", NAMES, VARIANTS, "a workload")?;
-            Ok(match i {
-                0 => Workload::Open {
+            static SHAPE: crate::tagged::Shape<3> = crate::tagged::Shape::new(
+                "type",
+                "a workload",
+                [
+                    ("open", &["rate_per_s"]),
+                    ("closed", &["users", "think_ms"]),
+                    ("at", &["times_ms"]),
+                ],
+            );
+            let (name, mut f) = SHAPE.open(v)?;
+            Ok(match name {
+                "open" => Workload::Open {
                     rate_per_s: f.req("rate_per_s")?,
                 },
-                1 => Workload::Closed {
+                "closed" => Workload::Closed {
                     users: f.req("users")?,
                     think_ms: f.req("think_ms")?,
                 },
-                _ => Workload::At {
+                "at" => Workload::At {
                     times_ms: f.req("times_ms")?,
                 },
+                other => return Err(SHAPE.unknown(other)),
             })
         })
     }
@@ -252,21 +256,25 @@ pub enum RetryBudget {
 impl<'de> Deserialize<'de> for RetryBudget {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         crate::tagged::deserialize(d, |v| {
-            const NAMES: &[&str] = &["ratio", "token_bucket"];
-            const VARIANTS: &crate::tagged::Variants = &[
-                ("ratio", &["ratio", "window_ms"]),
-                ("token_bucket", &["max_tokens", "token_ratio"]),
-            ];
-            let (i, mut f) = crate::tagged::open(v, "type", NAMES, VARIANTS, "a retry budget")?;
-            Ok(match i {
-                0 => RetryBudget::Ratio {
+            static SHAPE: crate::tagged::Shape<2> = crate::tagged::Shape::new(
+                "type",
+                "a retry budget",
+                [
+                    ("ratio", &["ratio", "window_ms"]),
+                    ("token_bucket", &["max_tokens", "token_ratio"]),
+                ],
+            );
+            let (name, mut f) = SHAPE.open(v)?;
+            Ok(match name {
+                "ratio" => RetryBudget::Ratio {
                     ratio: f.or("ratio", 0.1)?,
                     window_ms: f.or("window_ms", 60_000.0)?,
                 },
-                _ => RetryBudget::TokenBucket {
+                "token_bucket" => RetryBudget::TokenBucket {
                     max_tokens: f.req("max_tokens")?,
                     token_ratio: f.req("token_ratio")?,
                 },
+                other => return Err(SHAPE.unknown(other)),
             })
         })
     }
