@@ -315,22 +315,16 @@ impl Intervention {
                 at_ms,
                 groups: f.req("groups")?,
             },
-            "crash" => Intervention::Crash {
-                at_ms,
-                node: f.req("node")?,
-            },
-            "restart" => Intervention::Restart {
-                at_ms,
-                node: f.req("node")?,
-            },
-            "pause" => Intervention::Pause {
-                at_ms,
-                node: f.req("node")?,
-            },
-            "resume" => Intervention::Resume {
-                at_ms,
-                node: f.req("node")?,
-            },
+            // The four that act on one node.
+            "crash" | "restart" | "pause" | "resume" => {
+                let node = f.req("node")?;
+                match name {
+                    "crash" => Intervention::Crash { at_ms, node },
+                    "restart" => Intervention::Restart { at_ms, node },
+                    "pause" => Intervention::Pause { at_ms, node },
+                    _ => Intervention::Resume { at_ms, node },
+                }
+            }
             "set" => Intervention::Set {
                 at_ms,
                 node: f.req("node")?,
