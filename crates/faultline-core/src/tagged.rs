@@ -49,16 +49,7 @@ impl<const N: usize> Shape<N> {
     /// Opens a tagged object: checks that it is an object, takes the tag, finds the variant and
     /// refuses a field the variant does not have. Returns the variant's name and its fields.
     pub(crate) fn open(&'static self, value: Value) -> Result<(&'static str, Fields), Error> {
-        let Value::Object(mut o) = value else {
-            return Err(Error::invalid_type(unexpected(&value), &self.what));
-        };
-        let kind = match o.remove(self.tag) {
-            Some(Value::String(s)) => s,
-            Some(other) => {
-                return Err(Error::invalid_type(unexpected(&other), &"a variant name"));
-            }
-            None => return Err(Error::missing_field(self.tag)),
-        };
+        let (kind, o) = split(value, self.tag, self.what, "a variant name")?;
         let Some(&(name, fields)) = self.variants.iter().find(|(n, _)| *n == kind) else {
             return Err(self.unknown(&kind));
         };
@@ -72,6 +63,25 @@ impl<const N: usize> Shape<N> {
     /// has no arm for, rather than panic.
     pub(crate) fn unknown(&'static self, kind: &str) -> Error {
         Error::unknown_variant(kind, &self.names)
+    }
+}
+
+/// Splits a tagged object into the value of its `tag` and its other fields: the first step of
+/// every enum read here and of a node's model (`ModelSpec::from_value`). `what` names the
+/// object and `naming` the tag's value in an "invalid type" message.
+pub(crate) fn split(
+    value: Value,
+    tag: &'static str,
+    what: &'static str,
+    naming: &'static str,
+) -> Result<(String, Map<String, Value>), Error> {
+    let Value::Object(mut o) = value else {
+        return Err(Error::invalid_type(unexpected(&value), &what));
+    };
+    match o.remove(tag) {
+        Some(Value::String(s)) => Ok((s, o)),
+        Some(other) => Err(Error::invalid_type(unexpected(&other), &naming)),
+        None => Err(Error::missing_field(tag)),
     }
 }
 
@@ -108,7 +118,7 @@ impl Fields {
 }
 
 /// How serde names a JSON value's type in an "invalid type" message.
-pub(crate) fn unexpected(v: &Value) -> serde::de::Unexpected<'_> {
+fn unexpected(v: &Value) -> serde::de::Unexpected<'_> {
     use serde::de::Unexpected as U;
     match v {
         Value::Null => U::Unit,

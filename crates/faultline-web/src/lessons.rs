@@ -184,8 +184,8 @@ pub fn describe(change: &Change) -> String {
                 } => format!("At {at}, set {node}'s {param} to {}.", value_words(value)),
                 other => format!(
                     "At {at}: {}.",
-                    Some(faultline_core::jsonpos::value_of(other))
-                        .and_then(|v| v.get("do").and_then(|d| d.as_str()).map(str::to_string))
+                    faultline_core::jsonpos::value_of(other)["do"]
+                        .as_str()
                         .unwrap_or_default()
                         .replace('_', " ")
                 ),

@@ -94,8 +94,6 @@ impl<'de> Deserialize<'de> for ModelSpec {
     }
 }
 
-use crate::tagged::unexpected;
-
 impl ModelSpec {
     /// Reads a model from its JSON object: `type` picks the model, the other fields are its
     /// settings. The messages are serde's own (`missing field `type``, `unknown variant ...`,
@@ -103,17 +101,8 @@ impl ModelSpec {
     pub fn from_value(value: serde_json::Value) -> Result<ModelSpec, serde_json::Error> {
         use serde::de::Error as _;
         use serde_json::{Error, Value, from_value as read};
-        let Value::Object(mut fields) = value else {
-            return Err(Error::invalid_type(
-                unexpected(&value),
-                &"an object with a `type`",
-            ));
-        };
-        let kind = match fields.remove("type") {
-            Some(Value::String(s)) => s,
-            Some(other) => return Err(Error::invalid_type(unexpected(&other), &"a model name")),
-            None => return Err(Error::missing_field("type")),
-        };
+        let (kind, fields) =
+            crate::tagged::split(value, "type", "an object with a `type`", "a model name")?;
         let Some(kind) = ModelKind::from_name(&kind) else {
             return Err(Error::unknown_variant(&kind, &MODEL_TYPES));
         };
