@@ -12,6 +12,7 @@ TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132
 PLAYWRIGHT_VERSION=1.64.1
 AXE_VERSION=4.14.1
+ZOPFLI_VERSION=1.0.15
 
 command -v cargo >/dev/null || die "cargo is missing: install Rust 1.95 first (see README)"
 
@@ -54,6 +55,13 @@ if npm_have binaryen "$BINARYEN_VERSION.0.0"; then
 else
   npm_need+=("binaryen@$BINARYEN_VERSION.0.0")
 fi
+# A release build's .gz files (scripts/compress.mjs): zopfli writes gzip that any browser reads,
+# about 4 % smaller than zlib's level 9.
+if npm_have @gfx/zopfli "$ZOPFLI_VERSION"; then
+  say "ok zopfli (@gfx/zopfli $ZOPFLI_VERSION, present)"
+else
+  npm_need+=("@gfx/zopfli@$ZOPFLI_VERSION")
+fi
 if (( want_test )); then
   if npm_have playwright-core "$PLAYWRIGHT_VERSION"; then
     say "ok playwright-core $PLAYWRIGHT_VERSION (present)"
@@ -72,6 +80,7 @@ if (( ${#npm_need[@]} )); then
   # Keep already-installed packages: name them too, so npm does not prune them.
   keep=()
   npm_have binaryen "$BINARYEN_VERSION.0.0" && keep+=("binaryen@$BINARYEN_VERSION.0.0")
+  npm_have @gfx/zopfli "$ZOPFLI_VERSION" && keep+=("@gfx/zopfli@$ZOPFLI_VERSION")
   (( want_test )) && npm_have playwright-core "$PLAYWRIGHT_VERSION" && keep+=("playwright-core@$PLAYWRIGHT_VERSION")
   (( want_test )) && npm_have axe-core "$AXE_VERSION" && keep+=("axe-core@$AXE_VERSION")
   [[ -f "$FAULTLINE_TOOLS/package.json" ]] || echo '{"name":"faultline-tools","private":true}' > "$FAULTLINE_TOOLS/package.json"

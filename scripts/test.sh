@@ -70,6 +70,8 @@ size_report() {
   {
     printf 'wasm: %s bytes, %s bytes gzipped (%s)\n' "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)" "$(basename "$wasm")"
     printf 'js:   %s bytes, %s bytes gzipped (%s)\n' "$(wc -c <"$js")" "$(gzip -9c "$js" | wc -c)" "$(basename "$js")"
+    # What a host that serves the build's precompressed copies sends (zopfli's gzip, brotli 11).
+    [[ -f "$wasm.gz" && -f "$wasm.br" ]] && printf 'wasm as served precompressed: %s bytes .gz, %s bytes .br\n' "$(wc -c <"$wasm.gz")" "$(wc -c <"$wasm.br")"
     # Not in the first download: fetched when a lesson is first opened.
     [[ -f dist/lessons.json ]] && printf 'lessons.json (when a lesson opens): %s bytes, %s bytes gzipped\n' "$(wc -c <dist/lessons.json)" "$(gzip -9c dist/lessons.json | wc -c)"
     # Not in the first download either: fetched when a sweep starts.
