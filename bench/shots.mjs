@@ -4,7 +4,7 @@
 // and shot at 1280 x 800; the home page, a lesson step and the retry storm also at 375 x 812.
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { start, openPage, setRange } from '../tests/e2e/browser.mjs';
+import { start, openPage, setRange, chooseTemplate } from '../tests/e2e/browser.mjs';
 
 const out = process.argv[2] ?? 'target/shots';
 mkdirSync(out, { recursive: true });
@@ -16,7 +16,7 @@ async function template(page, label, ms) {
   // A phone keeps the template picker behind its menu button: open it, pick, close it.
   const menu = await page.locator('#menu-button').isVisible();
   if (menu) await page.click('#menu-button');
-  await page.selectOption('#template', { label });
+  await chooseTemplate(page, label);
   if (menu) await page.click('#menu-button');
   await page.click('#play-pause'); // a loaded template plays: pause it, then jump
   await setRange(page, '#timeline', ms);

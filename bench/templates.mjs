@@ -3,7 +3,7 @@
 // saga ledger) on top of drawing. Each template plays for up to 6 s of wall time at the given speed.
 // Usage: bash scripts/setup.sh --test && trunk build --release --offline &&
 //        node bench/templates.mjs [speed, default 10] [title ...]
-import { start, openPage } from '../tests/e2e/browser.mjs';
+import { start, openPage, chooseTemplate } from '../tests/e2e/browser.mjs';
 
 const speed = process.argv[2] ?? '10';
 const env = await start();
@@ -13,7 +13,7 @@ try {
   const titles = process.argv.length > 3 ? process.argv.slice(3) : all;
   console.log(`speed ${speed}x, up to 6 s each, only while the run plays; requestAnimationFrame intervals in ms (16.7 is every frame at 60 Hz)`);
   for (const title of titles) {
-    await page.selectOption('#template', { label: title });
+    await chooseTemplate(page, title);
     await page.waitForFunction((t) => document.querySelector('#scenario-title')?.textContent === t, title);
     await page.selectOption('#speed', speed);
     // Only while the run plays: a short run at a high speed ends before 6 s.

@@ -2,6 +2,10 @@
 //! carries only the ids and a version of the lessons' text (the lessons come from
 //! `lessons.json`, written beside the page at build time by `faultline lessons`); the unit tests
 //! also get the Markdown, to parse it natively.
+//!
+//! The same for the sandbox's templates, the sample scenarios in `tests/scenarios/`: the page
+//! carries each one's title (for the picker) and a version of their text, and fetches a
+//! template's file (copied beside the page by Trunk's build hook) when a learner picks it.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -47,4 +51,39 @@ fn main() {
     );
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("lessons.rs");
     std::fs::write(dest, out).expect("write lessons.rs");
+    scenarios();
+}
+
+/// `scenarios.rs`: every sample scenario's title by file name, and a version of their text.
+fn scenarios() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the scenarios folder")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut titles = String::from(
+        "/// Every sample scenario's title, by file name (without `.json`).\npub const SCENARIO_TITLES: &[(&str, &str)] = &[\n",
+    );
+    for f in &files {
+        println!("cargo:rerun-if-changed={}", f.display());
+        let name = f.file_stem().unwrap().to_string_lossy();
+        let text = std::fs::read(f).expect("a scenario file");
+        for b in name.as_bytes().iter().chain(&[0]).chain(&text) {
+            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let doc: serde_json::Value =
+            serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let title = doc["title"].as_str().unwrap_or_default();
+        writeln!(titles, "    ({name:?}, {title:?}),").unwrap();
+    }
+    titles.push_str("];\n");
+    let out = format!(
+        "{titles}/// A version of every sample's text, for their addresses: a browser never pairs a new page\n/// with a template it cached before.\npub const SCENARIOS_VERSION: &str = \"{hash:016x}\";\n"
+    );
+    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("scenarios.rs");
+    std::fs::write(dest, out).expect("write scenarios.rs");
 }

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { start, openPage, setRange } from './browser.mjs';
+import { start, openPage, setRange, chooseTemplate } from './browser.mjs';
 
 const tools = process.env.FAULTLINE_TOOLS ?? join(process.env.HOME, '.cache/faultline');
 const require = createRequire(join(tools, 'node_modules', 'noop.js'));
@@ -96,7 +96,7 @@ test('every template: each node on the canvas says the words drawn on it', async
   const titles = await page.$$eval('#template option', (os) => os.filter((o) => o.value !== '').map((o) => o.textContent));
   const bad = [];
   for (const title of titles) {
-    await page.selectOption('#template', { label: title });
+    await chooseTemplate(page, title);
     await page.waitForFunction((t) => document.querySelector('#scenario-title')?.textContent === t, title);
     await setRange(page, '#timeline', 5000);
     if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });

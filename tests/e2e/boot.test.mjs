@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { start, openPage, ROOT } from './browser.mjs';
+import { start, openPage, chooseTemplate, ROOT } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -34,6 +34,32 @@ test('the built page names its assets relatively, so it deploys under any sub-pa
   assert.ok(refs.length >= 3, `${refs}`);
   for (const r of refs) assert.ok(!r.startsWith('/'), `relative: ${r}`);
   const { page, errors } = await openPage(env.browser, env.url);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('templates are not in the first download: one is fetched when picked, and a failed fetch keeps the run', async () => {
+  const page = await env.browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const fetched = [];
+  page.on('request', (r) => { if (r.url().includes('/scenarios/')) fetched.push(new URL(r.url()).pathname); });
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 15_000 });
+  assert.deepEqual(fetched, [], 'no template is fetched at start');
+  const first = await page.textContent('#scenario-title');
+  // Offline: the pick is said to have failed, and the scenario on screen stays.
+  await page.route('**/scenarios/**', (route) => route.abort('internetdisconnected'));
+  await page.selectOption('#template', { label: 'A retry storm' });
+  await page.waitForSelector('.notice.error-text');
+  assert.match(await page.textContent('.notice.error-text'), /“A retry storm” could not be loaded.*offline.*Your scenario is kept/s);
+  assert.equal(await page.textContent('#scenario-title'), first);
+  assert.equal(await page.locator('[data-loading]').count(), 0, 'not left busy');
+  // Back online: picking it again opens it, and only its own file was asked for.
+  await page.unroute('**/scenarios/**');
+  fetched.length = 0;
+  await chooseTemplate(page, 'A retry storm');
+  assert.deepEqual(fetched, ['/scenarios/retry-storm.json']);
   assert.deepEqual(errors, []);
   await page.close();
 });

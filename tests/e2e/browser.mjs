@@ -54,6 +54,22 @@ export async function openPage(browser, url, options = {}) {
   return { page, errors };
 }
 
+/**
+ * Picks a template in the sandbox's picker, by its title (or `{ value }`), and waits until it is
+ * on screen: every template but the default is fetched when it is picked.
+ */
+export async function chooseTemplate(page, which) {
+  const label = typeof which === 'string'
+    ? which
+    : await page.$eval(`#template option[value="${which.value}"]`, (o) => o.textContent);
+  await page.selectOption('#template', { label });
+  await page.waitForFunction(
+    (t) => document.querySelector('#scenario-title')?.textContent === t && !document.querySelector('[data-loading]'),
+    label,
+    { timeout: 15_000 },
+  );
+}
+
 /** The simulated time shown on the page, in microseconds. */
 export async function simTime(page) {
   return Number(await page.getAttribute('#sim-time', 'data-time-us'));

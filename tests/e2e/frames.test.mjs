@@ -3,7 +3,7 @@
 // reads as many numbered messages, at a size one can read on a desktop and on a phone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, openPage, setRange } from './browser.mjs';
+import { start, openPage, setRange, chooseTemplate } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -13,7 +13,7 @@ after(async () => { await env?.close(); });
 async function storm(page) {
   // A phone keeps the template picker behind the options menu.
   if (await page.isVisible('#menu-button')) await page.click('#menu-button');
-  await page.selectOption('#template', { label: 'A retry storm' });
+  await chooseTemplate(page, 'A retry storm');
   await page.waitForFunction(() => document.querySelector('#scenario-title')?.textContent === 'A retry storm');
   if (await page.getAttribute('#play-pause', 'aria-pressed') === 'true') await page.click('#play-pause');
 }

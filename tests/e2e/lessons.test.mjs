@@ -3,7 +3,7 @@
 // progress still there after a reload. Plus: a corrupt progress store and a bad lesson link.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, openPage } from './browser.mjs';
+import { start, openPage, chooseTemplate } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -131,7 +131,7 @@ test('the sandbox starts from a template, and leaving a lesson returns to it', a
   await page.click('#leave-lesson');
   assert.equal(await page.textContent('#scenario-title'), 'A client and a server');
   assert.equal(await page.locator('.lesson-panel').count(), 0);
-  await page.selectOption('#template', { label: 'A retry storm' });
+  await chooseTemplate(page, 'A retry storm');
   assert.equal(await page.textContent('#scenario-title'), 'A retry storm');
   assert.equal(await page.locator('#canvas g.node').count(), 2);
   assert.deepEqual(errors, []);

@@ -3,7 +3,7 @@
 // the key-value store's linearizability verdict, the sagas' invariants).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, openPage, simTime, setRange } from './browser.mjs';
+import { start, openPage, simTime, setRange, chooseTemplate } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -11,7 +11,7 @@ after(async () => { await env?.close(); });
 
 /** Opens the template with this title; a template plays from zero. */
 async function open(page, title) {
-  await page.selectOption('#template', { label: title });
+  await chooseTemplate(page, title);
   await page.waitForFunction((t) => document.querySelector('#scenario-title')?.textContent === t, title);
 }
 

@@ -3,7 +3,7 @@
 // seeks to the moment, and the charts' text reads at 12 px or more.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, openPage, simTime, setRange } from './browser.mjs';
+import { start, openPage, simTime, setRange, chooseTemplate } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -11,7 +11,7 @@ after(async () => { await env?.close(); });
 
 test('the breaker template marks its transitions on the time line, and a click seeks there', async () => {
   const { page, errors } = await openPage(env.browser, env.url, { viewport: { width: 1280, height: 800 } });
-  await page.selectOption('#template', { label: 'A circuit breaker opens, probes and closes' });
+  await chooseTemplate(page, 'A circuit breaker opens, probes and closes');
   await page.click('#play-pause'); // a template plays from zero: pause it
   await setRange(page, '#timeline', 26000);
   await page.waitForSelector('.moment-marks button[data-moment-kind="breaker-closed"]');
@@ -61,7 +61,7 @@ test('the breaker template marks its transitions on the time line, and a click s
 
 test("the charts' text is at least 12 px on screen, and the rates chart marks the moments", async () => {
   const { page, errors } = await openPage(env.browser, env.url, { viewport: { width: 1280, height: 800 } });
-  await page.selectOption('#template', { label: 'A circuit breaker opens, probes and closes' });
+  await chooseTemplate(page, 'A circuit breaker opens, probes and closes');
   await page.click('#play-pause');
   await setRange(page, '#timeline', 26000);
   await page.waitForFunction(() => document.querySelector('#sim-time').dataset.timeUs === '26000000');

@@ -4,7 +4,7 @@
 // client rectangle over its bounding box), so every transform on the way counts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, openPage, setRange } from './browser.mjs';
+import { start, openPage, setRange, chooseTemplate } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -41,7 +41,7 @@ test('at 375 px every name on the canvas is at least 10 px and every other text 
   let badges = 0;
   await page.tap('#menu-button');
   for (const title of titles) {
-    await page.selectOption('#template', { label: title });
+    await chooseTemplate(page, title);
     await page.waitForFunction((t) => document.querySelector('#scenario-title')?.textContent === t, title);
     if (await page.getAttribute('#play-pause', 'aria-pressed') === 'true') await page.click('#play-pause');
     // Two moments: early, and deep in the run where badges, flags and boards have appeared.

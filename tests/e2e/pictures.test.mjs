@@ -3,7 +3,7 @@
 // reader, a saga compensate; and the main parts of the page on the first screen at 1280 x 800.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, openPage, setRange } from './browser.mjs';
+import { start, openPage, setRange, chooseTemplate } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -14,7 +14,7 @@ const screen = { viewport: { width: 1280, height: 800 } };
 /** Opens a template, paused, at `ms`. */
 async function at(page, title, ms) {
   if (await page.textContent('#scenario-title') !== title) {
-    await page.selectOption('#template', { label: title });
+    await chooseTemplate(page, title);
     await page.waitForFunction((t) => document.querySelector('#scenario-title')?.textContent === t, title);
     if (await page.getAttribute('#play-pause', 'aria-pressed') === 'true') await page.click('#play-pause');
   }

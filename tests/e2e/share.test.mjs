@@ -4,7 +4,7 @@
 // the minimal page, with a way into the full one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, openPage, setRange } from './browser.mjs';
+import { start, openPage, setRange, chooseTemplate } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -18,7 +18,7 @@ const state = async (page) => ({
 
 test('a copied link opens the same run at the same moment', async () => {
   const { page, errors } = await openPage(env.browser, env.url);
-  await page.selectOption('#template', { label: 'A circuit breaker opens, probes and closes' });
+  await chooseTemplate(page, 'A circuit breaker opens, probes and closes');
   await page.selectOption('#speed', '10');
   await page.waitForFunction(() => Number(document.querySelector('#sim-time').dataset.timeUs) > 3_000_000);
   await page.click('#play-pause'); // pause

@@ -2,7 +2,7 @@
 // moment one turned), the space-time diagram of messages, the waterfall of one request.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, openPage, simTime, setRange } from './browser.mjs';
+import { start, openPage, simTime, setRange, chooseTemplate } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -10,7 +10,7 @@ after(async () => { await env?.close(); });
 
 /** The idempotent checkout, paused at zero with its idempotency keys turned off. */
 async function checkoutWithoutKeys(page) {
-  await page.selectOption('#template', '3');
+  await chooseTemplate(page, { value: '3' });
   await page.click('#play-pause');
   await page.locator('#canvas g.node[data-node="checkout"]').click();
   await page.uncheck('#param-idempotency_keys');
@@ -88,7 +88,7 @@ test('the space-time diagram is saved as SVG', async () => {
 
 test('compare mode: two panes on one clock whose figures differ after one change', async () => {
   const { page, errors } = await openPage(env.browser, env.url);
-  await page.selectOption('#template', '3');
+  await chooseTemplate(page, { value: '3' });
   await page.click('#play-pause');
   await page.click('#compare-toggle');
   assert.equal(await page.getAttribute('#compare-toggle', 'aria-pressed'), 'true');
@@ -123,7 +123,7 @@ test('compare mode: two panes on one clock whose figures differ after one change
 test('the new views fit a 375 px wide screen', async () => {
   const { page, errors } = await openPage(env.browser, env.url, { viewport: { width: 375, height: 800 } });
   await page.click('#menu-button'); // a phone keeps the templates and Compare behind it
-  await page.selectOption('#template', '3');
+  await chooseTemplate(page, { value: '3' });
   await page.click('#play-pause');
   await page.click('#compare-toggle');
   await setRange(page, '#timeline', 5000);
@@ -137,7 +137,7 @@ test('the new views fit a 375 px wide screen', async () => {
 test('the event log follows one trace id across every service it reached', async () => {
   const { page, errors } = await openPage(env.browser, env.url);
   const title = 'An API, four dependencies, one long tail';
-  await page.selectOption('#template', { label: title });
+  await chooseTemplate(page, title);
   await page.waitForFunction((t) => document.querySelector('#scenario-title')?.textContent === t, title);
   // A template plays from zero: pause it, so the log stands still while it is read.
   await page.click('#play-pause');

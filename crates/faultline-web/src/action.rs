@@ -133,6 +133,8 @@ pub enum Action {
     LeaveLesson,
     /// The lessons file's text arrived (or why it could not be fetched).
     LessonsArrived(Result<String, String>),
+    /// Template `i`'s text arrived (or why it could not be fetched).
+    TemplateArrived(usize, Result<String, String>),
     /// Show the next hint.
     Hint,
     /// Show the solution.
@@ -213,6 +215,8 @@ pub enum Effect {
     OpenTab(String),
     /// Fetch the lessons file; its text comes back as [`Action::LessonsArrived`].
     FetchLessons,
+    /// Fetch template `i`; its text comes back as [`Action::TemplateArrived`].
+    FetchTemplate(usize),
     /// Start the sweep's Web Worker under this number (stopping any other); what it says comes
     /// back as [`Action::SweepWorker`].
     StartWorker(u64),

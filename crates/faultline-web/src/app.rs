@@ -231,12 +231,17 @@ impl Component for App {
         *self.scene.borrow_mut() = Some(scene.clone());
         let compare = CompareModel::of(page).map(Rc::new);
         let lower_views = !page.hides("log") && !page.embed;
-        // Marks the page busy while the lessons are on their way (the end-to-end tests wait for it).
-        let loading =
-            (page.lessons_load == LessonsLoad::Loading).then_some(AttrValue::Static("lessons"));
+        // Marks the page busy while the lessons or a template are on their way (the end-to-end
+        // tests wait for it).
+        let loading = if page.lessons_load == LessonsLoad::Loading {
+            Some(AttrValue::Static("lessons"))
+        } else {
+            page.template_wanted.map(|_| AttrValue::Static("template"))
+        };
+        let busy = loading.is_some().then_some("true");
         html! {
             <div class={classes!("app", page.lesson.is_some().then_some("lesson-mode"), page.embed.then_some("embed"), page.menu.then_some("menu-open"))}
-                 data-loading={loading} aria-busy={(page.lessons_load == LessonsLoad::Loading).then_some("true")}>
+                 data-loading={loading} aria-busy={busy}>
                 if !page.embed {
                     <Header lessons={!page.hides("lessons")} list_open={page.lesson_list}
                         first_visit={page.lesson.is_none() && page.progress.0.is_empty()} menu={page.menu} scenario_bar={page.lesson.is_none()} on={on.clone()} />

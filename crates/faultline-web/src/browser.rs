@@ -83,6 +83,17 @@ pub fn run(effect: Effect, on: &yew::Callback<crate::state::Action>) -> Result<(
             });
             Ok(())
         }
+        Effect::FetchTemplate(i) => {
+            let url = crate::templates::template_url(i).ok_or("There is no such template.")?;
+            let on = on.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                on.emit(crate::state::Action::TemplateArrived(
+                    i,
+                    fetch_text(&url).await,
+                ));
+            });
+            Ok(())
+        }
         Effect::Download { name, mime, text } => download(&name, mime, &text),
         Effect::SavePng { name, svg } => {
             save_png(name, &svg);

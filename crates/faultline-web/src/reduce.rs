@@ -16,7 +16,7 @@ use crate::state::{
     Action, Drag, Effect, ExportKind, HIDEABLE, LessonsLoad, NodeAct, Page, Pending, Start,
     file_stem, parse_trace_id, query_param,
 };
-use crate::templates::{DEFAULT_SCENARIO, TEMPLATES};
+use crate::templates::{DEFAULT_SCENARIO, template_titles};
 
 /// Applies one action to the page and returns what the browser must do.
 pub fn reduce(page: &mut Page, action: Action) -> Vec<Effect> {
@@ -240,11 +240,21 @@ pub fn reduce(page: &mut Page, action: Action) -> Vec<Effect> {
                 o.predicted = Some(i);
             }
         }
-        Action::Template(i) => {
-            if let Some(Ok(sc)) = TEMPLATES.get(i).map(|t| Scenario::parse(t)) {
+        Action::Template(0) => {
+            if let Ok(sc) = Scenario::parse(DEFAULT_SCENARIO) {
                 page.edit(sc, "Template loaded.".into());
             }
         }
+        // The other templates are not in the page: the run on screen stays until one arrives.
+        Action::Template(i) => {
+            if let Some(title) = template_titles().get(i) {
+                page.pending = None; // the learner's choice wins over a lesson on its way
+                page.template_wanted = Some(i);
+                page.announce = format!("Loading the template \u{201c}{title}\u{201d}\u{2026}");
+                fx.push(Effect::FetchTemplate(i));
+            }
+        }
+        Action::TemplateArrived(i, r) => page.template_arrived(i, r),
         Action::CopyLink => {
             if let Some(text) = page.link_text() {
                 let embed = if page.embed { "?embed=1" } else { "" };
@@ -510,6 +520,7 @@ impl Page {
             catalog: Catalog::default(),
             lessons_load: LessonsLoad::Idle,
             pending: None,
+            template_wanted: None,
             progress: Progress::default(),
             lesson: None,
             lesson_list: false,
@@ -580,6 +591,7 @@ impl Page {
     /// Replaces the scenario on screen (a lesson step, a solution): a fresh run, paused at zero
     /// so the learner can read and set things up first.
     pub(crate) fn load(&mut self, scenario: Scenario) {
+        self.template_wanted = None; // a scenario on screen supersedes a template on its way
         match Session::new(scenario) {
             Ok(mut s) => {
                 s.playing = false;
@@ -680,6 +692,26 @@ impl Page {
             None => {}
         }
         self.refresh_all(None);
+    }
+
+    /// Template `i` arrived: open it if it is still the one wanted. A fetch that failed, or a
+    /// file that does not read, is said and the run on screen is kept; picking it again
+    /// fetches again.
+    pub(crate) fn template_arrived(&mut self, i: usize, r: Result<String, String>) {
+        if self.template_wanted != Some(i) {
+            return; // superseded by a later choice or by another scenario
+        }
+        self.template_wanted = None;
+        let title = template_titles().get(i).copied().unwrap_or_default();
+        match r.and_then(|text| Scenario::parse(&text).map_err(|e| e.to_string())) {
+            Ok(sc) => self.edit(sc, "Template loaded.".into()),
+            Err(e) => {
+                self.error = Some(format!(
+                    "The template \u{201c}{title}\u{201d} could not be loaded: {e}. Your scenario is kept; pick the template again to retry."
+                ));
+                self.announce = String::new();
+            }
+        }
     }
 
     /// Shows the lesson panel of a shared run made in a lesson, over the run already on screen.

@@ -252,6 +252,92 @@ fn a_lesson_address_opens_its_step_when_the_lessons_arrive() {
     );
 }
 
+/// The templates' fetches the effects ask for.
+fn template_fetches(fx: &[Effect]) -> Vec<usize> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::FetchTemplate(i) => Some(*i),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_template_is_fetched_when_picked_and_the_last_pick_wins() {
+    use crate::templates::{TEMPLATES, template_titles};
+    let mut p = page();
+    let hash = session(&p).world.trace().hash();
+    // Picked: one fetch, and the run on screen stays until the file arrives.
+    let fx = reduce(&mut p, Action::Template(2));
+    assert_eq!(template_fetches(&fx), vec![2]);
+    assert_eq!(p.template_wanted, Some(2));
+    assert!(p.announce.contains(template_titles()[2]), "{}", p.announce);
+    assert_eq!(session(&p).world.trace().hash(), hash);
+    reduce(&mut p, Action::TemplateArrived(2, Ok(TEMPLATES[2].into())));
+    assert_eq!(session(&p).scenario.title, template_titles()[2]);
+    assert!(session(&p).playing, "a template plays from zero");
+    assert_eq!(p.template_wanted, None);
+    // Two picks in a row: the first to arrive is stale and ignored, the last one opens.
+    reduce(&mut p, Action::Template(3));
+    reduce(&mut p, Action::Template(4));
+    reduce(&mut p, Action::TemplateArrived(3, Ok(TEMPLATES[3].into())));
+    assert_eq!(session(&p).scenario.title, template_titles()[2]);
+    reduce(&mut p, Action::TemplateArrived(4, Ok(TEMPLATES[4].into())));
+    assert_eq!(session(&p).scenario.title, template_titles()[4]);
+    // The default is in the page: no fetch.
+    let fx = reduce(&mut p, Action::Template(0));
+    assert!(template_fetches(&fx).is_empty(), "{fx:?}");
+    assert_eq!(session(&p).scenario.title, template_titles()[0]);
+    // A template past the list asks for nothing.
+    assert!(template_fetches(&reduce(&mut p, Action::Template(usize::MAX))).is_empty());
+}
+
+#[test]
+fn a_template_that_cannot_be_fetched_or_read_is_said_and_the_run_is_kept() {
+    let mut p = page();
+    let server = id_of(&p, "server");
+    reduce(&mut p, Action::Node(server, NodeAct::Crash));
+    let hash = session(&p).world.trace().hash();
+    reduce(&mut p, Action::Template(1));
+    reduce(
+        &mut p,
+        Action::TemplateArrived(
+            1,
+            Err("the network did not answer (are you offline?)".into()),
+        ),
+    );
+    let e = p.error.clone().expect("said");
+    assert!(
+        e.contains("could not be loaded") && e.contains("offline"),
+        "{e}"
+    );
+    assert_eq!(session(&p).world.trace().hash(), hash, "the run is kept");
+    assert_eq!(p.template_wanted, None);
+    // A file that is not a scenario (a host's error page, say) is said the same way.
+    reduce(&mut p, Action::Template(1));
+    reduce(
+        &mut p,
+        Action::TemplateArrived(1, Ok("<html>not found</html>".into())),
+    );
+    assert!(
+        p.error
+            .as_deref()
+            .is_some_and(|e| e.contains("could not be loaded"))
+    );
+    assert_eq!(session(&p).world.trace().hash(), hash, "the run is kept");
+    // Another scenario opened meanwhile supersedes the template on its way.
+    reduce(&mut p, Action::Template(1));
+    reduce(&mut p, Action::Template(0));
+    reduce(
+        &mut p,
+        Action::TemplateArrived(1, Ok(crate::templates::TEMPLATES[1].into())),
+    );
+    assert_eq!(
+        session(&p).scenario.title,
+        crate::templates::template_titles()[0]
+    );
+}
+
 #[test]
 fn opening_a_lesson_step_shows_its_text_and_a_goal_judged_at_the_end() {
     let mut p = page();

@@ -128,6 +128,9 @@ pub struct Page {
     pub lessons_load: LessonsLoad,
     /// What to open when the lessons arrive.
     pub(crate) pending: Option<Pending>,
+    /// The template the learner picked, on its way (a later choice or any new scenario
+    /// supersedes it).
+    pub template_wanted: Option<usize>,
     /// Goals met so far.
     pub progress: Progress,
     /// The lesson step on screen.

@@ -1,50 +1,71 @@
-//! The scenarios the page carries: the one it opens with and the sandbox's templates (the
-//! samples the test suites run).
+//! The scenarios the page carries and offers: the one it opens with, in the page, and the
+//! sandbox's templates (the samples the test suites run), fetched when a learner picks one so
+//! that they are not in the first download.
 
-/// The scenario the page opens with.
+include!(concat!(env!("OUT_DIR"), "/scenarios.rs"));
+
+/// The scenario the page opens with (template 0, the only one in the page itself).
 pub const DEFAULT_SCENARIO: &str = include_str!("../../../tests/scenarios/client-server.json");
 
-/// Scenarios the sandbox can start from (the samples the test suites run), the default first.
-pub const TEMPLATES: &[&str] = &[
-    DEFAULT_SCENARIO,
-    include_str!("../../../tests/scenarios/retry-storm.json"),
-    include_str!("../../../tests/scenarios/breaker.json"),
-    include_str!("../../../tests/scenarios/idempotent-checkout.json"),
-    include_str!("../../../tests/scenarios/mm1.json"),
-    include_str!("../../../tests/scenarios/faults.json"),
-    include_str!("../../../tests/scenarios/chain.json"),
-    include_str!("../../../tests/scenarios/fanout.json"),
-    include_str!("../../../tests/scenarios/hedging.json"),
-    include_str!("../../../tests/scenarios/cache.json"),
-    include_str!("../../../tests/scenarios/event-sourcing.json"),
-    include_str!("../../../tests/scenarios/kv-cp.json"),
-    include_str!("../../../tests/scenarios/kv-ap.json"),
-    include_str!("../../../tests/scenarios/raft.json"),
-    include_str!("../../../tests/scenarios/queue.json"),
-    include_str!("../../../tests/scenarios/saga-orchestrated.json"),
-    include_str!("../../../tests/scenarios/saga-choreography.json"),
-    include_str!("../../../tests/scenarios/saga-choreography-queue.json"),
-    include_str!("../../../tests/scenarios/two-phase-commit.json"),
-    include_str!("../../../tests/scenarios/observability.json"),
-    include_str!("../../../tests/scenarios/out-of-order-writes.json"),
+/// Lists the templates once: their file names for the page, and (for the unit tests, which
+/// read them natively) their text.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        /// The templates' files in `tests/scenarios/` (without `.json`), the default first.
+        pub const TEMPLATE_NAMES: &[&str] = &[$($name),*];
+        /// The templates' text, in the order of [`TEMPLATE_NAMES`].
+        #[cfg(test)]
+        pub const TEMPLATES: &[&str] =
+            &[$(include_str!(concat!("../../../tests/scenarios/", $name, ".json"))),*];
+    };
+}
+
+templates![
+    "client-server",
+    "retry-storm",
+    "breaker",
+    "idempotent-checkout",
+    "mm1",
+    "faults",
+    "chain",
+    "fanout",
+    "hedging",
+    "cache",
+    "event-sourcing",
+    "kv-cp",
+    "kv-ap",
+    "raft",
+    "queue",
+    "saga-orchestrated",
+    "saga-choreography",
+    "saga-choreography-queue",
+    "two-phase-commit",
+    "observability",
+    "out-of-order-writes",
 ];
 
-/// The templates' titles, read once (the view runs every frame). Only the title is read, not
-/// the whole scenario: the picker is drawn in the first frame, and twenty scenarios parsed and
-/// checked there would delay it (a template is checked when it is chosen, and by the tests).
-pub fn template_titles() -> &'static [String] {
-    static TITLES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+/// The templates' titles, in the order of [`TEMPLATE_NAMES`] (read from the files at build time,
+/// so the picker is drawn without any template in the page).
+pub fn template_titles() -> &'static [&'static str] {
+    static TITLES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     TITLES.get_or_init(|| {
-        TEMPLATES
+        TEMPLATE_NAMES
             .iter()
-            .map(|t| {
-                serde_json::from_str::<serde_json::Value>(t)
-                    .ok()
-                    .and_then(|v| Some(v.get("title")?.as_str()?.to_string()))
-                    .unwrap_or_default()
+            .map(|n| {
+                SCENARIO_TITLES
+                    .iter()
+                    .find(|(file, _)| file == n)
+                    .map_or("", |(_, title)| title)
             })
             .collect()
     })
+}
+
+/// Where template `i` is, relative to the page (Trunk's build hook copies `tests/scenarios/`
+/// to `scenarios/` beside it), with the samples' version.
+pub fn template_url(i: usize) -> Option<String> {
+    let name = TEMPLATE_NAMES.get(i)?;
+    Some(format!("scenarios/{name}.json?v={SCENARIOS_VERSION}"))
 }
 
 /// The templates by topic, for the picker: (topic, indexes into [`TEMPLATES`]). Every template is
@@ -71,13 +92,23 @@ mod tests {
             .flat_map(|(_, m)| m.iter().copied())
             .collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..TEMPLATES.len()).collect::<Vec<_>>());
+        assert_eq!(seen, (0..TEMPLATE_NAMES.len()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_default_scenario_is_the_first_template() {
+        assert_eq!(TEMPLATES[0], DEFAULT_SCENARIO);
+        assert_eq!(
+            template_url(1).as_deref(),
+            Some(format!("scenarios/retry-storm.json?v={SCENARIOS_VERSION}").as_str())
+        );
+        assert_eq!(template_url(TEMPLATE_NAMES.len()), None);
     }
 
     #[test]
     fn every_template_title_is_the_scenarios_own() {
         for (t, title) in TEMPLATES.iter().zip(template_titles()) {
-            assert_eq!(&Scenario::parse(t).expect("valid").title, title);
+            assert_eq!(Scenario::parse(t).expect("valid").title, *title);
             assert!(!title.is_empty());
         }
     }

@@ -92,7 +92,7 @@ pub fn scenario_bar(props: &ScenarioBarProps) -> Html {
                     { for TEMPLATE_GROUPS.iter().map(|(topic, members)| html! {
                         <optgroup label={*topic}>
                             { for members.iter().map(|&i| html! {
-                                <option value={i.to_string()}>{ template_titles().get(i).cloned().unwrap_or_default() }</option>
+                                <option value={i.to_string()}>{ template_titles().get(i).copied().unwrap_or_default() }</option>
                             }) }
                         </optgroup>
                     }) }
