@@ -1,49 +1,51 @@
 #!/usr/bin/env bash
 # The M/M/1 benchmark three ways, on this machine, now: Faultline native, Faultline in wasm under
-# Node, and the same model in SimPy. Each figure is the best of three runs (other load on the
-# machine only ever slows a run down). Usage: bash bench/run.sh [CUSTOMERS]
+# Node, and the same model in SimPy. The three run in turn, round after round, so that each round
+# compares them under the same load on the machine (a shared machine's speed drifts by a fifth
+# from one minute to the next). Each figure is the best of its rounds (other load only ever slows
+# a run down); the ratios are given both from the best figures and per round.
+# Usage: bash bench/run.sh [CUSTOMERS] [ROUNDS]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ROOT"
 N="${1:-1000000}"
+ROUNDS="${2:-3}"
+(( ROUNDS >= 1 && ROUNDS <= 20 )) || die "ROUNDS is 1 to 20"
 SIMPY_N=$(( N < 300000 ? N : 300000 ))   # SimPy is slow; its rate per customer does not depend on N
 
 cargo build --release --locked -p faultline-cli --quiet
-best_of_3() { # model -> prints the fastest run's JSON
-  local best=0 out r v
-  for _ in 1 2 3; do
-    r=$(./target/release/faultline bench mm1 --customers "$N" --model "$1" --json)
-    v=$(printf '%s' "$r" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["customers_per_s"]))')
-    (( v > best )) && best=$v && out=$r
-  done
-  printf '%s' "$out"
-}
-native_json=$(best_of_3 station)
-echo "native (station, the engine like for like with SimPy): $native_json"
-best_native=$(printf '%s' "$native_json" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["customers_per_s"]))')
-services_json=$(best_of_3 services)
-echo "native (services, client and service over a link): $services_json"
-best_services=$(printf '%s' "$services_json" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["customers_per_s"]))')
-
-wasm_line=$(CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  cargo test --profile wasm --locked -p faultline-core --target wasm32-unknown-unknown --test bench_wasm -- --include-ignored --nocapture 2>/dev/null |
-  grep -o '{"wasm_customers.*}')
-echo "wasm (node $(node --version)): $wasm_line"
-best_wasm=$(printf '%s' "$wasm_line" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["wasm_customers_per_s"]))')
-
 python3 -c 'import simpy' 2>/dev/null || pip install --quiet simpy
-best_simpy=0
-for _ in 1 2 3; do
-  r=$(python3 bench/mm1_simpy.py "$SIMPY_N" 0.8 1)
-  v=$(printf '%s' "$r" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["customers_per_s"]))')
-  (( v > best_simpy )) && best_simpy=$v && simpy_json=$r
-done
-echo "simpy: $simpy_json"
+wasm_run() {
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test --profile wasm --locked -p faultline-core --target wasm32-unknown-unknown --test bench_wasm -- --include-ignored --nocapture 2>/dev/null |
+    grep -o '{"wasm_customers.*}'
+}
+wasm_run >/dev/null # builds the test once, outside the rounds
+rate() { python3 -c 'import json,sys; print(int(json.load(sys.stdin)[sys.argv[1]]))' "$1"; }
 
-python3 - "$best_native" "$best_wasm" "$best_simpy" "$best_services" <<'PY'
-import sys
-native, wasm, simpy, services = map(int, sys.argv[1:])
-print(f"customers/s (station): native {native:,}, wasm {wasm:,}, SimPy {simpy:,}")
+rows=()
+for r in $(seq 1 "$ROUNDS"); do
+  native=$(./target/release/faultline bench mm1 --customers "$N" --model station --json)
+  services=$(./target/release/faultline bench mm1 --customers "$N" --model services --json)
+  wasm=$(wasm_run)
+  simpy=$(python3 bench/mm1_simpy.py "$SIMPY_N" 0.8 1)
+  row="$(rate customers_per_s <<<"$native") $(rate customers_per_s <<<"$services") $(rate wasm_customers_per_s <<<"$wasm") $(rate customers_per_s <<<"$simpy")"
+  echo "round $r: native station, native services, wasm station, SimPy: $row"
+  rows+=("$row")
+done
+echo "native (station, the engine like for like with SimPy), last round: $native"
+echo "wasm (node $(node --version)), last round: $wasm"
+echo "simpy, last round: $simpy"
+
+printf '%s\n' "${rows[@]}" | python3 -c '
+import statistics, sys
+rows = [list(map(int, l.split())) for l in sys.stdin if l.strip()]
+native, services, wasm, simpy = (max(c) for c in zip(*rows))
+print(f"customers/s (station), best of {len(rows)} rounds: native {native:,}, wasm {wasm:,}, SimPy {simpy:,}")
 print(f"native / SimPy = {native / simpy:.1f}x; wasm / native = {wasm / native:.2f}")
+print("per round: native / SimPy " + ", ".join(f"{r[0] / r[3]:.1f}x" for r in rows)
+      + "; wasm / native " + ", ".join(f"{r[2] / r[0]:.2f}" for r in rows))
+print(f"median of the rounds: native / SimPy {statistics.median(r[0] / r[3] for r in rows):.1f}x, "
+      f"wasm / native {statistics.median(r[2] / r[0] for r in rows):.2f}")
 print(f"through the client and service models: native {services:,} = {services / simpy:.1f}x SimPy")
-PY
+'
