@@ -578,7 +578,16 @@ impl Page {
         if !page.bench && start.hash.len() > 1 {
             match Link::decode(&start.hash) {
                 Ok(link) => page.open_link(link, &mut fx),
-                Err(e) => page.error = Some(format!("{e} The default sandbox is open instead.")),
+                Err(e) => {
+                    // The reader's sentence may end without a full stop (serde's "… at line 1
+                    // column 671"); the notice reads as two sentences either way.
+                    let stop = if e.ends_with(['.', '!', '?']) {
+                        ""
+                    } else {
+                        "."
+                    };
+                    page.error = Some(format!("{e}{stop} The default sandbox is open instead."));
+                }
             }
         }
         if page.bench {

@@ -446,6 +446,25 @@ fn a_link_opens_the_same_moment_and_a_broken_link_keeps_the_default() {
     assert!(broken.error.is_some(), "a clear message");
     assert!(broken.session.is_ok(), "the default sandbox is open");
     assert!(fx.contains(&Effect::ForgetProgress), "{fx:?}");
+
+    // A link whose scenario does not check: the reader's message, then ours, as two sentences.
+    let mut bad = session(&p).scenario.clone();
+    bad.duration_ms = -1.0;
+    let text = Link {
+        scenario: bad,
+        at_ms: 0.0,
+        lesson: None,
+        view: Default::default(),
+    }
+    .encode();
+    let (broken, _) = Page::start(Start {
+        hash: format!("#{text}"),
+        ..Start::default()
+    });
+    let e = broken.error.clone().expect("said");
+    assert!(e.starts_with("This link's scenario is not valid: "), "{e}");
+    assert!(e.ends_with(". The default sandbox is open instead."), "{e}");
+    assert!(!e.contains(".. ") && !e.contains(" ."), "{e}");
 }
 
 #[test]
