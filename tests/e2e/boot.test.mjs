@@ -55,6 +55,8 @@ test('templates are not in the first download: one is fetched when picked, and a
   assert.match(await page.textContent('.notice.error-text'), /“A retry storm” could not be loaded.*offline.*Your scenario is kept/s);
   assert.equal(await page.textContent('#scenario-title'), first);
   assert.equal(await page.locator('[data-loading]').count(), 0, 'not left busy');
+  // The picker is back at "a template…", so picking the same one again is a change.
+  assert.equal(await page.$eval('#template', (s) => s.value), '');
   // Back online: picking it again opens it, and only its own file was asked for.
   await page.unroute('**/scenarios/**');
   fetched.length = 0;

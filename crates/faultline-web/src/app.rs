@@ -256,7 +256,9 @@ impl Component for App {
                 <main>
                     if page.lesson.is_none() {
                         <ScenarioBar title={s.scenario.title.clone()} description={s.scenario.description.clone()}
-                            hide_templates={page.hides("templates")} embed={page.embed} on={on.clone()} />
+                            hide_templates={page.hides("templates")} embed={page.embed}
+                            loading={page.template_wanted.and_then(|i| crate::templates::template_titles().get(i).copied())}
+                            on={on.clone()} />
                     }
                     <TimeControls playing={s.playing} speed={s.speed} seed={s.scenario.seed} still={page.still}
                         hide_seed={page.hides("seed")} embed={page.embed} comparing={page.compare.is_some()}

@@ -66,6 +66,9 @@ pub struct ScenarioBarProps {
     pub hide_templates: bool,
     /// Embedded: no sandbox.
     pub embed: bool,
+    /// The title of the template on its way, if one is.
+    #[prop_or_default]
+    pub loading: Option<&'static str>,
     /// Where the learner's acts go.
     pub on: Callback<Action>,
 }
@@ -80,6 +83,10 @@ pub fn scenario_bar(props: &ScenarioBarProps) -> Html {
         if let Ok(i) = el.value().parse::<usize>() {
             on_template.emit(Action::Template(i));
         }
+        // The picker is an action, not a state: it goes back to "a template…", so that picking
+        // the same template again (after a failed fetch, or to start it over) is a change too.
+        // The scenario's title above says what is open.
+        el.set_value("");
     });
     html! {
         <section class="scenario" aria-labelledby="scenario-title">
@@ -88,7 +95,14 @@ pub fn scenario_bar(props: &ScenarioBarProps) -> Html {
             <div id="scenario-controls" class="scenario-controls">
             <label class="template" hidden={props.hide_templates || props.embed}>{"Start from "}
                 <select id="template" {onchange}>
-                    <option value="" selected=true disabled=true>{"a template…"}</option>
+                    // While a template is fetched, the picker itself says so: where the learner
+                    // looks, and nothing around it moves.
+                    <option value="" selected=true disabled=true>{
+                        match props.loading {
+                            Some(title) => format!("Loading \u{201c}{title}\u{201d}\u{2026}"),
+                            None => "a template\u{2026}".to_string(),
+                        }
+                    }</option>
                     { for TEMPLATE_GROUPS.iter().map(|(topic, members)| html! {
                         <optgroup label={*topic}>
                             { for members.iter().map(|&i| html! {
@@ -98,6 +112,7 @@ pub fn scenario_bar(props: &ScenarioBarProps) -> Html {
                     }) }
                 </select>
             </label>
+
             <span class="add-nodes" hidden={props.embed}>
                 { for crate::sandbox::KINDS.iter().map(|k| {
                     let k: &'static str = k;
