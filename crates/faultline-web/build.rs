@@ -8,20 +8,41 @@
 //! template's file (copied beside the page by Trunk's build hook) when a learner picks it.
 
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lessons");
+/// The files of `dir` (under the workspace) with extension `ext`, sorted, each watched.
+fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(dir);
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("the lessons folder")
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "md") && !p.ends_with("README.md"))
+        .filter(|p| p.extension().is_some_and(|x| x == ext) && !p.ends_with("README.md"))
         .collect();
     files.sort();
-    // FNV-1a over every lesson's id and text: the file's address changes when a lesson does, so
-    // a browser never pairs a new page with lessons it cached before.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for f in &files {
+        println!("cargo:rerun-if-changed={}", f.display());
+    }
+    files
+}
+
+/// FNV-1a, continued over a file's name and text: a version that changes with any of them, for
+/// the address of what the page fetches, so a browser never pairs a new page with files it
+/// cached before.
+fn fnv(mut hash: u64, name: &str, text: &[u8]) -> u64 {
+    for b in name.as_bytes().iter().chain(&[0]).chain(text) {
+        hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn main() {
+    let files = files("lessons", "md");
+    let mut hash = FNV_START;
     let mut ids = String::from(
         "/// Every lesson's id, in course order.\npub const LESSON_IDS: &[&str] = &[\n",
     );
@@ -29,12 +50,9 @@ fn main() {
         "/// Every lesson, as (id, Markdown text), in course order.\n#[cfg(test)]\npub const LESSONS: &[(&str, &str)] = &[\n",
     );
     for f in &files {
-        println!("cargo:rerun-if-changed={}", f.display());
         let id = f.file_stem().unwrap().to_string_lossy();
         let text = std::fs::read(f).expect("a lesson file");
-        for b in id.as_bytes().iter().chain(&[0]).chain(&text) {
-            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
+        hash = fnv(hash, &id, &text);
         let path = f.canonicalize().expect("a lesson path");
         writeln!(ids, "    {id:?},").unwrap();
         writeln!(
@@ -56,25 +74,15 @@ fn main() {
 
 /// `scenarios.rs`: every sample scenario's title by file name, and a version of their text.
 fn scenarios() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios");
-    println!("cargo:rerun-if-changed={}", dir.display());
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("the scenarios folder")
-        .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let files = files("tests/scenarios", "json");
+    let mut hash = FNV_START;
     let mut titles = String::from(
         "/// Every sample scenario's title, by file name (without `.json`).\npub const SCENARIO_TITLES: &[(&str, &str)] = &[\n",
     );
     for f in &files {
-        println!("cargo:rerun-if-changed={}", f.display());
         let name = f.file_stem().unwrap().to_string_lossy();
         let text = std::fs::read(f).expect("a scenario file");
-        for b in name.as_bytes().iter().chain(&[0]).chain(&text) {
-            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
+        hash = fnv(hash, &name, &text);
         let doc: serde_json::Value =
             serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         let title = doc["title"].as_str().unwrap_or_default();

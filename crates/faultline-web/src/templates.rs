@@ -68,8 +68,8 @@ pub fn template_url(i: usize) -> Option<String> {
     Some(format!("scenarios/{name}.json?v={SCENARIOS_VERSION}"))
 }
 
-/// The templates by topic, for the picker: (topic, indexes into [`TEMPLATES`]). Every template is
-/// in exactly one group (a unit test checks it).
+/// The templates by topic, for the picker: (topic, indexes into [`TEMPLATE_NAMES`]). Every
+/// template is in exactly one group (a unit test checks it).
 pub const TEMPLATE_GROUPS: &[(&str, &[usize])] = &[
     ("Requests, timeouts and retries", &[0, 1, 5, 6, 7, 8]),
     ("Circuit breakers and idempotency", &[2, 3]),
