@@ -75,10 +75,15 @@ export async function simTime(page) {
   return Number(await page.getAttribute('#sim-time', 'data-time-us'));
 }
 
-/** Moves a range input (a slider, the time line) to `value` as a learner's drag would. */
+/**
+ * Moves a range input (a slider, the time line) to `value` as a learner's drag would, and
+ * returns once the page has painted what followed (the next animation frame), so that what a
+ * test reads next is the page's answer to the drag.
+ */
 export async function setRange(page, selector, value) {
   await page.$eval(selector, (el, v) => {
     el.value = String(v);
     el.dispatchEvent(new Event('input', { bubbles: true }));
+    return new Promise((done) => requestAnimationFrame(() => done()));
   }, value);
 }
