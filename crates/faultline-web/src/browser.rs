@@ -6,7 +6,7 @@
 
 use crate::action::Effect;
 use crate::lessons;
-use crate::state::Start;
+use crate::state::{Action, Start};
 
 fn window() -> Option<web_sys::Window> {
     web_sys::window()
@@ -72,26 +72,15 @@ fn learner() -> u64 {
 
 /// Carries out one effect; `Err` says, for people, why it could not be done. An effect whose
 /// answer comes later (a fetch) sends it to `on` as an action.
-pub fn run(effect: Effect, on: &yew::Callback<crate::state::Action>) -> Result<(), String> {
+pub fn run(effect: Effect, on: &yew::Callback<Action>) -> Result<(), String> {
     match effect {
         Effect::FetchLessons => {
-            let on = on.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                on.emit(crate::state::Action::LessonsArrived(
-                    fetch_text(lessons::LESSONS_URL).await,
-                ));
-            });
+            fetch_then(lessons::LESSONS_URL.into(), on, Action::LessonsArrived);
             Ok(())
         }
         Effect::FetchTemplate(i) => {
             let url = crate::templates::template_url(i).ok_or("There is no such template.")?;
-            let on = on.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                on.emit(crate::state::Action::TemplateArrived(
-                    i,
-                    fetch_text(&url).await,
-                ));
-            });
+            fetch_then(url, on, move |r| Action::TemplateArrived(i, r));
             Ok(())
         }
         Effect::Download { name, mime, text } => download(&name, mime, &text),
@@ -189,8 +178,7 @@ thread_local! {
 /// Starts the sweep's worker number `id` (its script is fetched now, not with the page), which
 /// reports to `on` as [`crate::state::Action::SweepWorker`]; a worker that cannot start is
 /// reported as failed, and the page sweeps on its own thread.
-fn start_worker(id: u64, on: &yew::Callback<crate::state::Action>) {
-    use crate::state::Action;
+fn start_worker(id: u64, on: &yew::Callback<Action>) {
     use crate::sweep_state::WorkerEvent;
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
@@ -239,6 +227,16 @@ fn stop_worker() {
     if let Some(w) = SWEEP_WORKER.take() {
         w.worker.terminate();
     }
+}
+
+/// Fetches `url` as text and sends the answer (or why there is none) to `on` as `arrived(..)`.
+fn fetch_then(
+    url: String,
+    on: &yew::Callback<Action>,
+    arrived: impl FnOnce(Result<String, String>) -> Action + 'static,
+) {
+    let on = on.clone();
+    wasm_bindgen_futures::spawn_local(async move { on.emit(arrived(fetch_text(&url).await)) });
 }
 
 /// Fetches a file of the site (relative to the page, so it works under any sub-path) as text.
@@ -336,7 +334,6 @@ fn save_png(name: String, svg: &str) {
 /// Reads the file chosen in `input` (within the scenario size limit) and sends its text, or
 /// why it could not be read, to the page as [`Action::Imported`](crate::state::Action).
 pub fn read_file(input: web_sys::HtmlInputElement, on: yew::Callback<crate::state::Action>) {
-    use crate::state::Action;
     let Some(file) = input.files().and_then(|f| f.get(0)) else {
         return;
     };
