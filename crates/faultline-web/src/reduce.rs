@@ -18,6 +18,16 @@ use crate::state::{
 };
 use crate::templates::{DEFAULT_SCENARIO, template_titles};
 
+/// `text` ending as a sentence, so that another can follow it: a reader's message may end
+/// without a full stop (serde's "… at line 1 column 671") or with one.
+fn sentence(text: &str) -> String {
+    if text.ends_with(['.', '!', '?']) {
+        text.to_string()
+    } else {
+        format!("{text}.")
+    }
+}
+
 /// Applies one action to the page and returns what the browser must do.
 pub fn reduce(page: &mut Page, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
@@ -579,14 +589,10 @@ impl Page {
             match Link::decode(&start.hash) {
                 Ok(link) => page.open_link(link, &mut fx),
                 Err(e) => {
-                    // The reader's sentence may end without a full stop (serde's "… at line 1
-                    // column 671"); the notice reads as two sentences either way.
-                    let stop = if e.ends_with(['.', '!', '?']) {
-                        ""
-                    } else {
-                        "."
-                    };
-                    page.error = Some(format!("{e}{stop} The default sandbox is open instead."));
+                    page.error = Some(format!(
+                        "{} The default sandbox is open instead.",
+                        sentence(&e)
+                    ))
                 }
             }
         }
@@ -676,7 +682,8 @@ impl Page {
             }
             Err(e) => {
                 let e = format!(
-                    "The lessons could not be loaded: {e}. Your run is kept; try Lessons again."
+                    "The lessons could not be loaded: {} Your run is kept; try Lessons again.",
+                    sentence(&e)
                 );
                 self.lessons_load = LessonsLoad::Failed(e.clone());
                 self.error = Some(e);
@@ -716,7 +723,8 @@ impl Page {
             Ok(sc) => self.edit(sc, "Template loaded.".into()),
             Err(e) => {
                 self.error = Some(format!(
-                    "The template \u{201c}{title}\u{201d} could not be loaded: {e}. Your scenario is kept; pick the template again to retry."
+                    "The template \u{201c}{title}\u{201d} could not be loaded: {} Your scenario is kept; pick the template again to retry.",
+                    sentence(&e)
                 ));
                 self.announce = String::new();
             }

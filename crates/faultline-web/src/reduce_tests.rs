@@ -667,3 +667,13 @@ fn a_panel_out_of_view_waits_and_is_fresh_when_seen() {
     reduce(&mut p, Action::Toggle);
     assert!(!Rc::ptr_eq(&log, &p.log), "paused: every panel is fresh");
 }
+
+#[test]
+fn a_message_ends_as_a_sentence_once() {
+    assert_eq!(
+        sentence("missing field `node` at line 1 column 671"),
+        "missing field `node` at line 1 column 671."
+    );
+    assert_eq!(sentence("Reload the page."), "Reload the page.");
+    assert_eq!(sentence("are you offline?"), "are you offline?");
+}
