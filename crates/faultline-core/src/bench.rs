@@ -125,8 +125,11 @@ impl Node for Station {
         }
     }
     fn on_restart(&mut self) {}
-    fn set_param(&mut self, param: &str, _: &serde_json::Value) -> Result<String, String> {
-        Err(format!("the benchmark station has no setting {param}"))
+    fn settings(&self) -> Option<ModelSpec> {
+        None
+    }
+    fn set_settings(&mut self, _: ModelSpec) -> Result<(), String> {
+        Err("the benchmark station has no settings".into())
     }
     fn clone_box(&self) -> Box<dyn Node> {
         Box::new(self.clone())
@@ -156,6 +159,7 @@ pub fn run_mm1_station(customers: u64, rho: f64, seed: u64) -> Result<Mm1Outcome
         actions: Vec::new(),
         bucket_us: 60_000_000,
         trace_capacity: 0,
+        settings: crate::world::Settings::READ,
     });
     world.trace_mut().disable();
     if let RunStatus::Halted(why) = world.run_until(limits::MAX_DURATION_US, u64::MAX) {

@@ -749,6 +749,7 @@ impl Change {
     }
 
     /// Applies the change to a scenario.
+    #[inline]
     pub fn apply(&self, s: &mut Scenario) -> Result<(), String> {
         match self {
             Change::Node { node, param, value } => {
@@ -776,6 +777,7 @@ impl Change {
 }
 
 /// Applies changes to a copy of a scenario and checks the result.
+#[inline]
 pub fn apply_all(base: &Scenario, changes: &[Change]) -> Result<Scenario, String> {
     let mut s = base.clone();
     for c in changes {
@@ -787,6 +789,7 @@ pub fn apply_all(base: &Scenario, changes: &[Change]) -> Result<Scenario, String
 
 /// Runs a scenario to its end and returns what goals are judged on: every state change is
 /// collected as the run goes (the trace itself keeps only the newest events).
+#[inline]
 pub fn run(s: &Scenario) -> Result<Outcome, String> {
     let names: Vec<String> = s.nodes.iter().map(|n| n.id.clone()).collect();
     let mut states = Vec::new();
@@ -807,6 +810,7 @@ pub fn run(s: &Scenario) -> Result<Outcome, String> {
 
 /// Runs `s` as [`run`] does and, when `goal` asks for a sweep, sweeps seeds 1 to its number
 /// too (what `faultline check` and the tests judge a goal on).
+#[inline]
 pub fn run_for(goal: &Goal, s: &Scenario) -> Result<Outcome, String> {
     let mut out = run(s)?;
     if let Some(n) = goal.sweep_seeds() {
@@ -829,11 +833,13 @@ impl Goal {
 
 impl Step {
     /// The scenario this step opens with.
+    #[inline]
     pub fn scenario(&self, lesson: &Lesson) -> Result<Scenario, String> {
         apply_all(&lesson.scenario, &self.changes)
     }
 
     /// The step's scenario with its solution applied.
+    #[inline]
     pub fn solved(&self, lesson: &Lesson) -> Result<Scenario, String> {
         let mut all = self.changes.clone();
         all.extend(self.solution.iter().cloned());

@@ -61,9 +61,24 @@ pub trait Node: fmt::Debug {
     /// disk (a Raft node's term, vote and log). Timers are already gone. `on_start` follows.
     fn on_restart(&mut self);
 
-    /// Changes a setting from now on (an intervention). Returns the new value as JSON text, or
-    /// a message saying why the value is refused (the setting is then unchanged).
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String>;
+    /// A setting change the model answers itself, before its settings are read: an action
+    /// (a projection's `rebuild`) or a setting fixed for the run. `None` (the default) lets
+    /// [`crate::models::set_param`], the one way settings change, go on.
+    fn set_early(
+        &mut self,
+        _param: &str,
+        _value: &serde_json::Value,
+    ) -> Option<Result<String, String>> {
+        None
+    }
+
+    /// The node's settings as a scenario gives them (`None`: it has none to change).
+    fn settings(&self) -> Option<crate::models::ModelSpec>;
+
+    /// Takes changed settings from now on (an intervention, through
+    /// [`crate::models::set_param`]): checks them, or says why they are refused and keeps the
+    /// old ones.
+    fn set_settings(&mut self, next: crate::models::ModelSpec) -> Result<(), String>;
 
     /// A one-line state for accessible names and badges ("breaker open", "leader, term 3").
     fn status(&self) -> String {

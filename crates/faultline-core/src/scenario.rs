@@ -277,6 +277,7 @@ impl<'de> Deserialize<'de> for Intervention {
 
 impl Intervention {
     /// Reads an intervention from its JSON object: `do` picks the kind.
+    #[inline]
     fn from_value(v: serde_json::Value) -> Result<Intervention, serde_json::Error> {
         static SHAPE: crate::tagged::Shape<12> = crate::tagged::Shape::new(
             "do",
@@ -581,6 +582,7 @@ fn join(a: &str, b: &str) -> String {
 }
 
 /// Changes one setting of a link direction (the `set_link` intervention).
+#[inline]
 pub fn set_dir_param(
     cfg: &mut DirConfig,
     param: &str,
@@ -753,12 +755,14 @@ impl Scenario {
     }
 
     /// Checks everything a parse cannot: limits, references, ranges. Returns every problem.
+    #[inline]
     pub fn validate(&self) -> Result<(), ScenarioErrors> {
         self.resolve().map(|_| ())
     }
 
     /// Builds the world for this scenario; `seed` overrides the scenario's own.
     /// A chaos schedule is drawn from the seed the run uses, so each seed has its own faults.
+    #[inline]
     pub fn build(&self, seed: Option<u64>) -> Result<World, ScenarioErrors> {
         let mut parts = match &self.chaos {
             None => self.resolve()?,
@@ -783,6 +787,7 @@ impl Scenario {
     /// written), each against its node's settings as the earlier sets left them. Keyed by the
     /// intervention's index; a `set` at a bad time or on an unknown node is left out (its own
     /// error says why).
+    #[inline]
     fn check_sets(
         &self,
         nodes: &[Box<dyn crate::node::Node>],
@@ -817,11 +822,15 @@ impl Scenario {
             let probe = probes
                 .entry(id)
                 .or_insert_with(|| nodes[id.index()].clone_box());
-            checked.insert(i, probe.set_param(param, value).map(|_| ()));
+            checked.insert(
+                i,
+                crate::models::set_param(&mut **probe, param, value).map(|_| ()),
+            );
         }
         checked
     }
 
+    #[inline]
     fn resolve(&self) -> Result<Parts, ScenarioErrors> {
         // A RefCell, so the nested lookups below can all report into one list.
         let errs = std::cell::RefCell::new(Vec::new());
@@ -1129,6 +1138,7 @@ impl Scenario {
             actions,
             bucket_us: ms_to_us(self.metrics_bucket_ms),
             trace_capacity: DEFAULT_TRACE_CAPACITY,
+            settings: crate::world::Settings::READ,
         })
     }
 }

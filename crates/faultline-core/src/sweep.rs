@@ -62,6 +62,7 @@ impl Figure {
     /// Reads a figure's name: `node.figure`, a bare report figure (the first client's), a bare
     /// counter (summed over the nodes that keep it) or [`TIME_TO_NEW_LEADER`]. The names are
     /// checked against the scenario's report before any run.
+    #[inline]
     pub fn parse(name: &str, s: &Scenario) -> Result<Figure, String> {
         let world = s.build(None).map_err(|e| e.to_string())?;
         let report = Report::of(&world);
@@ -123,6 +124,7 @@ impl Figure {
 
     /// The figure a sweep reads when none is named: the first client's p99 latency, else (a
     /// Raft cluster) the time to a new leader, else the first counter of the first node.
+    #[inline]
     pub fn default_for(s: &Scenario) -> Result<Figure, String> {
         let world = s.build(None).map_err(|e| e.to_string())?;
         let report = Report::of(&world);
@@ -270,6 +272,7 @@ pub struct SeedRunner {
 
 impl SeedRunner {
     /// Builds the run of `s` with `seed`.
+    #[inline]
     pub fn new(s: &Scenario, figure: &Figure, seed: u64) -> Result<SeedRunner, String> {
         let world = s.build(Some(seed)).map_err(|e| e.to_string())?;
         Ok(SeedRunner {

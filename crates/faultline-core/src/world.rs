@@ -530,6 +530,33 @@ pub struct World {
     nodes: Vec<NodeSlot>,
     names: Vec<String>,
     seed: u64,
+    settings: Settings,
+}
+
+/// How a running world reads a changed setting (the `set` and `set_link` actions): through
+/// serde, from JSON values. The engine calls these through pointers taken where the scenario
+/// is built ([`Settings::READ`]), so that serde code is compiled with the code that reads
+/// scenarios (the page's, at opt-level "z") and not a second time inside the engine at 2.
+#[derive(Clone, Copy)]
+pub(crate) struct Settings {
+    pub node: fn(&mut dyn Node, &str, &serde_json::Value) -> Result<String, String>,
+    pub link: fn(&mut DirConfig, &str, &serde_json::Value) -> Result<(), String>,
+}
+
+impl Settings {
+    /// The readers every world uses: [`crate::models::set_param`] and
+    /// [`crate::scenario::set_dir_param`]. A constant, so each crate that builds a world
+    /// takes the two functions (both `inline`) as its own.
+    pub(crate) const READ: Settings = Settings {
+        node: crate::models::set_param,
+        link: crate::scenario::set_dir_param,
+    };
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Settings")
+    }
 }
 
 /// The parts a world is built from (see [`crate::scenario`]).
@@ -541,6 +568,7 @@ pub(crate) struct Parts {
     pub actions: Vec<(u64, Action)>,
     pub bucket_us: u64,
     pub trace_capacity: usize,
+    pub settings: Settings,
 }
 
 impl World {
@@ -623,6 +651,7 @@ impl World {
             nodes,
             names: p.names,
             seed: p.seed,
+            settings: p.settings,
         }
     }
 
@@ -1085,7 +1114,7 @@ impl World {
                 }
             }
             Action::Set { node, param, value } => {
-                match self.nodes[node.index()].node.set_param(&param, &value) {
+                match (self.settings.node)(&mut *self.nodes[node.index()].node, &param, &value) {
                     Ok(v) => self.core.trace.push(
                         now,
                         TraceKind::Param {
@@ -1108,7 +1137,7 @@ impl World {
                 let mut cfgs = [link.dirs[0].cfg.clone(), link.dirs[1].cfg.clone()];
                 let res = cfgs
                     .iter_mut()
-                    .try_for_each(|c| crate::scenario::set_dir_param(c, &param, &value));
+                    .try_for_each(|c| (self.settings.link)(c, &param, &value));
                 match res {
                     Ok(()) => {
                         let [c0, c1] = cfgs;

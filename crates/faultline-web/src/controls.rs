@@ -512,7 +512,7 @@ mod tests {
                 }
                 for v in values {
                     let mut probe = node.clone_box();
-                    if let Err(e) = probe.set_param(p.path, &v) {
+                    if let Err(e) = faultline_core::models::set_param(&mut *probe, p.path, &v) {
                         // A bound that depends on another offered setting (the election
                         // timeout's end below its start) is refused with a message naming it;
                         // the page shows that message and keeps the value. Anything else is a

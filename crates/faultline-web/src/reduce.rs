@@ -104,7 +104,7 @@ pub fn reduce(page: &mut Page, action: Action) -> Vec<Effect> {
                 return fx;
             }
             let mut probe = s.world.node(id).clone_box();
-            match probe.set_param(param, &value) {
+            match faultline_core::models::set_param(&mut *probe, param, &value) {
                 Ok(_) => {
                     s.intervene(CoreAction::Set {
                         node: id,
@@ -459,11 +459,11 @@ impl Page {
             param: path,
             value,
         };
-        let probe = s
-            .world
-            .node(NodeId(i as u16))
-            .clone_box()
-            .set_param(&change.param, &change.value);
+        let probe = faultline_core::models::set_param(
+            &mut *s.world.node(NodeId(i as u16)).clone_box(),
+            &change.param,
+            &change.value,
+        );
         if let Err(e) = probe {
             self.error = Some(format!("{} not changed: {e}", change.param));
             return;

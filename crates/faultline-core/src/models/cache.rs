@@ -341,10 +341,17 @@ impl Node for Database {
         self.jobs.clear();
     }
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
-        let (cfg, v) = super::set_param(&self.cfg, param, value, DatabaseConfig::check)?;
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::Database(self.cfg.clone()))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::Database(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        super::checked(&cfg, DatabaseConfig::check)?;
         self.cfg = cfg;
-        Ok(v)
+        Ok(())
     }
 
     fn status(&self) -> String {
@@ -629,16 +636,31 @@ impl Node for Cache {
         self.through.clear();
     }
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
+    fn set_early(
+        &mut self,
+        param: &str,
+        _value: &serde_json::Value,
+    ) -> Option<Result<String, String>> {
         if param == "database" {
-            return Err("the database cannot change during a run".into());
+            return Some(Err("the database cannot change during a run".into()));
         }
-        let (cfg, v) = super::set_param(&self.cfg, param, value, CacheConfig::check)?;
+        None
+    }
+
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::Cache(self.cfg.clone()))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::Cache(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        super::checked(&cfg, CacheConfig::check)?;
         if !cfg.leases {
             self.leases.clear();
         }
         self.cfg = cfg;
-        Ok(v)
+        Ok(())
     }
 
     fn status(&self) -> String {
@@ -996,13 +1018,28 @@ impl Node for App {
         self.ops.clear();
     }
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
+    fn set_early(
+        &mut self,
+        param: &str,
+        _value: &serde_json::Value,
+    ) -> Option<Result<String, String>> {
         if param == "cache" || param == "database" {
-            return Err(format!("the {param} cannot change during a run"));
+            return Some(Err(format!("the {param} cannot change during a run")));
         }
-        let (cfg, v) = super::set_param(&self.cfg, param, value, AppConfig::check)?;
+        None
+    }
+
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::App(self.cfg.clone()))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::App(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        super::checked(&cfg, AppConfig::check)?;
         self.cfg = cfg;
-        Ok(v)
+        Ok(())
     }
 
     fn status(&self) -> String {

@@ -1182,11 +1182,27 @@ impl Node for Client {
         self.breaker = self.cfg.breaker.as_ref().map(|b| Breaker::new(b.rules()));
     }
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
+    fn set_early(
+        &mut self,
+        param: &str,
+        _value: &serde_json::Value,
+    ) -> Option<Result<String, String>> {
         if param == "target" {
-            return Err("the target cannot change during a run".into());
+            return Some(Err("the target cannot change during a run".into()));
         }
-        let (cfg, v) = super::set_param(&self.cfg, param, value, ClientConfig::check)?;
+        None
+    }
+
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::Client(Box::new(self.cfg.clone())))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::Client(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        let cfg = *cfg;
+        super::checked(&cfg, ClientConfig::check)?;
         if cfg.workload != self.cfg.workload {
             self.at_us = match &cfg.workload {
                 Workload::At { times_ms } => times_ms
@@ -1209,7 +1225,7 @@ impl Node for Client {
             (_, None) => None,
         };
         self.cfg = cfg;
-        Ok(v)
+        Ok(())
     }
 
     fn status(&self) -> String {

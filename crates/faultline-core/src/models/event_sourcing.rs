@@ -331,10 +331,17 @@ impl Node for EventLog {
 
     fn on_restart(&mut self) {}
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
-        let (cfg, v) = super::set_param(&self.cfg, param, value, EventLogConfig::check)?;
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::EventLog(self.cfg.clone()))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::EventLog(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        super::checked(&cfg, EventLogConfig::check)?;
         self.cfg = cfg;
-        Ok(v)
+        Ok(())
     }
 
     fn status(&self) -> String {
@@ -593,13 +600,28 @@ impl Node for OrderWriter {
         self.sending = None;
     }
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
+    fn set_early(
+        &mut self,
+        param: &str,
+        _value: &serde_json::Value,
+    ) -> Option<Result<String, String>> {
         if param == "log" {
-            return Err("the log cannot change during a run".into());
+            return Some(Err("the log cannot change during a run".into()));
         }
-        let (cfg, v) = super::set_param(&self.cfg, param, value, OrderWriterConfig::check)?;
+        None
+    }
+
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::OrderWriter(self.cfg.clone()))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::OrderWriter(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        super::checked(&cfg, OrderWriterConfig::check)?;
         self.cfg = cfg;
-        Ok(v)
+        Ok(())
     }
 
     fn status(&self) -> String {
@@ -924,24 +946,39 @@ impl Node for Projection {
         }
     }
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
+    fn set_early(
+        &mut self,
+        param: &str,
+        value: &serde_json::Value,
+    ) -> Option<Result<String, String>> {
         if param == "log" {
-            return Err("the log cannot change during a run".into());
+            return Some(Err("the log cannot change during a run".into()));
         }
         if param == "rebuild" {
             // An action, not a setting: empty the read model and replay the log from 0.
             if value != &serde_json::Value::Bool(true) {
-                return Err("rebuild: expected true".into());
+                return Some(Err("rebuild: expected true".into()));
             }
             self.reset();
             self.rebuilds += 1;
             self.rebuild_pending = true;
             self.replaying = true;
-            return Ok("true".into());
+            return Some(Ok("true".into()));
         }
-        let (cfg, v) = super::set_param(&self.cfg, param, value, ProjectionConfig::check)?;
+        None
+    }
+
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::Projection(self.cfg.clone()))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::Projection(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        super::checked(&cfg, ProjectionConfig::check)?;
         self.cfg = cfg;
-        Ok(v)
+        Ok(())
     }
 
     fn status(&self) -> String {

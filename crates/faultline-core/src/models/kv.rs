@@ -1016,13 +1016,20 @@ impl Node for KvReplica {
         self.ae_timer = None;
     }
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
-        let (cfg, shown) = super::set_param(&self.cfg, param, value, KvReplicaConfig::check)?;
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::KvReplica(self.cfg.clone()))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::KvReplica(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        super::checked(&cfg, KvReplicaConfig::check)?;
         if cfg.peers != self.cfg.peers {
             return Err("peers cannot change during a run".into());
         }
         self.cfg = cfg;
-        Ok(shown)
+        Ok(())
     }
 
     fn status(&self) -> String {
@@ -1295,13 +1302,20 @@ impl Node for KvClient {
         self.inflight = None;
     }
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
-        let (cfg, shown) = super::set_param(&self.cfg, param, value, KvClientConfig::check)?;
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::KvClient(self.cfg.clone()))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::KvClient(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        super::checked(&cfg, KvClientConfig::check)?;
         if cfg.replica != self.cfg.replica {
             return Err("replica cannot change during a run".into());
         }
         self.cfg = cfg;
-        Ok(shown)
+        Ok(())
     }
 
     fn status(&self) -> String {

@@ -98,6 +98,7 @@ impl ModelSpec {
     /// Reads a model from its JSON object: `type` picks the model, the other fields are its
     /// settings. The messages are serde's own (`missing field `type``, `unknown variant ...`,
     /// `unknown field ...`), as the derived reader gave them.
+    #[inline]
     pub fn from_value(value: serde_json::Value) -> Result<ModelSpec, serde_json::Error> {
         use serde::de::Error as _;
         use serde_json::{Error, Value, from_value as read};
@@ -246,19 +247,65 @@ pub(crate) fn check_ratio(field: &str, v: f64) -> Result<(), ConfigError> {
     }
 }
 
-/// Applies one setting change to a configuration through serde and the model's own checks.
-pub(crate) fn set_param<T>(
-    cfg: &T,
+/// Changes one setting of a running node by dotted path (`retry.max_attempts`): the model may
+/// answer first ([`Node::set_early`]: an action, or a setting fixed for the run); otherwise its
+/// settings go through serde, so a change gets the scenario's own type and unknown-field checks,
+/// and then through the model's checks ([`Node::set_settings`]). Returns the new value as JSON
+/// text, or why it was refused (the node is then unchanged).
+///
+/// Cold code, and `inline` on purpose: the serde code this instantiates for every model's
+/// settings is then compiled by the crate that calls it (the page, at opt-level "z"), not by
+/// the engine at 2. The engine itself reaches it only through [`crate::world`]'s `Settings`, a
+/// function pointer taken where the scenario is built.
+#[inline]
+pub fn set_param(
+    node: &mut dyn Node,
     param: &str,
     value: &serde_json::Value,
+) -> Result<String, String> {
+    if let Some(done) = node.set_early(param, value) {
+        return done;
+    }
+    let Some(now) = node.settings() else {
+        return Err(format!("this node has no setting {param}"));
+    };
+    use crate::scenario::set_config_field as patch;
+    // No catch-all: a new model is a compile error here.
+    let next = match now {
+        ModelSpec::Client(c) => ModelSpec::Client(Box::new(patch(&*c, param, value)?)),
+        ModelSpec::Service(c) => ModelSpec::Service(patch(&c, param, value)?),
+        ModelSpec::Payment(c) => ModelSpec::Payment(patch(&c, param, value)?),
+        ModelSpec::Database(c) => ModelSpec::Database(patch(&c, param, value)?),
+        ModelSpec::Cache(c) => ModelSpec::Cache(patch(&c, param, value)?),
+        ModelSpec::App(c) => ModelSpec::App(patch(&c, param, value)?),
+        ModelSpec::EventLog(c) => ModelSpec::EventLog(patch(&c, param, value)?),
+        ModelSpec::OrderWriter(c) => ModelSpec::OrderWriter(patch(&c, param, value)?),
+        ModelSpec::Projection(c) => ModelSpec::Projection(patch(&c, param, value)?),
+        ModelSpec::Raft(c) => ModelSpec::Raft(patch(&c, param, value)?),
+        ModelSpec::Producer(c) => ModelSpec::Producer(patch(&c, param, value)?),
+        ModelSpec::Queue(c) => ModelSpec::Queue(patch(&c, param, value)?),
+        ModelSpec::Consumer(c) => ModelSpec::Consumer(patch(&c, param, value)?),
+        ModelSpec::SagaOrchestrator(c) => ModelSpec::SagaOrchestrator(patch(&c, param, value)?),
+        ModelSpec::SagaParticipant(c) => ModelSpec::SagaParticipant(patch(&c, param, value)?),
+        ModelSpec::TpcCoordinator(c) => ModelSpec::TpcCoordinator(patch(&c, param, value)?),
+        ModelSpec::TpcParticipant(c) => ModelSpec::TpcParticipant(patch(&c, param, value)?),
+        ModelSpec::KvReplica(c) => ModelSpec::KvReplica(patch(&c, param, value)?),
+        ModelSpec::KvClient(c) => ModelSpec::KvClient(patch(&c, param, value)?),
+    };
+    node.set_settings(next)?;
+    Ok(value.to_string())
+}
+
+/// What [`Node::set_settings`] answers when given another model's settings (a bug: the settings
+/// it is given are always its own, changed).
+pub(crate) const OTHER_MODEL: &str = "these settings are another model's";
+
+/// Runs a model's checks on changed settings, as one message (`field: problem`).
+pub(crate) fn checked<T>(
+    cfg: &T,
     check: impl Fn(&T) -> Result<(), ConfigError>,
-) -> Result<(T, String), String>
-where
-    T: Serialize + for<'de> Deserialize<'de>,
-{
-    let next = crate::scenario::set_config_field(cfg, param, value)?;
-    check(&next).map_err(|(f, m)| if f.is_empty() { m } else { format!("{f}: {m}") })?;
-    Ok((next, value.to_string()))
+) -> Result<(), String> {
+    check(cfg).map_err(|(f, m)| if f.is_empty() { m } else { format!("{f}: {m}") })
 }
 
 /// Whether a verdict judges the whole run rather than the node that reported it: a history

@@ -1317,15 +1317,30 @@ impl Node for Raft {
         self.log_full_said = false;
     }
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
+    fn set_early(
+        &mut self,
+        param: &str,
+        _value: &serde_json::Value,
+    ) -> Option<Result<String, String>> {
         if param == "peers" || param.starts_with("peers.") {
-            return Err(
+            return Some(Err(
                 "the cluster's membership is fixed (membership changes are not modelled)".into(),
-            );
+            ));
         }
-        let (cfg, v) = super::set_param(&self.cfg, param, value, RaftConfig::check)?;
+        None
+    }
+
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::Raft(self.cfg.clone()))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::Raft(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        super::checked(&cfg, RaftConfig::check)?;
         self.cfg = cfg;
-        Ok(v)
+        Ok(())
     }
 
     fn status(&self) -> String {
@@ -1600,15 +1615,10 @@ mod tests {
         c.propose_every_ms = 0.0;
         assert!(Raft::new(c, NodeId(0), &lookup).is_ok());
         let mut r = Raft::new(ok, NodeId(0), &lookup).unwrap();
-        assert!(r.set_param("peers", &serde_json::json!(["n2"])).is_err());
-        assert!(
-            r.set_param("election_timeout_min_ms", &serde_json::json!(400))
-                .is_err()
-        );
-        assert!(
-            r.set_param("randomized_timeouts", &serde_json::json!(false))
-                .is_ok()
-        );
+        let set = |r: &mut Raft, p: &str, v| crate::models::set_param(r, p, &v);
+        assert!(set(&mut r, "peers", serde_json::json!(["n2"])).is_err());
+        assert!(set(&mut r, "election_timeout_min_ms", serde_json::json!(400)).is_err());
+        assert!(set(&mut r, "randomized_timeouts", serde_json::json!(false)).is_ok());
         assert_eq!(r.status(), "follower, term 0");
     }
 

@@ -734,13 +734,20 @@ impl Node for Participant {
         // inbox and runs again from the start after the restart (`on_start`).
     }
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
-        let (cfg, v) = super::set_param(&self.cfg, param, value, ParticipantConfig::check)?;
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::SagaParticipant(self.cfg.clone()))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::SagaParticipant(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        super::checked(&cfg, ParticipantConfig::check)?;
         if cfg.prev != self.cfg.prev || cfg.next != self.cfg.next || cfg.broker != self.cfg.broker {
             return Err("prev, next and broker cannot change during a run".into());
         }
         self.cfg = cfg;
-        Ok(v)
+        Ok(())
     }
 
     fn status(&self) -> String {
@@ -1466,14 +1473,21 @@ impl Node for Orchestrator {
         }
     }
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
-        let (cfg, v) = super::set_param(&self.cfg, param, value, OrchestratorConfig::check)?;
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::SagaOrchestrator(self.cfg.clone()))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::SagaOrchestrator(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        super::checked(&cfg, OrchestratorConfig::check)?;
         if cfg.steps != self.cfg.steps || cfg.mode != self.cfg.mode || cfg.broker != self.cfg.broker
         {
             return Err("steps, mode and broker cannot change during a run".into());
         }
         self.cfg = cfg;
-        Ok(v)
+        Ok(())
     }
 
     fn status(&self) -> String {

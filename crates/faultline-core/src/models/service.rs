@@ -423,8 +423,15 @@ impl Node for Service {
         }
     }
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
-        let (cfg, v) = super::set_param(&self.cfg, param, value, ServiceConfig::check)?;
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::Service(self.cfg.clone()))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::Service(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        super::checked(&cfg, ServiceConfig::check)?;
         // The downstream targets were resolved when the run was built; their policies may change.
         let targets = |c: &ServiceConfig| {
             c.downstream
@@ -438,7 +445,7 @@ impl Node for Service {
             calls.set_policies(d);
         }
         self.cfg = cfg;
-        Ok(v)
+        Ok(())
     }
 
     fn status(&self) -> String {

@@ -318,13 +318,20 @@ impl Node for Coordinator {
         self.logging.clear();
     }
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
-        let (cfg, v) = super::set_param(&self.cfg, param, value, CoordinatorConfig::check)?;
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::TpcCoordinator(self.cfg.clone()))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::TpcCoordinator(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        super::checked(&cfg, CoordinatorConfig::check)?;
         if cfg.participants != self.cfg.participants {
             return Err("participants cannot change during a run".into());
         }
         self.cfg = cfg;
-        Ok(v)
+        Ok(())
     }
 
     fn status(&self) -> String {
@@ -611,10 +618,17 @@ impl Node for Participant {
         self.preparing.clear();
     }
 
-    fn set_param(&mut self, param: &str, value: &serde_json::Value) -> Result<String, String> {
-        let (cfg, v) = super::set_param(&self.cfg, param, value, ParticipantConfig::check)?;
+    fn settings(&self) -> Option<super::ModelSpec> {
+        Some(super::ModelSpec::TpcParticipant(self.cfg.clone()))
+    }
+
+    fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
+        let super::ModelSpec::TpcParticipant(cfg) = next else {
+            return Err(super::OTHER_MODEL.into());
+        };
+        super::checked(&cfg, ParticipantConfig::check)?;
         self.cfg = cfg;
-        Ok(v)
+        Ok(())
     }
 
     fn status(&self) -> String {
