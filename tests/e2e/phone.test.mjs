@@ -94,6 +94,24 @@ test('at 375 px the canvas is on the first screen and the options wait behind a 
   assert.deepEqual(errors, []);
 });
 
+test('at 375 px an error said after a pick in the options menu is on the screen, not below it', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, phone);
+  await page.route('**/scenarios/**', (route) => route.abort('internetdisconnected'));
+  await page.tap('#menu-button');
+  await page.selectOption('#template', { label: 'A retry storm' });
+  const notice = page.locator('.notice.error-text');
+  await notice.waitFor();
+  // In the page's flow it would start below the first screen, under the time controls.
+  const box = await notice.boundingBox();
+  assert.ok(box.y >= 0 && box.y + box.height <= 812, `the whole notice on screen: ${JSON.stringify(box)}`);
+  assert.match(await notice.textContent(), /could not be loaded/);
+  // Scrolled to the bottom, it takes its place in the page again.
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  const below = await notice.boundingBox();
+  assert.ok(below.y + below.height <= 812 && below.y >= 0, 'still on screen when scrolled');
+  assert.deepEqual(errors.filter((e) => !e.includes('ERR_INTERNET_DISCONNECTED')), []);
+});
+
 test('at 1280 px there is no menu button and the options are in their bars', async () => {
   const { page, errors } = await openPage(env.browser, env.url, { viewport: { width: 1280, height: 800 } });
   assert.equal(await page.locator('#menu-button').isVisible(), false);
