@@ -235,10 +235,12 @@ impl Default for DatabaseConfig {
 }
 
 impl DatabaseConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         self.latency.check().map_err(super::under("latency"))
     }
 }
+
+settings!(Database(DatabaseConfig));
 
 #[derive(Clone, Debug)]
 struct DbJob {
@@ -342,14 +344,11 @@ impl Node for Database {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::Database(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::Database(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, DatabaseConfig::check)?;
+        let cfg: DatabaseConfig = super::take(next)?;
         self.cfg = cfg;
         Ok(())
     }
@@ -425,10 +424,12 @@ pub struct CacheConfig {
 }
 
 impl CacheConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         check_ms("ttl_ms", self.ttl_ms, 1.0, 3_600_000.0)
     }
 }
+
+settings!(Cache(CacheConfig));
 
 #[derive(Clone, Debug)]
 struct Entry {
@@ -648,14 +649,11 @@ impl Node for Cache {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::Cache(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::Cache(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, CacheConfig::check)?;
+        let cfg: CacheConfig = super::take(next)?;
         if !cfg.leases {
             self.leases.clear();
         }
@@ -797,7 +795,7 @@ pub struct AppConfig {
 }
 
 impl AppConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         for (f, v) in [
             ("read_rate_per_s", self.read_rate_per_s),
             ("write_rate_per_s", self.write_rate_per_s),
@@ -822,6 +820,8 @@ impl AppConfig {
         Ok(())
     }
 }
+
+settings!(App(AppConfig));
 
 #[derive(Clone, Debug)]
 struct AppOp {
@@ -1030,14 +1030,11 @@ impl Node for App {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::App(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::App(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, AppConfig::check)?;
+        let cfg: AppConfig = super::take(next)?;
         self.cfg = cfg;
         Ok(())
     }

@@ -454,7 +454,7 @@ impl Writes {
 }
 
 impl ClientConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         match &self.workload {
             Workload::Open { rate_per_s } => {
                 if !(rate_per_s.is_finite() && *rate_per_s > 0.0 && *rate_per_s <= 100_000.0) {
@@ -543,6 +543,14 @@ impl ClientConfig {
             b.check().map_err(|(f, m)| (format!("breaker.{f}"), m))?;
         }
         Ok(())
+    }
+}
+
+settings!(Client(ClientConfig));
+
+impl From<Box<ClientConfig>> for ClientConfig {
+    fn from(c: Box<ClientConfig>) -> Self {
+        *c
     }
 }
 
@@ -1194,15 +1202,11 @@ impl Node for Client {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::Client(Box::new(self.cfg.clone())))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::Client(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        let cfg = *cfg;
-        super::checked(&cfg, ClientConfig::check)?;
+        let cfg: ClientConfig = super::take(next)?;
         if cfg.workload != self.cfg.workload {
             self.at_us = match &cfg.workload {
                 Workload::At { times_ms } => times_ms

@@ -228,13 +228,15 @@ pub struct EventLogConfig {
 }
 
 impl EventLogConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         match self.as_of_ms {
             Some(t) => check_ms("as_of_ms", t, 0.0, 3_600_000.0),
             None => Ok(()),
         }
     }
 }
+
+settings!(EventLog(EventLogConfig));
 
 /// The append-only log. Durable: a restart keeps every event.
 #[derive(Clone, Debug)]
@@ -332,14 +334,11 @@ impl Node for EventLog {
     fn on_restart(&mut self) {}
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::EventLog(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::EventLog(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, EventLogConfig::check)?;
+        let cfg: EventLogConfig = super::take(next)?;
         self.cfg = cfg;
         Ok(())
     }
@@ -427,7 +426,7 @@ pub struct OrderWriterConfig {
 }
 
 impl OrderWriterConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         let r = self.rate_per_s;
         if !(r.is_finite() && (0.0..=10_000.0).contains(&r)) {
             return Err((
@@ -438,6 +437,8 @@ impl OrderWriterConfig {
         check_ms("timeout_ms", self.timeout_ms, 1.0, 3_600_000.0)
     }
 }
+
+settings!(OrderWriter(OrderWriterConfig));
 
 const W_ARRIVAL: u64 = 0;
 const W_TIMEOUT: u64 = 1;
@@ -612,14 +613,11 @@ impl Node for OrderWriter {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::OrderWriter(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::OrderWriter(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, OrderWriterConfig::check)?;
+        let cfg: OrderWriterConfig = super::take(next)?;
         self.cfg = cfg;
         Ok(())
     }
@@ -705,7 +703,7 @@ pub struct ProjectionConfig {
 }
 
 impl ProjectionConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         check_ms("apply_ms", self.apply_ms, 0.0, 60_000.0)?;
         check_ms("poll_interval_ms", self.poll_interval_ms, 1.0, 60_000.0)?;
         check_ms("poll_timeout_ms", self.poll_timeout_ms, 1.0, 3_600_000.0)?;
@@ -718,6 +716,8 @@ impl ProjectionConfig {
         Ok(())
     }
 }
+
+settings!(Projection(ProjectionConfig));
 
 const P_POLL: u64 = 0;
 const P_APPLY: u64 = 1;
@@ -969,14 +969,11 @@ impl Node for Projection {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::Projection(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::Projection(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, ProjectionConfig::check)?;
+        let cfg: ProjectionConfig = super::take(next)?;
         self.cfg = cfg;
         Ok(())
     }

@@ -578,7 +578,7 @@ pub struct KvReplicaConfig {
 }
 
 impl KvReplicaConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         if self.peers.len() > MAX_PEERS {
             return Err((
                 "peers".into(),
@@ -601,6 +601,8 @@ impl KvReplicaConfig {
         Ok(())
     }
 }
+
+settings!(KvReplica(KvReplicaConfig));
 
 fn us(ms: f64) -> u64 {
     (ms * 1_000.0) as u64
@@ -1017,14 +1019,11 @@ impl Node for KvReplica {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::KvReplica(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::KvReplica(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, KvReplicaConfig::check)?;
+        let cfg: KvReplicaConfig = super::take(next)?;
         if cfg.peers != self.cfg.peers {
             return Err("peers cannot change during a run".into());
         }
@@ -1146,7 +1145,7 @@ pub struct KvClientConfig {
 }
 
 impl KvClientConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         if !(1..=MAX_KEYS).contains(&self.keys) {
             return Err((
                 "keys".into(),
@@ -1158,6 +1157,8 @@ impl KvClientConfig {
         check_ms("timeout_ms", self.timeout_ms, 1.0, 60_000.0)
     }
 }
+
+settings!(KvClient(KvClientConfig));
 
 #[derive(Clone, Copy, Debug)]
 struct InFlight {
@@ -1303,14 +1304,11 @@ impl Node for KvClient {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::KvClient(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::KvClient(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, KvClientConfig::check)?;
+        let cfg: KvClientConfig = super::take(next)?;
         if cfg.replica != self.cfg.replica {
             return Err("replica cannot change during a run".into());
         }

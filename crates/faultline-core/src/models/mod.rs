@@ -2,6 +2,28 @@
 //! `docs/models/README.md`), names it in its docs, and says what it
 //! assumes where the reference is silent.
 
+/// Makes a model's settings type [`Settings`]: `settings!(Variant(Type))`, written beside the
+/// type in its model's file.
+macro_rules! settings {
+    ($variant:ident($ty:ty)) => {
+        impl crate::models::Settings for $ty {
+            fn into_spec(self) -> crate::models::ModelSpec {
+                crate::models::ModelSpec::$variant(self.into())
+            }
+            fn from_spec(spec: crate::models::ModelSpec) -> Option<Self> {
+                match spec {
+                    #[allow(clippy::useless_conversion)] // a `Box` for the client, else itself
+                    crate::models::ModelSpec::$variant(c) => Some(Self::from(c)),
+                    _ => None,
+                }
+            }
+            fn check_settings(&self) -> Result<(), crate::models::ConfigError> {
+                self.check()
+            }
+        }
+    };
+}
+
 pub mod breaker;
 pub mod cache;
 pub mod checks;
@@ -296,16 +318,27 @@ pub fn set_param(
     Ok(value.to_string())
 }
 
-/// What [`Node::set_settings`] answers when given another model's settings (a bug: the settings
-/// it is given are always its own, changed).
-pub(crate) const OTHER_MODEL: &str = "these settings are another model's";
+/// A model's settings type: the [`ModelSpec`] variant that carries it, and its checks. What
+/// lets each model's [`Node::settings`] and [`Node::set_settings`] be two lines.
+pub(crate) trait Settings: Sized {
+    fn into_spec(self) -> ModelSpec;
+    fn from_spec(spec: ModelSpec) -> Option<Self>;
+    fn check_settings(&self) -> Result<(), ConfigError>;
+}
 
-/// Runs a model's checks on changed settings, as one message (`field: problem`).
-pub(crate) fn checked<T>(
-    cfg: &T,
-    check: impl Fn(&T) -> Result<(), ConfigError>,
-) -> Result<(), String> {
-    check(cfg).map_err(|(f, m)| if f.is_empty() { m } else { format!("{f}: {m}") })
+/// A node's settings as a spec (for [`Node::settings`]).
+pub(crate) fn spec<T: Settings>(cfg: T) -> Option<ModelSpec> {
+    Some(cfg.into_spec())
+}
+
+/// Changed settings of the node's own type, checked, as one message if refused
+/// (`field: problem`), for [`Node::set_settings`]. Another model's settings are a bug: the
+/// settings a node is given are always its own, changed.
+pub(crate) fn take<T: Settings>(next: ModelSpec) -> Result<T, String> {
+    let cfg = T::from_spec(next).ok_or("these settings are another model's")?;
+    cfg.check_settings()
+        .map_err(|(f, m)| if f.is_empty() { m } else { format!("{f}: {m}") })?;
+    Ok(cfg)
 }
 
 /// Whether a verdict judges the whole run rather than the node that reported it: a history

@@ -71,7 +71,7 @@ pub struct PaymentConfig {
 }
 
 impl PaymentConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         self.latency.check().map_err(super::under("latency"))?;
         check_ratio("error_rate", self.error_rate)?;
         super::check_ms(
@@ -82,6 +82,8 @@ impl PaymentConfig {
         )
     }
 }
+
+settings!(Payment(PaymentConfig));
 
 #[derive(Clone, Debug, PartialEq)]
 enum Stored {
@@ -314,14 +316,11 @@ impl Node for Payment {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::Payment(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::Payment(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, PaymentConfig::check)?;
+        let cfg: PaymentConfig = super::take(next)?;
         self.cfg = cfg;
         Ok(())
     }

@@ -68,7 +68,7 @@ pub struct ProducerConfig {
 }
 
 impl ProducerConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         if !(self.rate_per_s.is_finite() && self.rate_per_s > 0.0 && self.rate_per_s <= 10_000.0) {
             return Err((
                 "rate_per_s".into(),
@@ -84,6 +84,8 @@ impl ProducerConfig {
         Ok(())
     }
 }
+
+settings!(Producer(ProducerConfig));
 
 /// The producer node.
 #[derive(Clone, Debug)]
@@ -146,14 +148,11 @@ impl Node for Producer {
     fn on_restart(&mut self) {}
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::Producer(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::Producer(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, ProducerConfig::check)?;
+        let cfg: ProducerConfig = super::take(next)?;
         self.cfg = cfg;
         Ok(())
     }
@@ -199,7 +198,7 @@ pub struct QueueConfig {
 }
 
 impl QueueConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         if self.consumers.is_empty() || self.consumers.len() > 16 {
             return Err(("consumers".into(), "expected 1 to 16 consumers".into()));
         }
@@ -219,6 +218,8 @@ impl QueueConfig {
         Ok(())
     }
 }
+
+settings!(Queue(QueueConfig));
 
 #[derive(Clone, Debug)]
 struct Unacked {
@@ -505,14 +506,11 @@ impl Node for Queue {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::Queue(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::Queue(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, QueueConfig::check)?;
+        let cfg: QueueConfig = super::take(next)?;
         if cfg.consumers != self.cfg.consumers {
             return Err("consumers cannot change during a run".into());
         }
@@ -596,7 +594,7 @@ pub struct ConsumerConfig {
 }
 
 impl ConsumerConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         self.processing
             .check()
             .map_err(super::under("processing"))?;
@@ -609,6 +607,8 @@ impl ConsumerConfig {
         )
     }
 }
+
+settings!(Consumer(ConsumerConfig));
 
 /// Ids processed are kept at most this many (the oldest go first), whatever the retention.
 const MAX_SEEN: usize = 1_000_000;
@@ -751,14 +751,11 @@ impl Node for Consumer {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::Consumer(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::Consumer(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, ConsumerConfig::check)?;
+        let cfg: ConsumerConfig = super::take(next)?;
         self.cfg = cfg;
         Ok(())
     }

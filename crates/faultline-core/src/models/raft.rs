@@ -125,7 +125,7 @@ impl RaftConfig {
         }
     }
 
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         if self.peers.len() > CLUSTER_SIZE.1 {
             return Err((
                 "peers".into(),
@@ -166,6 +166,8 @@ impl RaftConfig {
         Ok(())
     }
 }
+
+settings!(Raft(RaftConfig));
 
 /// One log entry: the term in which a leader created it and its command (0 is a no-op).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -1331,14 +1333,11 @@ impl Node for Raft {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::Raft(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::Raft(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, RaftConfig::check)?;
+        let cfg: RaftConfig = super::take(next)?;
         self.cfg = cfg;
         Ok(())
     }

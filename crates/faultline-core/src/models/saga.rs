@@ -353,7 +353,7 @@ pub struct ParticipantConfig {
 }
 
 impl ParticipantConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         self.latency.check().map_err(super::under("latency"))?;
         check_ratio("failure_rate", self.failure_rate)?;
         if self.fail_next > 1_000_000 {
@@ -369,6 +369,8 @@ impl ParticipantConfig {
         Ok(())
     }
 }
+
+settings!(SagaParticipant(ParticipantConfig));
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Rec {
@@ -735,14 +737,11 @@ impl Node for Participant {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::SagaParticipant(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::SagaParticipant(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, ParticipantConfig::check)?;
+        let cfg: ParticipantConfig = super::take(next)?;
         if cfg.prev != self.cfg.prev || cfg.next != self.cfg.next || cfg.broker != self.cfg.broker {
             return Err("prev, next and broker cannot change during a run".into());
         }
@@ -935,7 +934,7 @@ impl OrchestratorConfig {
         Ok(())
     }
 
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         if self.steps.is_empty() || self.steps.len() > 8 {
             return Err(("steps".into(), "expected 1 to 8 steps".into()));
         }
@@ -966,6 +965,8 @@ impl OrchestratorConfig {
         self.check_policies()
     }
 }
+
+settings!(SagaOrchestrator(OrchestratorConfig));
 
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {
@@ -1474,14 +1475,11 @@ impl Node for Orchestrator {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::SagaOrchestrator(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::SagaOrchestrator(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, OrchestratorConfig::check)?;
+        let cfg: OrchestratorConfig = super::take(next)?;
         if cfg.steps != self.cfg.steps || cfg.mode != self.cfg.mode || cfg.broker != self.cfg.broker
         {
             return Err("steps, mode and broker cannot change during a run".into());

@@ -110,7 +110,7 @@ impl Default for ServiceConfig {
 }
 
 impl ServiceConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         self.latency.check().map_err(super::under("latency"))?;
         if !(1..=10_000).contains(&self.concurrency) {
             return Err((
@@ -164,6 +164,8 @@ impl ServiceConfig {
             .min(crate::limits::MAX_DELAY_US)
     }
 }
+
+settings!(Service(ServiceConfig));
 
 #[derive(Clone, Debug)]
 pub(crate) struct Job {
@@ -424,14 +426,11 @@ impl Node for Service {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::Service(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::Service(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, ServiceConfig::check)?;
+        let cfg: ServiceConfig = super::take(next)?;
         // The downstream targets were resolved when the run was built; their policies may change.
         let targets = |c: &ServiceConfig| {
             c.downstream

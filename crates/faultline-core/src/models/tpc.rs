@@ -76,7 +76,7 @@ pub struct CoordinatorConfig {
 }
 
 impl CoordinatorConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         if self.participants.is_empty() || self.participants.len() > 16 {
             return Err((
                 "participants".into(),
@@ -92,6 +92,8 @@ impl CoordinatorConfig {
         check_ms("resend_ms", self.resend_ms, 1.0, 3_600_000.0)
     }
 }
+
+settings!(TpcCoordinator(CoordinatorConfig));
 
 #[derive(Clone, Debug)]
 struct Voting {
@@ -319,14 +321,11 @@ impl Node for Coordinator {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::TpcCoordinator(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::TpcCoordinator(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, CoordinatorConfig::check)?;
+        let cfg: CoordinatorConfig = super::take(next)?;
         if cfg.participants != self.cfg.participants {
             return Err("participants cannot change during a run".into());
         }
@@ -421,12 +420,14 @@ pub struct ParticipantConfig {
 }
 
 impl ParticipantConfig {
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         check_ratio("no_rate", self.no_rate)?;
         self.prepare.check().map_err(super::under("prepare"))?;
         check_ms("query_ms", self.query_ms, 1.0, 3_600_000.0)
     }
 }
+
+settings!(TpcParticipant(ParticipantConfig));
 
 #[derive(Clone, Debug)]
 struct Prepared {
@@ -619,14 +620,11 @@ impl Node for Participant {
     }
 
     fn settings(&self) -> Option<super::ModelSpec> {
-        Some(super::ModelSpec::TpcParticipant(self.cfg.clone()))
+        super::spec(self.cfg.clone())
     }
 
     fn set_settings(&mut self, next: super::ModelSpec) -> Result<(), String> {
-        let super::ModelSpec::TpcParticipant(cfg) = next else {
-            return Err(super::OTHER_MODEL.into());
-        };
-        super::checked(&cfg, ParticipantConfig::check)?;
+        let cfg: ParticipantConfig = super::take(next)?;
         self.cfg = cfg;
         Ok(())
     }
