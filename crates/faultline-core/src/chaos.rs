@@ -410,6 +410,7 @@ impl Chaos {
 
     /// The faults of the run with this seed, as interventions in time order. Assumes the
     /// schedule passed [`Chaos::check`]. A fault that would end after the run has no end.
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     pub fn expand(&self, s: &Scenario, seed: u64) -> Vec<Intervention> {
         let duration_us = s.duration_us();
@@ -512,6 +513,7 @@ impl Scenario {
     /// This scenario as the run with `seed` plays it: the chaos schedule (if any) expanded into
     /// ordinary interventions after the written ones, and the `chaos` block removed. The page
     /// can show it, and `faultline run` of it replays the same trace.
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     pub fn with_chaos_expanded(&self, seed: u64) -> Scenario {
         let mut s = self.clone();

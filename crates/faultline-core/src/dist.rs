@@ -90,6 +90,7 @@ impl<'de> Deserialize<'de> for Dist {
 impl Dist {
     /// Reads a distribution from its JSON object: `type` picks the shape, the other fields are
     /// its parameters, all of them required and no others allowed.
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     pub fn from_value(value: serde_json::Value) -> Result<Dist, serde_json::Error> {
         let (name, mut f) = SHAPE.open(value)?;

@@ -749,6 +749,7 @@ impl Change {
     }
 
     /// Applies the change to a scenario.
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     pub fn apply(&self, s: &mut Scenario) -> Result<(), String> {
         match self {
@@ -777,6 +778,7 @@ impl Change {
 }
 
 /// Applies changes to a copy of a scenario and checks the result.
+// Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
 #[inline]
 pub fn apply_all(base: &Scenario, changes: &[Change]) -> Result<Scenario, String> {
     let mut s = base.clone();
@@ -789,6 +791,7 @@ pub fn apply_all(base: &Scenario, changes: &[Change]) -> Result<Scenario, String
 
 /// Runs a scenario to its end and returns what goals are judged on: every state change is
 /// collected as the run goes (the trace itself keeps only the newest events).
+// Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
 #[inline]
 pub fn run(s: &Scenario) -> Result<Outcome, String> {
     let names: Vec<String> = s.nodes.iter().map(|n| n.id.clone()).collect();
@@ -810,6 +813,7 @@ pub fn run(s: &Scenario) -> Result<Outcome, String> {
 
 /// Runs `s` as [`run`] does and, when `goal` asks for a sweep, sweeps seeds 1 to its number
 /// too (what `faultline check` and the tests judge a goal on).
+// Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
 #[inline]
 pub fn run_for(goal: &Goal, s: &Scenario) -> Result<Outcome, String> {
     let mut out = run(s)?;
@@ -833,12 +837,14 @@ impl Goal {
 
 impl Step {
     /// The scenario this step opens with.
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     pub fn scenario(&self, lesson: &Lesson) -> Result<Scenario, String> {
         apply_all(&lesson.scenario, &self.changes)
     }
 
     /// The step's scenario with its solution applied.
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     pub fn solved(&self, lesson: &Lesson) -> Result<Scenario, String> {
         let mut all = self.changes.clone();

@@ -277,6 +277,7 @@ impl<'de> Deserialize<'de> for Intervention {
 
 impl Intervention {
     /// Reads an intervention from its JSON object: `do` picks the kind.
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     fn from_value(v: serde_json::Value) -> Result<Intervention, serde_json::Error> {
         static SHAPE: crate::tagged::Shape<12> = crate::tagged::Shape::new(
@@ -582,6 +583,7 @@ fn join(a: &str, b: &str) -> String {
 }
 
 /// Changes one setting of a link direction (the `set_link` intervention).
+// Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
 #[inline]
 pub fn set_dir_param(
     cfg: &mut DirConfig,
@@ -755,6 +757,7 @@ impl Scenario {
     }
 
     /// Checks everything a parse cannot: limits, references, ranges. Returns every problem.
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     pub fn validate(&self) -> Result<(), ScenarioErrors> {
         self.resolve().map(|_| ())
@@ -762,6 +765,7 @@ impl Scenario {
 
     /// Builds the world for this scenario; `seed` overrides the scenario's own.
     /// A chaos schedule is drawn from the seed the run uses, so each seed has its own faults.
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     pub fn build(&self, seed: Option<u64>) -> Result<World, ScenarioErrors> {
         let mut parts = match &self.chaos {
@@ -787,6 +791,7 @@ impl Scenario {
     /// written), each against its node's settings as the earlier sets left them. Keyed by the
     /// intervention's index; a `set` at a bad time or on an unknown node is left out (its own
     /// error says why).
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     fn check_sets(
         &self,
@@ -830,6 +835,7 @@ impl Scenario {
         checked
     }
 
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     fn resolve(&self) -> Result<Parts, ScenarioErrors> {
         // A RefCell, so the nested lookups below can all report into one list.

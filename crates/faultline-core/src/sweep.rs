@@ -62,6 +62,7 @@ impl Figure {
     /// Reads a figure's name: `node.figure`, a bare report figure (the first client's), a bare
     /// counter (summed over the nodes that keep it) or [`TIME_TO_NEW_LEADER`]. The names are
     /// checked against the scenario's report before any run.
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     pub fn parse(name: &str, s: &Scenario) -> Result<Figure, String> {
         let world = s.build(None).map_err(|e| e.to_string())?;
@@ -124,6 +125,7 @@ impl Figure {
 
     /// The figure a sweep reads when none is named: the first client's p99 latency, else (a
     /// Raft cluster) the time to a new leader, else the first counter of the first node.
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     pub fn default_for(s: &Scenario) -> Result<Figure, String> {
         let world = s.build(None).map_err(|e| e.to_string())?;
@@ -272,6 +274,7 @@ pub struct SeedRunner {
 
 impl SeedRunner {
     /// Builds the run of `s` with `seed`.
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     pub fn new(s: &Scenario, figure: &Figure, seed: u64) -> Result<SeedRunner, String> {
         let world = s.build(Some(seed)).map_err(|e| e.to_string())?;

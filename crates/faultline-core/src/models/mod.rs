@@ -120,6 +120,7 @@ impl ModelSpec {
     /// Reads a model from its JSON object: `type` picks the model, the other fields are its
     /// settings. The messages are serde's own (`missing field `type``, `unknown variant ...`,
     /// `unknown field ...`), as the derived reader gave them.
+    // Cold code: `inline` so the page compiles it at "z" (ARCHITECTURE.md, serde code).
     #[inline]
     pub fn from_value(value: serde_json::Value) -> Result<ModelSpec, serde_json::Error> {
         use serde::de::Error as _;
