@@ -105,7 +105,7 @@ test('at 375 px an error said after a pick in the options menu is on the screen,
   const box = await notice.boundingBox();
   assert.ok(box.y >= 0 && box.y + box.height <= 812, `the whole notice on screen: ${JSON.stringify(box)}`);
   assert.match(await notice.textContent(), /could not be loaded/);
-  // Scrolled to the bottom, it takes its place in the page again.
+  // Scrolled to the bottom of the page, where its place in the flow is, it is still in view.
   await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
   const below = await notice.boundingBox();
   assert.ok(below.y + below.height <= 812 && below.y >= 0, 'still on screen when scrolled');

@@ -537,7 +537,7 @@ pub struct World {
 /// serde, from JSON values. The engine calls these through pointers taken where the scenario
 /// is built ([`Settings::READ`]), so that serde code is compiled with the code that reads
 /// scenarios (the page's, at opt-level "z") and not a second time inside the engine at 2.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Settings {
     pub node: fn(&mut dyn Node, &str, &serde_json::Value) -> Result<String, String>,
     pub link: fn(&mut DirConfig, &str, &serde_json::Value) -> Result<(), String>,
@@ -551,12 +551,6 @@ impl Settings {
         node: crate::models::set_param,
         link: crate::scenario::set_dir_param,
     };
-}
-
-impl std::fmt::Debug for Settings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Settings")
-    }
 }
 
 /// The parts a world is built from (see [`crate::scenario`]).

@@ -112,7 +112,6 @@ pub fn scenario_bar(props: &ScenarioBarProps) -> Html {
                     }) }
                 </select>
             </label>
-
             <span class="add-nodes" hidden={props.embed}>
                 { for crate::sandbox::KINDS.iter().map(|k| {
                     let k: &'static str = k;
