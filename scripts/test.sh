@@ -81,9 +81,10 @@ size_report() {
     true
   } | tee target/size-report.txt
   # A budget, so that growth is a decision rather than a drift: a cold path compiled a second
-  # time inside the engine at opt-level 2 (see ARCHITECTURE.md, the invariant on serde code) or
-  # a new dependency shows here. Raise it, with the reason, in the commit that needs it.
-  local budget=835000 gz
+  # time inside the engine at opt-level 2 (see ARCHITECTURE.md, the invariant on serde code), a
+  # standard sort or B-tree `collect` (a copy of the sort each; see order.rs) or a new dependency
+  # shows here. Raise it, with the reason, in the commit that needs it.
+  local budget=790000 gz
   gz=$(gzip -9c "$wasm" | wc -c)
   if (( gz > budget )); then
     echo "the page's wasm is $gz bytes gzipped, over its budget of $budget bytes"

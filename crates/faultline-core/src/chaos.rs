@@ -453,7 +453,7 @@ impl Chaos {
             }
         }
         // Stable: at one instant, rules act in the order written, a rule's end before its start.
-        out.sort_by_key(|(t, _)| *t);
+        crate::order::sort_by_key(&mut out, |(t, _)| *t);
         out.into_iter().map(|(_, iv)| iv).collect()
     }
 }

@@ -38,6 +38,7 @@ pub mod metrics;
 pub mod models;
 pub mod msg;
 pub mod node;
+pub mod order;
 pub mod report;
 pub mod rng;
 pub mod scenario;

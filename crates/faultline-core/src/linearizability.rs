@@ -177,7 +177,7 @@ pub fn check<M: Model>(model: &M, history: &[Op<M::Op>], budget: &mut u64) -> Ve
             events.push((r.max(op.call_us), 1, i));
         }
     }
-    events.sort_unstable();
+    crate::order::sort(&mut events);
     let len = events.len() + 2;
     let tail = len - 1;
     let mut next: Vec<usize> = (1..=len).collect();
@@ -306,7 +306,7 @@ fn explain<M: Model>(model: &M, history: &[Op<M::Op>], culprit: usize) -> Vec<us
         .filter(|&j| matches!(history[j].ret_us, Some(r) if r < c.call_us))
         .filter(|&j| model.is_write(&history[j].op) && model.missed(&c.op, &history[j].op))
         .collect();
-    before.sort_by_key(|&j| std::cmp::Reverse(history[j].ret_us));
+    crate::order::sort_by_key(&mut before, |&j| std::cmp::Reverse(history[j].ret_us));
     before.truncate(1);
     before
 }
@@ -559,7 +559,7 @@ pub fn bench_history(ops: usize, clients: u32, seed: u64) -> Vec<Op<RegisterOp>>
             failed: false,
         });
     }
-    plan.sort_unstable();
+    crate::order::sort(&mut plan);
     let mut value = None;
     for (_, i) in plan {
         match &mut out[i].op {

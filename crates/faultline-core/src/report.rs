@@ -152,11 +152,9 @@ impl Report {
                     mean_ms: h.mean_us().unwrap_or(0.0) / 1000.0,
                 });
                 let node = world.node(id);
-                let mut counters: BTreeMap<String, i64> = m
-                    .counters
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v as i64))
-                    .collect();
+                // `extend`, not `collect`: collecting into a B-tree compiles a sort of its own.
+                let mut counters: BTreeMap<String, i64> = BTreeMap::new();
+                counters.extend(m.counters.iter().map(|(k, v)| (k.to_string(), v as i64)));
                 counters.extend(node.counters().into_iter().map(|(k, v)| (k.to_string(), v)));
                 NodeReport {
                     id: world.names()[i].clone(),

@@ -812,7 +812,7 @@ impl Scenario {
             .filter(|(at, _)| at.is_finite() && *at >= 0.0 && long_ms_to_us(*at) <= duration_us)
             .map(|(at, i)| (long_ms_to_us(at), i))
             .collect();
-        sets.sort_unstable();
+        crate::order::sort(&mut sets);
         let mut probes: BTreeMap<NodeId, Box<dyn crate::node::Node>> = BTreeMap::new();
         for (_, i) in sets {
             let Intervention::Set {
@@ -1135,7 +1135,7 @@ impl Scenario {
         }
         // Interventions at the same moment apply in the order written; the queue's sequence
         // numbers keep that order.
-        actions.sort_by_key(|(t, _)| *t);
+        crate::order::sort_by_key(&mut actions, |(t, _)| *t);
         Ok(Parts {
             seed: self.seed,
             names,

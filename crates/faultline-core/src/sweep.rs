@@ -113,7 +113,7 @@ impl Figure {
             return Ok(Figure::Sum { value: name.into() });
         }
         let mut known: Vec<String> = report.nodes.iter().flat_map(counters).collect();
-        known.sort();
+        crate::order::sort(&mut known);
         known.dedup();
         Err(format!(
             "unknown figure '{name}': a report figure ({}), {TIME_TO_NEW_LEADER}, NODE.FIGURE or \
@@ -316,7 +316,7 @@ impl SeedRunner {
         };
         let report = Report::of(&self.world);
         let mut properties = self.properties.clone();
-        properties.sort();
+        crate::order::sort(&mut properties);
         Some(SeedRun {
             seed: self.seed,
             value: self
@@ -480,12 +480,12 @@ fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
 /// Sums up the outcomes of a sweep, in seed order whatever order they come in.
 pub fn summarize(figure: &Figure, runs: &[SeedRun]) -> Summary {
     let mut order: Vec<&SeedRun> = runs.iter().collect();
-    order.sort_by_key(|r| r.seed);
+    crate::order::sort_by_key(&mut order, |r| r.seed);
     let mut values: Vec<f64> = order.iter().filter_map(|r| r.value).collect();
     let without_value = (order.len() - values.len()) as u64;
     let stats = (!values.is_empty()).then(|| {
         let mean = values.iter().sum::<f64>() / values.len() as f64;
-        values.sort_by(f64::total_cmp);
+        crate::order::sort_by(&mut values, f64::total_cmp);
         Stats {
             count: values.len() as u64,
             min: values[0],
@@ -500,7 +500,7 @@ pub fn summarize(figure: &Figure, runs: &[SeedRun]) -> Summary {
         .iter()
         .flat_map(|r| r.properties.iter().cloned())
         .collect();
-    props.sort();
+    crate::order::sort(&mut props);
     props.dedup();
     let properties = props
         .into_iter()
@@ -645,7 +645,7 @@ pub fn property_held(summary: Option<&Summary>, property: &str, seeds: u64) -> (
         .flat_map(|p| p.failing.iter().map(|f| f.seed))
         .filter(|seed| *seed <= seeds)
         .collect();
-    broken.sort_unstable();
+    crate::order::sort(&mut broken);
     broken.dedup();
     match broken.first() {
         None => (true, format!("held in all {seeds} seeds")),

@@ -149,7 +149,7 @@ fn every_sample_file_is_embedded() {
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| n.ends_with(".json"))
         .collect();
-    on_disk.sort();
+    faultline_core::order::sort(&mut on_disk);
     let embedded: Vec<String> = SAMPLES.iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(
         embedded, on_disk,

@@ -230,7 +230,7 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "edn"))
         .collect();
-    v.sort();
+    faultline_core::order::sort(&mut v);
     v
 }
 

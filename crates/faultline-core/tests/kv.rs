@@ -235,7 +235,7 @@ fn random(seed: u64, mode: Option<&str>) -> Scenario {
             _ => json!({"do": "resume", "at_ms": at, "node": node}),
         });
     }
-    acts.sort_by_key(|a| a["at_ms"].as_u64());
+    faultline_core::order::sort_by_key(&mut acts, |a| a["at_ms"].as_u64());
     let s = json!({"version": 1, "seed": seed, "duration_ms": 8000, "nodes": nodes,
         "links": links, "interventions": acts});
     Scenario::parse(&s.to_string()).unwrap_or_else(|e| panic!("seed {seed}: {e:?}\n{s}"))

@@ -11,7 +11,7 @@ fn lessons() -> Vec<PathBuf> {
         .filter_map(|e| Some(e.ok()?.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "md") && !p.ends_with("README.md"))
         .collect();
-    v.sort();
+    faultline_core::order::sort(&mut v);
     v
 }
 

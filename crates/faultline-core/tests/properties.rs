@@ -353,7 +353,7 @@ proptest! {
         let n = world.names().len() as u16;
         let mut events = Vec::new();
         let mut moves = moves;
-        moves.sort_by_key(|m| m.0);
+        faultline_core::order::sort_by_key(&mut moves, |m| m.0);
         for (at, kind, who) in moves {
             let node = NodeId(who % n);
             events.extend(run_all(&mut world, at.min(s.duration_us())).map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))?);

@@ -170,7 +170,9 @@ impl BoardKind {
                 lag: log.length.saturating_sub(p.offset),
             })
             .collect();
-        marks.sort_by(|a, b| b.lag.cmp(&a.lag).then_with(|| a.name.cmp(&b.name)));
+        faultline_core::order::sort_by(&mut marks, |a, b| {
+            b.lag.cmp(&a.lag).then_with(|| a.name.cmp(&b.name))
+        });
         marks.truncate(LOG_MARKS);
         BoardKind::Log {
             length: log.length,

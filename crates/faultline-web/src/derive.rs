@@ -273,7 +273,7 @@ mod tests {
         let a = choice_order(42, "07-idempotency", 0, 3);
         assert_eq!(a, choice_order(42, "07-idempotency", 0, 3), "stable");
         let mut sorted = a.clone();
-        sorted.sort_unstable();
+        faultline_core::order::sort(&mut sorted);
         assert_eq!(sorted, vec![0, 1, 2], "a permutation");
         // Over many learners, the first written choice lands in every place.
         let firsts: std::collections::BTreeSet<usize> = (0..50)

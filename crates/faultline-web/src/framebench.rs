@@ -96,7 +96,7 @@ pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
     if xs.is_empty() {
         return 0.0;
     }
-    xs.sort_by(f64::total_cmp);
+    faultline_core::order::sort_by(xs, f64::total_cmp);
     let i = ((q * xs.len() as f64).ceil() as usize).clamp(1, xs.len()) - 1;
     xs[i]
 }

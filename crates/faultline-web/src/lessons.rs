@@ -116,20 +116,20 @@ impl Progress {
             return Err(bad());
         }
         let map: BTreeMap<String, Vec<usize>> = serde_json::from_str(text).map_err(|_| bad())?;
-        Ok(Progress(
-            map.into_iter()
-                .filter(|(id, _)| LESSON_IDS.contains(&id.as_str()))
-                .map(|(id, steps)| {
-                    (
-                        id,
-                        steps
-                            .into_iter()
-                            .filter(|s| *s < faultline_core::lesson::MAX_STEPS)
-                            .collect(),
-                    )
-                })
-                .collect(),
-        ))
+        // `extend`, not `collect`: collecting into a B-tree compiles a sort of its own (order.rs).
+        let mut progress = BTreeMap::new();
+        for (id, steps) in map {
+            if LESSON_IDS.contains(&id.as_str()) {
+                let mut done = BTreeSet::new();
+                done.extend(
+                    steps
+                        .into_iter()
+                        .filter(|s| *s < faultline_core::lesson::MAX_STEPS),
+                );
+                progress.insert(id, done);
+            }
+        }
+        Ok(Progress(progress))
     }
 
     /// The text to save.

@@ -120,9 +120,9 @@ pub fn of(step: &Step, task_shown: bool, names: &[String], links: &[(NodeId, Nod
             m.links.push(l);
         }
     }
-    m.nodes.sort();
+    faultline_core::order::sort(&mut m.nodes);
     m.nodes.dedup();
-    m.links.sort_unstable();
+    faultline_core::order::sort(&mut m.links);
     m.links.dedup();
     m
 }

@@ -231,7 +231,7 @@ pub fn labels(dots: &[Dot], scale: f64, px: f64) -> Vec<Label> {
         .iter()
         .filter(|d| d.attempt >= 2 || d.edit > 0)
         .collect();
-    tries.sort_by_key(|d| {
+    faultline_core::order::sort_by_key(&mut tries, |d| {
         (
             std::cmp::Reverse(if d.edit > 0 { 0 } else { d.attempt }),
             !d.overtaken,

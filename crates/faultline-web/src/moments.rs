@@ -374,7 +374,7 @@ impl Moments {
             breaker: None,
             dirs: Vec::new(),
         }));
-        all.sort_by_key(|m| (m.time_us, m.seq));
+        faultline_core::order::sort_by_key(&mut all, |m| (m.time_us, m.seq));
         let extra = all.len().saturating_sub(MAX_MOMENTS);
         all.drain(..extra);
         all
@@ -387,7 +387,7 @@ impl Moments {
             .iter()
             .filter_map(|m| m.breaker.as_ref().map(|(b, _)| b))
             .collect();
-        ids.sort();
+        faultline_core::order::sort(&mut ids);
         ids.dedup();
         ids.into_iter()
             .map(|id| {

@@ -25,7 +25,7 @@ fn gauge_names(w: &faultline_core::world::World, id: NodeId) -> Vec<&'static str
         .iter()
         .flat_map(|b| b.gauges.iter().map(|(n, _)| n))
         .collect();
-    names.sort_unstable();
+    faultline_core::order::sort(&mut names);
     names.dedup();
     names.truncate(3);
     names
@@ -191,16 +191,14 @@ impl Page {
         let events = s.world.trace().events();
         // The messages of the filtered trace: a delivery or a loss names only its message, so
         // they are found from the sends, in a first pass over the (bounded) ring.
+        // `extend`, not `collect`: collecting into a B-tree compiles a sort of its own (order.rs).
         let traced: Option<std::collections::BTreeSet<u64>> = self.log_trace.map(|t| {
-            events
-                .iter()
-                .filter_map(|e| match &e.kind {
-                    TraceKind::Sent { id, payload, .. } if payload.trace_id() == Some(t) => {
-                        Some(id.0)
-                    }
-                    _ => None,
-                })
-                .collect()
+            let mut ids = std::collections::BTreeSet::new();
+            ids.extend(events.iter().filter_map(|e| match &e.kind {
+                TraceKind::Sent { id, payload, .. } if payload.trace_id() == Some(t) => Some(id.0),
+                _ => None,
+            }));
+            ids
         });
         let mut lines: Vec<LogLine> = events
             .iter()

@@ -368,7 +368,7 @@ impl Session {
             }
         }
         // Stable: settings made at zero keep the order they were made in.
-        self.user.sort_by_key(|(at, _)| *at);
+        faultline_core::order::sort_by_key(&mut self.user, |(at, _)| *at);
         self.reset(true);
     }
 

@@ -157,7 +157,9 @@ impl Snapshots {
         while self.over() && self.saved.len() > 2 {
             let last = self.saved.len() - 1;
             let mut by_distance: Vec<usize> = (1..last).collect();
-            by_distance.sort_by_key(|&i| self.saved[i].events().abs_diff(playhead));
+            faultline_core::order::sort_by_key(&mut by_distance, |&i| {
+                self.saved[i].events().abs_diff(playhead)
+            });
             let spared = if self.bytes > self.budget.bytes && by_distance.len() <= self.budget.near
             {
                 0

@@ -91,7 +91,7 @@ mod tests {
             .iter()
             .flat_map(|(_, m)| m.iter().copied())
             .collect();
-        seen.sort_unstable();
+        faultline_core::order::sort(&mut seen);
         assert_eq!(seen, (0..TEMPLATE_NAMES.len()).collect::<Vec<_>>());
     }
 

@@ -206,7 +206,7 @@ impl Verdicts {
                 });
             }
         }
-        rows.sort_by(|a, b| (a.node, &a.name).cmp(&(b.node, &b.name)));
+        faultline_core::order::sort_by(&mut rows, |a, b| (a.node, &a.name).cmp(&(b.node, &b.name)));
         rows
     }
 }

@@ -89,7 +89,7 @@ pub fn bars(s: &Scenario, until_us: u64, client: usize, trace_id: u64) -> Result
         .zip(depths)
         .map(|(r, d)| Bar { depth: d, ..r.bar })
         .collect();
-    out.sort_by_key(|b| (b.start_us, b.depth));
+    faultline_core::order::sort_by_key(&mut out, |b| (b.start_us, b.depth));
     Ok(out)
 }
 

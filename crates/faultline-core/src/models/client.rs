@@ -765,7 +765,7 @@ impl Client {
                 .collect(),
             _ => Vec::new(),
         };
-        at_us.sort_unstable();
+        crate::order::sort(&mut at_us);
         Ok(Client {
             conflicts: 0,
             writes_refused: 0,
@@ -1215,7 +1215,7 @@ impl Node for Client {
                     .collect(),
                 _ => Vec::new(),
             };
-            self.at_us.sort_unstable();
+            crate::order::sort(&mut self.at_us);
             self.next_at = 0;
         }
         // A changed breaker keeps its state and window under the new rules; an added one starts
@@ -1258,7 +1258,7 @@ impl Node for Client {
                 hedged: l.hedge_req.is_some(),
             })
             .collect();
-        in_progress.sort_by_key(|r| r.trace_id);
+        crate::order::sort_by_key(&mut in_progress, |r| r.trace_id);
         crate::view::NodeView::Client(crate::view::ClientView {
             target: self.target,
             in_progress,

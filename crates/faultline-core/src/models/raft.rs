@@ -758,7 +758,7 @@ impl Raft {
                 ),
             ));
         }
-        peers.sort_by_key(|(id, _)| *id);
+        crate::order::sort_by_key(&mut peers, |(id, _)| *id);
         let n = peers.len();
         Ok(Raft {
             cfg,

@@ -365,7 +365,7 @@ impl Node for Coordinator {
                 },
             }))
             .collect();
-        transactions.sort_by_key(|t| t.tx);
+        crate::order::sort_by_key(&mut transactions, |t| t.tx);
         crate::view::NodeView::TpcCoordinator(crate::view::TpcCoordinatorView {
             participants: self.parts.clone(),
             transactions,
