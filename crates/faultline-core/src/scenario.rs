@@ -707,33 +707,45 @@ impl Scenario {
                 ),
             )]));
         }
+        // Text to a `Value` first, then the `Value` to the types: every reader in the page goes
+        // through `Value` (models' settings, live changes, links, lessons), so each type's reader
+        // is compiled for that one deserialiser, not also for the text one (ARCHITECTURE.md).
+        let value: serde_json::Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(ScenarioErrors(vec![ScenarioError {
+                    path: String::new(),
+                    message: bare_message(&e),
+                    line: (e.line() > 0).then(|| e.line()),
+                    column: (e.line() > 0).then(|| e.column()),
+                }]));
+            }
+        };
         // The version first, so a newer file gets "made by a newer Faultline", not a field error.
-        if let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(text)
-            && let Some(v) = o.get("version").and_then(|v| v.as_u64())
+        if let Some(v) = value.get("version").and_then(|v| v.as_u64())
             && v != u64::from(FORMAT_VERSION)
         {
             let mut e = ScenarioError::at("version", version_message(v));
             e.line = crate::jsonpos::line_of(text, "version");
             return Err(ScenarioErrors(vec![e]));
         }
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let scenario: Scenario = match serde_path_to_error::deserialize(de) {
+        let scenario: Scenario = match serde_path_to_error::deserialize(value) {
             Ok(s) => s,
             Err(e) => {
                 let path = e.path().to_string();
-                let inner = e.into_inner();
-                let (line, column) = if inner.line() > 0 {
-                    (Some(inner.line()), Some(inner.column()))
-                } else {
-                    (None, None)
-                };
                 let path = if path == "." { String::new() } else { path };
-                return Err(ScenarioErrors(vec![ScenarioError {
-                    path,
-                    message: bare_message(&inner),
-                    line,
-                    column,
-                }]));
+                let mut err = ScenarioError::at(&path, bare_message(e.inner()));
+                // An unknown field is found in the text by its own name, so the line is the
+                // misspelt field's, not its object's.
+                let field = err
+                    .message
+                    .strip_prefix("unknown field `")
+                    .and_then(|r| r.split('`').next());
+                err.line = field
+                    .filter(|_| !path.is_empty())
+                    .and_then(|f| crate::jsonpos::line_of(text, &join(&path, f)))
+                    .or_else(|| crate::jsonpos::line_of(text, &path));
+                return Err(ScenarioErrors(vec![err]));
             }
         };
         match scenario.validate() {

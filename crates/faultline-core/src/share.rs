@@ -145,12 +145,12 @@ impl Link {
                 _ => damaged("it does not decompress"),
             })?;
         let json = std::str::from_utf8(&json).map_err(|_| damaged("not text"))?;
-        // Read through the deserialiser type `Scenario::parse` uses, so the page carries one
-        // copy of the scenario reader, not two (about 20 KB of wasm each).
-        let de = &mut serde_json::Deserializer::from_str(json);
-        let link: Link = serde_path_to_error::deserialize(&mut *de)
-            .map_err(|e| e.into_inner())
-            .and_then(|link| de.end().map(|()| link))
+        // Read as `Scenario::parse` reads (text to a `Value`, then the types from it), so the
+        // page carries one copy of the scenario reader, not two (about 20 KB of wasm each).
+        let link: Link = serde_json::from_str(json)
+            .and_then(|v: serde_json::Value| {
+                serde_path_to_error::deserialize(v).map_err(|e| e.into_inner())
+            })
             .map_err(|e| format!("This link's scenario could not be read: {e}"))?;
         link.scenario
             .validate()

@@ -30,6 +30,46 @@ fn a_misspelt_field_is_named_with_its_path_and_line() {
     assert_eq!(line, Some(8));
 }
 
+/// In pretty text (one field a line, as the page's editor and exports write it), each error
+/// points at the line to fix: the misspelt field's own, the bad value's, the object missing a
+/// field; and a syntax error keeps its column.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn errors_in_pretty_text_point_at_the_line_to_fix() {
+    let pretty = Scenario::parse(BASE).expect("valid").to_json();
+    let line_of = |needle: &str| {
+        1 + pretty
+            .lines()
+            .position(|l| l.contains(needle))
+            .expect("in the text")
+    };
+    let (path, msg, line) = one(&pretty.replacen("\"queue_limit\"", "\"queue_limt\"", 1));
+    assert_eq!(path, "nodes[1].model");
+    assert!(msg.contains("unknown field `queue_limt`"), "{msg}");
+    assert_eq!(line, Some(line_of("\"queue_limit\"")));
+
+    let (path, msg, line) = one(&pretty.replacen("\"seed\": 1,", "\"seed\": \"one\",", 1));
+    assert_eq!(path, "seed", "{msg}");
+    assert!(msg.contains("invalid type"), "{msg}");
+    assert_eq!(line, Some(line_of("\"seed\"")));
+
+    let (path, msg, line) = one(&pretty.replacen("\"id\": \"server\",", "", 1));
+    assert_eq!(path, "nodes[1]");
+    assert!(msg.contains("missing field `id`"), "{msg}");
+    let node = pretty
+        .lines()
+        .position(|l| l.contains("\"service\""))
+        .expect("the server");
+    assert!(
+        line.is_some_and(|l| l < node + 1 && l > line_of("\"nodes\"")),
+        "{line:?}"
+    );
+
+    let e = errors(&pretty.replacen("\"seed\": 1,", "\"seed\": 1", 1));
+    assert_eq!(e.0[0].line, Some(line_of("\"seed\"") + 1), "{e}");
+    assert!(e.0[0].column.is_some(), "{e}");
+}
+
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn unknown_top_level_and_link_fields_are_refused() {
@@ -90,7 +130,7 @@ fn out_of_range_values_name_the_limit() {
         "\"duration_ms\": 60000",
         "\"duration_ms\": 999999999",
     ));
-    assert_eq!(path, "duration_ms");
+    assert_eq!(path, "duration_ms", "{msg}");
     assert!(msg.contains("604800000"), "{msg}");
     let (path, msg, _) = one(&with("\"concurrency\": 4", "\"concurrency\": 0"));
     assert_eq!(path, "nodes[1].model.concurrency");

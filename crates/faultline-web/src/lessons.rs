@@ -49,8 +49,9 @@ impl Catalog {
         }
         // Read as `Scenario::parse` reads, through the same deserialiser type, so the scenario
         // reader inside each lesson is the one the page already carries, not a second copy.
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let list: Prepared = serde_path_to_error::deserialize(de)
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| format!("the lessons file is damaged (at {e})"))?;
+        let list: Prepared = serde_path_to_error::deserialize(value)
             .map_err(|e| format!("the lessons file is damaged (at {e})"))?;
         if list.is_empty() {
             return Err("the lessons file lists no lesson".into());
