@@ -65,8 +65,26 @@ fn permute<T>(v: &mut [T], mut from: Vec<usize>) {
 }
 
 #[cfg(test)]
-#[allow(clippy::disallowed_methods)] // checked against the standard sorts
 mod tests {
+    use super::*;
+
+    /// Ties keep their order, on wasm too (where the page sorts).
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn equal_keys_keep_their_order() {
+        let mut v = [(2, 'a'), (1, 'b'), (2, 'c'), (0, 'd'), (1, 'e'), (2, 'f')];
+        sort_by_key(&mut v, |&(k, _)| k);
+        assert_eq!(v.map(|(_, c)| c), ['d', 'b', 'e', 'a', 'c', 'f']);
+        sort_by(&mut v, |a, b| b.0.cmp(&a.0));
+        assert_eq!(v.map(|(_, c)| c), ['a', 'c', 'f', 'b', 'e', 'd']);
+    }
+}
+
+/// Against the standard sorts, on many random lists (native only: proptest is not built for
+/// wasm here).
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[allow(clippy::disallowed_methods)] // checked against the standard sorts
+mod properties {
     use super::*;
     use proptest::prelude::*;
 
