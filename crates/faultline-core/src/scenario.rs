@@ -664,8 +664,18 @@ where
         let obj = at
             .as_object_mut()
             .ok_or_else(|| format!("'{}' is not a group of settings", parts[..i].join(".")))?;
+        // A model's settings carry its `type` tag beside them: it names the model, and is not
+        // one of its settings (a node does not turn into another model).
+        let tag = i == 0 && obj.contains_key("type");
+        if tag && *part == "type" {
+            return Err("'type' is the model itself, not one of its settings".into());
+        }
         if !obj.contains_key(*part) {
-            let known: Vec<&str> = obj.keys().map(String::as_str).collect();
+            let known: Vec<&str> = obj
+                .keys()
+                .map(String::as_str)
+                .filter(|k| !(tag && *k == "type"))
+                .collect();
             let unknown = format!(
                 "unknown setting '{path}' (known here: {})",
                 known.join(", ")

@@ -177,6 +177,13 @@ fn bad_interventions_are_explained() {
         r#"{"do": "set", "at_ms": 5, "node": "client", "param": "speed", "value": 1}"#,
     ));
     assert!(msg.contains("unknown setting 'speed'"), "{msg}");
+    assert!(msg.contains("timeout_ms") && !msg.contains("type"), "{msg}");
+    // The model's `type` travels with its settings but is not one: a node stays its model.
+    let (path, msg, _) = one(&add(
+        r#"{"do": "set", "at_ms": 5, "node": "server", "param": "type", "value": "client"}"#,
+    ));
+    assert_eq!(path, "interventions[0].value");
+    assert!(msg.contains("'type' is the model itself"), "{msg}");
     let (path, _, _) = one(&add(
         r#"{"do": "crash", "at_ms": 999999, "node": "server"}"#,
     ));
