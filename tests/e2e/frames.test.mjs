@@ -103,6 +103,22 @@ test('on a 375 px phone the attempt numbers are still drawn, at 10 px', async ()
   assert.deepEqual(errors, []);
 });
 
+test('a number leaves the screen with its message: nothing stays behind on the layer', async () => {
+  const { page, errors } = await openPage(env.browser, env.url,
+    { viewport: { width: 375, height: 800 }, hasTouch: true, isMobile: true });
+  await storm(page);
+  // A calm moment first, before any number was ever written: only its dots are painted.
+  assert.equal((await layerAt(page, 1_000)).numbered, 0);
+  const fresh = await paintedPixels(page);
+  assert.ok(fresh > 0, 'the calm moment has messages in flight');
+  // Through the storm, where numbers are written beside the retries, and back.
+  const stormy = await sweep(page, 16_000, 16_500);
+  assert.ok(stormy.some((l) => l.numbered > 0), 'numbers were drawn');
+  assert.equal((await layerAt(page, 1_000)).numbered, 0);
+  assert.equal(await paintedPixels(page), fresh, 'the same pixels as before the storm: no number left behind');
+  assert.deepEqual(errors, []);
+});
+
 /** The newest line of the event log's time, in seconds. */
 async function newestLogLine(page) {
   return page.$eval('.log-lines li:last-child', (li) => parseFloat(li.textContent.trim()));

@@ -361,6 +361,12 @@ fn paint(
     // The rows last frame painted: cleared now, and copied again below, so the dots that
     // left them are erased on screen too.
     let before = r.bitmap.as_mut().and_then(raster::Bitmap::clear);
+    // ...and the rows last frame's numbers were written on, which the bitmap knows nothing of:
+    // copied again too, or a number stays behind on screen when its message has moved on.
+    let before = match (before, r.text_rows.take()) {
+        (Some(dots), text) => Some(raster::union(text, dots)),
+        (None, text) => text,
+    };
     let fitted = (w > 0.0 && h > 0.0).then(|| fit(w, h));
     if let Some((s, ox, oy)) = fitted {
         let scale = k * s;
@@ -411,6 +417,8 @@ fn paint(
                 let _ = ctx.fill_text(&l.text, l.x, l.y);
             }
         }
+        // Glyphs reach about 0.6 em either side of a middle baseline, and the halo 1.5 px more.
+        r.text_rows = text_rows(&labels, (k * s, k * oy), k * (0.6 * px + 3.0), bh);
         drawn.label_px = px;
         drawn.numbered = labels.len();
         drawn.top_attempt = labels
@@ -441,6 +449,28 @@ struct Pixels {
     image: Option<(web_sys::ImageData, js_sys::Uint32Array)>,
     discs: Vec<(Style, raster::Disc)>,
     disc_scale: f64,
+    /// The rows the last frame's numbers were written on (see [`text_rows`]).
+    text_rows: Option<(usize, usize)>,
+}
+
+/// The bitmap rows (`from..to`, device pixels) that `labels` cover: each `half` pixels either
+/// side of its centre, drawn at row `a * y + b`. The rows to wipe on the next frame.
+fn text_rows(
+    labels: &[Label],
+    (a, b): (f64, f64),
+    half: f64,
+    height: usize,
+) -> Option<(usize, usize)> {
+    labels.iter().fold(None, |rows, l| {
+        let y = a * l.y + b;
+        let from = (y - half).floor().clamp(0.0, height as f64) as usize;
+        let to = (y + half).ceil().clamp(0.0, height as f64) as usize;
+        if from < to {
+            Some(raster::union(rows, (from, to)))
+        } else {
+            rows
+        }
+    })
 }
 
 impl Pixels {
@@ -461,6 +491,7 @@ impl Pixels {
             image,
             discs: Vec::new(),
             disc_scale: 0.0,
+            text_rows: None,
         }
     }
 
@@ -574,6 +605,37 @@ mod tests {
     use super::*;
     use crate::session::Session;
     use faultline_core::scenario::Scenario;
+
+    /// The rows wiped next frame hold every number written this frame, halo and all, within
+    /// the bitmap: on a phone (and anywhere) a number does not stay behind its message.
+    #[test]
+    fn the_rows_a_number_was_written_on_are_wiped_next_frame() {
+        let at = |y: f64| Label {
+            x: 50.0,
+            y,
+            text: "#2".into(),
+            attempt: 2,
+            edit: 0,
+            overtaken: false,
+        };
+        assert_eq!(text_rows(&[], (2.0, 10.0), 14.0, 500), None);
+        // Row 2 * 100 + 10 = 210, 14 pixels either side.
+        assert_eq!(
+            text_rows(&[at(100.0)], (2.0, 10.0), 14.0, 500),
+            Some((196, 224))
+        );
+        // Two numbers: every row from the first's top to the second's bottom.
+        assert_eq!(
+            text_rows(&[at(150.0), at(100.0)], (2.0, 10.0), 14.0, 500),
+            Some((196, 324))
+        );
+        // Clipped to the bitmap; a number wholly outside it covers nothing.
+        assert_eq!(
+            text_rows(&[at(-2.0)], (2.0, 10.0), 14.0, 500),
+            Some((0, 20))
+        );
+        assert_eq!(text_rows(&[at(400.0)], (2.0, 10.0), 14.0, 500), None);
+    }
 
     /// The retry-storm template's messages in flight every 50 ms from `from_us` to `to_us`.
     fn storm(from_us: u64, to_us: u64) -> Vec<Vec<Dot>> {
