@@ -417,7 +417,8 @@ fn paint(
                 let _ = ctx.fill_text(&l.text, l.x, l.y);
             }
         }
-        // Glyphs reach about 0.6 em either side of a middle baseline, and the halo 1.5 px more.
+        // Glyphs reach about 0.6 em either side of a middle baseline; 3 px more covers the
+        // halo (1.5 px) and the anti-aliased edge.
         r.text_rows = text_rows(&labels, (k * s, k * oy), k * (0.6 * px + 3.0), bh);
         drawn.label_px = px;
         drawn.numbered = labels.len();
