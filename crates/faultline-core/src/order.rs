@@ -36,7 +36,7 @@ pub fn sort<T: Ord>(v: &mut [T]) {
 
 /// The positions `0..n`, stably sorted by `compare`: the only instance of the standard sort
 /// these helpers use, whatever they sort.
-pub fn positions(n: usize, compare: &mut dyn FnMut(usize, usize) -> Ordering) -> Vec<usize> {
+fn positions(n: usize, compare: &mut dyn FnMut(usize, usize) -> Ordering) -> Vec<usize> {
     let mut at: Vec<usize> = (0..n).collect();
     #[allow(clippy::disallowed_methods)] // the one copy
     at.sort_by(|&a, &b| compare(a, b));
