@@ -98,6 +98,9 @@ async function frames(page) {
 
 test('a long sweep shows progress, keeps frames coming and clicks answered, and can be cancelled', async () => {
   const scenario = JSON.parse(readFileSync(join(ROOT, 'tests/scenarios/raft-chaos.json'), 'utf8'));
+  // Each run ten times as long (two minutes): a thousand seeds of the twelve-second file finished
+  // within the time the frames below take on a quiet machine, before the sweep could be cancelled.
+  scenario.duration_ms *= 10;
   const { page, errors } = await openPage(env.browser, linkTo(scenario));
   // Frame intervals with the run playing, then with a sweep running too: the page is not frozen.
   await page.selectOption('#speed', '1');
