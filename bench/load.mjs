@@ -6,7 +6,9 @@
 //   paint_ms   first contentful paint (the static #boot: title, drawing, loading line)
 //   ready_ms   the app's first render (body[data-ready="1"], the boot screen removed)
 //   bytes      bytes over the wire (compressed), and per file
-// Usage: trunk build --release --offline && node bench/load.mjs [--runs 3] [--br] [--dist DIR]
+// With --cpu N the page's CPU is also slowed N times (Emulation.setCPUThrottlingRate), as a
+// phone's is: the wasm's decoding and compiling then weigh more against the download.
+// Usage: trunk build --release --offline && node bench/load.mjs [--runs 3] [--br] [--cpu 4] [--dist DIR]
 import { createServer } from 'node:http';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -23,6 +25,7 @@ const opt = (name, dflt) => {
 };
 const runs = Math.min(Math.max(Number(opt('--runs', '3')) || 3, 1), 20);
 const encoding = args.includes('--br') ? 'br' : 'gzip';
+const cpu = Math.min(Math.max(Number(opt('--cpu', '1')) || 1, 1), 20);
 const dist = resolve(opt('--dist', join(ROOT, 'dist')));
 if (!existsSync(join(dist, 'index.html'))) {
   console.error(`no site in ${dist}: run trunk build --release --offline first`);
@@ -85,6 +88,7 @@ async function once() {
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
   await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  if (cpu > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpu });
   await cdp.send('Network.emulateNetworkConditions', {
     offline: false,
     latency: 150,
@@ -93,10 +97,28 @@ async function once() {
   });
   const urls = new Map();
   const files = {};
+  const failed = [];
+  // Requests still open: the page may mark itself ready a moment before the browser closes a
+  // download it has already read all of (the packed wasm's end of stream), so bytes are counted
+  // once every request has finished, while the ready time is the one the page marked.
+  const open = new Set();
+  cdp.on('Network.requestWillBeSent', (e) => open.add(e.requestId));
   cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, e.response.url));
   cdp.on('Network.loadingFinished', (e) => {
+    open.delete(e.requestId);
     const name = (urls.get(e.requestId) ?? '?').replace(url, '') || 'index.html';
     files[name] = (files[name] ?? 0) + e.encodedDataLength;
+  });
+  // A request the browser marks failed still cost what it received: under this throttling,
+  // Chromium reports the packed wasm as aborted just after its last byte has arrived (it does
+  // not without throttling), so its bytes are the sum of what arrived.
+  const received = new Map();
+  cdp.on('Network.dataReceived', (e) => received.set(e.requestId, (received.get(e.requestId) ?? 0) + e.encodedDataLength));
+  cdp.on('Network.loadingFailed', (e) => {
+    open.delete(e.requestId);
+    const name = (urls.get(e.requestId) ?? '?').replace(url, '') || 'index.html';
+    files[name] = (files[name] ?? 0) + (received.get(e.requestId) ?? 0);
+    failed.push(`${name}: ${e.errorText}`);
   });
   await page.goto(url, { waitUntil: 'commit' });
   await page.waitForFunction(() => window.__readyMs !== undefined, null, { timeout: 120_000, polling: 50 });
@@ -104,9 +126,10 @@ async function once() {
     paint: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null,
     ready: window.__readyMs,
   }));
+  for (let waited = 0; open.size > 0 && waited < 10_000; waited += 50) await new Promise((ok) => setTimeout(ok, 50));
   await context.close();
   const bytes = Object.values(files).reduce((a, b) => a + b, 0);
-  return { paint_ms: Math.round(t.paint), ready_ms: Math.round(t.ready), bytes, files };
+  return { paint_ms: Math.round(t.paint), ready_ms: Math.round(t.ready), bytes, files, ...(failed.length ? { failed } : {}) };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -120,6 +143,7 @@ try {
   console.log(JSON.stringify({
     network: 'Fast 3G: 1.6 Mbps down, 750 kbps up, 150 ms RTT',
     encoding,
+    cpu_slowdown: cpu,
     served: [...new Set([...cache.values()].map((b) => b.from))].join(', '),
     runs,
     median_paint_ms: median(all.map((r) => r.paint_ms)),

@@ -13,6 +13,7 @@ BINARYEN_VERSION=132
 PLAYWRIGHT_VERSION=1.64.1
 AXE_VERSION=4.14.1
 ZOPFLI_VERSION=1.0.15
+XZ_DECOMPRESS_VERSION=0.2.3
 
 command -v cargo >/dev/null || die "cargo is missing: install Rust 1.95 first (see README)"
 
@@ -62,6 +63,13 @@ if npm_have @gfx/zopfli "$ZOPFLI_VERSION"; then
 else
   npm_need+=("@gfx/zopfli@$ZOPFLI_VERSION")
 fi
+# The page's wasm ships as .xz (scripts/pack-wasm.mjs): the browser decodes it with this small
+# streaming decoder (xz-embedded in wasm), copied beside the page at build time.
+if npm_have xz-decompress "$XZ_DECOMPRESS_VERSION"; then
+  say "ok xz-decompress $XZ_DECOMPRESS_VERSION (present)"
+else
+  npm_need+=("xz-decompress@$XZ_DECOMPRESS_VERSION")
+fi
 if (( want_test )); then
   if npm_have playwright-core "$PLAYWRIGHT_VERSION"; then
     say "ok playwright-core $PLAYWRIGHT_VERSION (present)"
@@ -81,12 +89,29 @@ if (( ${#npm_need[@]} )); then
   keep=()
   npm_have binaryen "$BINARYEN_VERSION.0.0" && keep+=("binaryen@$BINARYEN_VERSION.0.0")
   npm_have @gfx/zopfli "$ZOPFLI_VERSION" && keep+=("@gfx/zopfli@$ZOPFLI_VERSION")
+  npm_have xz-decompress "$XZ_DECOMPRESS_VERSION" && keep+=("xz-decompress@$XZ_DECOMPRESS_VERSION")
   (( want_test )) && npm_have playwright-core "$PLAYWRIGHT_VERSION" && keep+=("playwright-core@$PLAYWRIGHT_VERSION")
   (( want_test )) && npm_have axe-core "$AXE_VERSION" && keep+=("axe-core@$AXE_VERSION")
   [[ -f "$FAULTLINE_TOOLS/package.json" ]] || echo '{"name":"faultline-tools","private":true}' > "$FAULTLINE_TOOLS/package.json"
   (cd "$FAULTLINE_TOOLS" && npm install --no-audit --no-fund --loglevel=error --save-exact "${keep[@]}" "${npm_need[@]}" >/dev/null)
 fi
 wasm-opt --version >/dev/null || die "wasm-opt does not run"
+
+# xz packs the page's wasm at build time (scripts/pack-wasm.mjs). Debian's xz-utils is on most
+# machines already.
+if command -v xz >/dev/null; then
+  say "ok xz ($(xz --version | head -1), present)"
+else
+  say "installing Debian's xz-utils"
+  as_root=()
+  if (( EUID != 0 )); then
+    command -v sudo >/dev/null || die "installing xz needs root: run 'apt-get install xz-utils' as root"
+    as_root=(sudo)
+  fi
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xz-utils >/dev/null
+  command -v xz >/dev/null || die "xz-utils was installed but xz is not on PATH"
+fi
 
 if (( want_test )); then
   if [[ -x "$FAULTLINE_CHROMIUM" ]]; then

@@ -60,18 +60,25 @@ guard_core() {
 }
 
 size_report() {
-  local wasm js w
+  local wasm js w decoder first
   # The page's own files (hashed names); the sweep's worker (faultline-worker*, not hashed) is
   # not in the first download and gets a line of its own.
   wasm=$(ls dist/faultline-web-*_bg.wasm 2>/dev/null | head -1)
   js=$(ls dist/faultline-web-*.js 2>/dev/null | head -1)
   [[ -n "$wasm" && -n "$js" ]] || { echo "dist/ has no page wasm or js: did the build run?"; return 1; }
   [[ -f dist/faultline-worker_bg.wasm ]] || { echo "dist/ has no sweep worker: did the build run?"; return 1; }
+  decoder=$(ls dist/xz-decompress-*.min.js 2>/dev/null | head -1)
+  [[ -f "$wasm.xz" && -n "$decoder" ]] || { echo "the page's wasm was not packed as .xz: is xz-decompress installed (bash scripts/setup.sh)?"; return 1; }
+  first=$(cat dist/index.html.gz dist/style-*.css.gz "$js.gz" "$decoder.gz" "$wasm.xz" | wc -c)
   {
     printf 'wasm: %s bytes, %s bytes gzipped (%s)\n' "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)" "$(basename "$wasm")"
     printf 'js:   %s bytes, %s bytes gzipped (%s)\n' "$(wc -c <"$js")" "$(gzip -9c "$js" | wc -c)" "$(basename "$js")"
     # What a host that serves the build's precompressed copies sends (zopfli's gzip, brotli 11).
     [[ -f "$wasm.gz" && -f "$wasm.br" ]] && printf 'wasm as served precompressed: %s bytes .gz, %s bytes .br\n' "$(wc -c <"$wasm.gz")" "$(wc -c <"$wasm.br")"
+    # What the page fetches: the wasm packed as .xz (scripts/pack-wasm.mjs) and its decoder, and
+    # the whole first download as a host that sends gzip only sends it.
+    printf 'wasm as the page fetches it: %s bytes .xz, decoder %s bytes .gz\n' "$(wc -c <"$wasm.xz")" "$(wc -c <"$decoder.gz")"
+    printf 'first download from a gzip host: %s bytes (index.html, css and js .gz, decoder .gz, wasm .xz)\n' "$first"
     # Not in the first download: fetched when a lesson is first opened.
     [[ -f dist/lessons.json ]] && printf 'lessons.json (when a lesson opens): %s bytes, %s bytes gzipped\n' "$(wc -c <dist/lessons.json)" "$(gzip -9c dist/lessons.json | wc -c)"
     # Not in the first download either: fetched when a sweep starts.
@@ -91,6 +98,14 @@ size_report() {
     return 1
   fi
   echo "the page's wasm is within its budget ($gz of $budget bytes gzipped)"
+  # The first download as a gzip-only host sends it, with the wasm packed: the issue's figure
+  # for a school network (600 KB), kept so that growth shows here too.
+  local first_budget=600000
+  if (( first > first_budget )); then
+    echo "the first download from a gzip host is $first bytes, over its budget of $first_budget bytes"
+    return 1
+  fi
+  echo "the first download is within its budget ($first of $first_budget bytes from a gzip host)"
 }
 
 wasm_tests() {

@@ -16,7 +16,7 @@ test('the page paints before the wasm arrives, and the app replaces the first pa
   // Hold the wasm back: what shows meanwhile is the static first paint.
   let release;
   const held = new Promise((r) => { release = r; });
-  await page.route('**/*.wasm', async (route) => { await held; await route.continue(); });
+  await page.route(/_bg\.wasm(\.xz)?$/, async (route) => { await held; await route.continue(); });
   await page.goto(env.url);
   await page.waitForSelector('#boot');
   assert.match(await page.textContent('#boot'), /Faultline.*Loading the simulator/s);
@@ -36,6 +36,59 @@ test('the built page names its assets relatively, so it deploys under any sub-pa
   const { page, errors } = await openPage(env.browser, env.url);
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+// The page's wasm is fetched packed as .xz (scripts/pack-wasm.mjs), about a quarter smaller than
+// gzip, and decoded as it arrives. If the decoder or the .xz fails, the page loads the plain wasm:
+// slower, but never broken.
+async function boot(setup) {
+  const page = await env.browser.newPage();
+  const warnings = [];
+  const errors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'warning') warnings.push(m.text());
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  const wasm = [];
+  page.on('request', (r) => { if (/faultline-web-.*_bg\.wasm/.test(r.url())) wasm.push(r.url().replace(/.*_bg\./, '')); });
+  await setup?.(page);
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 15_000 });
+  // The app works, not just shows: the run plays and its time line moves.
+  const t0 = Number(await page.inputValue('#timeline'));
+  if ((await page.getAttribute('#play-pause', 'aria-pressed')) === 'false') await page.click('#play-pause');
+  await page.waitForFunction((t) => Number(document.querySelector('#timeline').value) > t, t0, { timeout: 5_000 });
+  await page.close();
+  return { warnings, errors, wasm };
+}
+
+test('the page fetches its wasm packed as .xz, and only that', async () => {
+  const { warnings, errors, wasm } = await boot();
+  assert.deepEqual(wasm, ['wasm.xz']);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(warnings.filter((w) => /packed/.test(w)), []);
+});
+
+test('a damaged .xz falls back to the plain wasm, with a warning', async () => {
+  const { warnings, errors, wasm } = await boot(async (page) => {
+    await page.route(/_bg\.wasm\.xz$/, async (route) => {
+      const body = await (await route.fetch()).body();
+      body[body.length >> 1] ^= 0xff; // one byte in the middle: the LZMA stream or its CRC fails
+      await route.fulfill({ body, contentType: 'application/octet-stream' });
+    });
+  });
+  assert.deepEqual(wasm, ['wasm.xz', 'wasm']);
+  assert.ok(warnings.some((w) => /packed simulator did not load/.test(w)), warnings.join('\n'));
+  assert.deepEqual(errors, []);
+});
+
+test('a missing decoder falls back to the plain wasm', async () => {
+  const { warnings, wasm } = await boot(async (page) => {
+    await page.route(/xz-decompress-[^/]*\.js$/, (route) => route.fulfill({ status: 404, body: 'not found' }));
+  });
+  assert.equal(wasm.at(-1), 'wasm');
+  assert.ok(warnings.some((w) => /packed simulator did not load.*the xz decoder did not load/.test(w)), warnings.join('\n'));
 });
 
 test('templates are not in the first download: one is fetched when picked, and a failed fetch keeps the run', async () => {
