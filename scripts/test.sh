@@ -68,7 +68,7 @@ size_report() {
   [[ -n "$wasm" && -n "$js" ]] || { echo "dist/ has no page wasm or js: did the build run?"; return 1; }
   [[ -f dist/faultline-worker_bg.wasm ]] || { echo "dist/ has no sweep worker: did the build run?"; return 1; }
   decoder=$(ls dist/xz-decompress-*.min.js 2>/dev/null | head -1)
-  [[ -f "$wasm.xz" && -n "$decoder" ]] || { echo "the page's wasm was not packed as .xz: is xz-decompress installed (bash scripts/setup.sh)?"; return 1; }
+  [[ -f "$wasm.xz" && -f dist/faultline-worker_bg.wasm.xz && -n "$decoder" ]] || { echo "the page's wasm was not packed as .xz: is xz-decompress installed (bash scripts/setup.sh)?"; return 1; }
   first=$(cat dist/index.html.gz dist/style-*.css.gz "$js.gz" "$decoder.gz" "$wasm.xz" | wc -c)
   {
     printf 'wasm: %s bytes, %s bytes gzipped (%s)\n' "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)" "$(basename "$wasm")"
@@ -85,6 +85,8 @@ size_report() {
     w=$(cat dist/faultline-worker_bg.wasm dist/faultline-worker.js dist/faultline-worker_loader.js | wc -c)
     printf 'sweep worker (when a sweep starts): %s bytes, %s bytes gzipped (wasm, js and loader)\n' "$w" \
       "$(( $(gzip -9c dist/faultline-worker_bg.wasm | wc -c) + $(gzip -9c dist/faultline-worker.js | wc -c) + $(gzip -9c dist/faultline-worker_loader.js | wc -c) ))"
+    printf 'sweep worker as the page fetches it: %s bytes (wasm .xz, js and loader .gz)\n' \
+      "$(cat dist/faultline-worker_bg.wasm.xz dist/faultline-worker.js.gz dist/faultline-worker_loader.js.gz | wc -c)"
     true
   } | tee target/size-report.txt
   # A budget, so that growth is a decision rather than a drift: a cold path compiled a second

@@ -64,7 +64,9 @@ test('a sweep in its worker finds a seed where an invariant breaks and opens it 
   assert.ok(await page.$$eval('.sweep-bar', (bars) => bars.length) >= 2, 'a histogram with bars');
   assert.match(await page.textContent('#sweep-cli'), /--seeds 1\.\.30 --figure payments\.duplicate_charges/);
   assert.equal(await page.getAttribute('.sweep', 'data-runner'), 'worker');
-  assert.ok(asked.some((u) => u.endsWith('faultline-worker_bg.wasm')), `the worker's wasm was fetched: ${asked}`);
+  // Packed, as the page's is (scripts/pack-wasm.mjs), and only that.
+  assert.ok(asked.some((u) => u.endsWith('faultline-worker_bg.wasm.xz')), `the worker's wasm was fetched packed: ${asked}`);
+  assert.ok(!asked.some((u) => u.endsWith('faultline-worker_bg.wasm')), `and not unpacked: ${asked}`);
 
   // The first failing seed opens paused at its first violation, and the invariants panel says so.
   const button = page.locator(`${row} button.sweep-seed`).first();
@@ -171,6 +173,25 @@ test("a sweep's link opens the panel with its settings and runs it; a malformed 
   assert.match(await odd.page.textContent('.sweep [role="alert"]'), /payments has no figure 'nope'/);
   assert.equal(await odd.page.inputValue('#sweep-seeds'), '10', 'the settings are kept to correct');
   assert.deepEqual(errors, []);
+});
+
+test("a damaged packed worker wasm falls back to the plain one, and the sweep runs in the worker", async () => {
+  const page = await env.browser.newPage();
+  const asked = [];
+  page.on('request', (r) => { if (/faultline-worker_bg/.test(r.url())) asked.push(r.url().replace(/.*_bg\./, '')); });
+  await page.route(/faultline-worker_bg\.wasm\.xz$/, async (route) => {
+    const body = await (await route.fetch()).body();
+    body[body.length >> 1] ^= 0xff; // one byte in the middle: the LZMA stream or its CRC fails
+    await route.fulfill({ body, contentType: 'application/octet-stream' });
+  });
+  await page.goto(linkTo(RARE_DUPLICATES, { sweep: { seeds: 30, figure: 'payments.duplicate_charges' } }));
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 15_000 });
+  await page.waitForSelector('#sweep-stats', { timeout: 15_000 });
+  await page.waitForSelector('#sweep-run');
+  assert.equal(await page.getAttribute('.sweep', 'data-runner'), 'worker');
+  assert.match(await page.textContent('#sweep-stats'), /payments\.duplicate_charges over 30 seeds/);
+  assert.deepEqual(asked, ['wasm.xz', 'wasm']);
+  await page.close();
 });
 
 test("without a worker the sweep runs on the page's thread, says so, and gives the same numbers", async () => {
