@@ -97,19 +97,25 @@ if (( ${#npm_need[@]} )); then
 fi
 wasm-opt --version >/dev/null || die "wasm-opt does not run"
 
+# Installs a Debian package. apt needs root: CI runs as root; a developer's account goes
+# through sudo, and without it the message says what to run instead.
+apt_install() { # package, what to do without root
+  local as_root=()
+  if (( EUID != 0 )); then
+    command -v sudo >/dev/null || die "installing $1 needs root: $2"
+    as_root=(sudo)
+  fi
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
+
 # xz packs the page's wasm at build time (scripts/pack-wasm.mjs). Debian's xz-utils is on most
 # machines already.
 if command -v xz >/dev/null; then
   say "ok xz ($(xz --version | head -1), present)"
 else
   say "installing Debian's xz-utils"
-  as_root=()
-  if (( EUID != 0 )); then
-    command -v sudo >/dev/null || die "installing xz needs root: run 'apt-get install xz-utils' as root"
-    as_root=(sudo)
-  fi
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xz-utils >/dev/null
+  apt_install xz-utils "run 'apt-get install xz-utils' as root"
   command -v xz >/dev/null || die "xz-utils was installed but xz is not on PATH"
 fi
 
@@ -118,14 +124,7 @@ if (( want_test )); then
     say "ok chromium ($("$FAULTLINE_CHROMIUM" --version 2>/dev/null | head -1), present)"
   else
     say "installing Debian's chromium (takes about half a minute)"
-    # apt needs root: CI runs as root; a developer's account goes through sudo.
-    as_root=()
-    if (( EUID != 0 )); then
-      command -v sudo >/dev/null || die "installing chromium needs root: run 'apt-get install chromium' as root, or set FAULTLINE_CHROMIUM to a Chromium you have"
-      as_root=(sudo)
-    fi
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt_install chromium "run 'apt-get install chromium' as root, or set FAULTLINE_CHROMIUM to a Chromium you have"
     [[ -x "$FAULTLINE_CHROMIUM" ]] || die "chromium was installed but $FAULTLINE_CHROMIUM is not there: set FAULTLINE_CHROMIUM"
   fi
 fi
