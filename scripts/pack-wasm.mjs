@@ -83,10 +83,11 @@ function pack(url) {
 // end of the xz stream without asking for it, and the browser would count the download as cut
 // short. No integrity check on the fetch: one with integrity metadata is not read until all of
 // it has arrived, which would stop the decoding and compiling as it downloads.
-const loader = (init, plain, what) => `// Packed by scripts/pack-wasm.mjs: the wasm arrives as .xz, decompressed and compiled as it downloads.
+// `fetchDecoder` is the statement that loads the decoder first, where it is not loaded already.
+const loader = (init, plain, what, fetchDecoder = '') => `// Packed by scripts/pack-wasm.mjs: the wasm arrives as .xz, decompressed and compiled as it downloads.
 const plain = '${plain}';
 let wasm;
-try {
+try {${fetchDecoder ? `\n  ${fetchDecoder}` : ''}
   const Xz = globalThis['xz-decompress']?.XzReadableStream;
   if (!Xz) throw new Error('the xz decoder did not load');
   const packed = await fetch(plain + '.xz');
@@ -138,8 +139,7 @@ for (const name of readdirSync(dir).filter((f) => f.endsWith('_loader.js')).sort
     process.exit(1);
   }
   pack(w[2]);
-  const body = loader('wasm_bindgen', w[2], 'sweep worker')
-    .replace("const Xz = globalThis['xz-decompress']", "importScripts('./" + decoder + "');\n  const Xz = globalThis['xz-decompress']");
+  const body = loader('wasm_bindgen', w[2], 'sweep worker', `importScripts('./${decoder}');`);
   writeFileSync(join(dir, name), `importScripts("${w[1]}");\n(async () => {\n${body}\n})();\n`);
 }
 console.log(`pack-wasm: decoder ${decoder}; index.html and the workers' loaders load the .xz files`);
