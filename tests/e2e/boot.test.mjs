@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { start, openPage, chooseTemplate, ROOT } from './browser.mjs';
+import { start, openPage, chooseTemplate, damage, ROOT } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -72,11 +72,7 @@ test('the page fetches its wasm packed as .xz, and only that', async () => {
 
 test('a damaged .xz falls back to the plain wasm, with a warning', async () => {
   const { warnings, errors, wasm } = await boot(async (page) => {
-    await page.route(/_bg\.wasm\.xz$/, async (route) => {
-      const body = await (await route.fetch()).body();
-      body[body.length >> 1] ^= 0xff; // one byte in the middle: the LZMA stream or its CRC fails
-      await route.fulfill({ body, contentType: 'application/octet-stream' });
-    });
+    await damage(page, /_bg\.wasm\.xz$/);
   });
   assert.deepEqual(wasm, ['wasm.xz', 'wasm']);
   assert.ok(warnings.some((w) => /packed simulator did not load/.test(w)), warnings.join('\n'));

@@ -54,6 +54,16 @@ export async function openPage(browser, url, options = {}) {
   return { page, errors };
 }
 
+/** Answers requests matching `pattern` with their real body with one byte flipped in the
+ * middle: a packed wasm that arrives damaged (its LZMA stream or its CRC fails). */
+export function damage(page, pattern) {
+  return page.route(pattern, async (route) => {
+    const body = await (await route.fetch()).body();
+    body[body.length >> 1] ^= 0xff;
+    await route.fulfill({ body, contentType: 'application/octet-stream' });
+  });
+}
+
 /**
  * Picks a template in the sandbox's picker, by its title (or `{ value }`), and waits until it is
  * on screen: every template but the default is fetched when it is picked.

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { deflateRawSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { start, openPage, ROOT } from './browser.mjs';
+import { start, openPage, damage, ROOT } from './browser.mjs';
 
 let env;
 before(async () => { env = await start(); });
@@ -179,11 +179,7 @@ test("a damaged packed worker wasm falls back to the plain one, and the sweep ru
   const page = await env.browser.newPage();
   const asked = [];
   page.on('request', (r) => { if (/faultline-worker_bg/.test(r.url())) asked.push(r.url().replace(/.*_bg\./, '')); });
-  await page.route(/faultline-worker_bg\.wasm\.xz$/, async (route) => {
-    const body = await (await route.fetch()).body();
-    body[body.length >> 1] ^= 0xff; // one byte in the middle: the LZMA stream or its CRC fails
-    await route.fulfill({ body, contentType: 'application/octet-stream' });
-  });
+  await damage(page, /faultline-worker_bg\.wasm\.xz$/);
   await page.goto(linkTo(RARE_DUPLICATES, { sweep: { seeds: 30, figure: 'payments.duplicate_charges' } }));
   await page.waitForSelector('body[data-ready="1"]', { timeout: 15_000 });
   await page.waitForSelector('#sweep-stats', { timeout: 15_000 });
