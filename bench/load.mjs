@@ -104,9 +104,10 @@ async function once() {
   const open = new Set();
   cdp.on('Network.requestWillBeSent', (e) => open.add(e.requestId));
   cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, e.response.url));
+  const nameOf = (id) => (urls.get(id) ?? '?').replace(url, '') || 'index.html';
   cdp.on('Network.loadingFinished', (e) => {
     open.delete(e.requestId);
-    const name = (urls.get(e.requestId) ?? '?').replace(url, '') || 'index.html';
+    const name = nameOf(e.requestId);
     files[name] = (files[name] ?? 0) + e.encodedDataLength;
   });
   // A request the browser marks failed still cost what it received: under this throttling,
@@ -116,7 +117,7 @@ async function once() {
   cdp.on('Network.dataReceived', (e) => received.set(e.requestId, (received.get(e.requestId) ?? 0) + e.encodedDataLength));
   cdp.on('Network.loadingFailed', (e) => {
     open.delete(e.requestId);
-    const name = (urls.get(e.requestId) ?? '?').replace(url, '') || 'index.html';
+    const name = nameOf(e.requestId);
     files[name] = (files[name] ?? 0) + (received.get(e.requestId) ?? 0);
     failed.push(`${name}: ${e.errorText}`);
   });
