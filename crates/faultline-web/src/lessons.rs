@@ -47,12 +47,14 @@ impl Catalog {
                 text.len()
             ));
         }
-        // Read as `Scenario::parse` reads, through the same deserialiser type, so the scenario
-        // reader inside each lesson is the one the page already carries, not a second copy.
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| format!("the lessons file is damaged (at {e})"))?;
-        let list: Prepared = serde_path_to_error::deserialize(value)
-            .map_err(|e| format!("the lessons file is damaged (at {e})"))?;
+        // Read as `Scenario::parse` reads (text to a `Value`, then the types from it), so the
+        // scenario reader inside each lesson is the one the page already carries, not a second
+        // copy. Either step's error says where: a line and column, or the field's path.
+        fn damaged(e: impl std::fmt::Display) -> String {
+            format!("the lessons file is damaged (at {e})")
+        }
+        let value: serde_json::Value = serde_json::from_str(text).map_err(damaged)?;
+        let list: Prepared = serde_path_to_error::deserialize(value).map_err(damaged)?;
         if list.is_empty() {
             return Err("the lessons file lists no lesson".into());
         }
