@@ -150,14 +150,16 @@ impl SimRng {
         self.logs_ready = false;
     }
 
-    /// Fills `logs` for the unread draws of the current block. The loop's iterations do not
-    /// depend on each other, which is the point: the processor runs them side by side.
+    /// Fills `logs` with the logarithms of all eight draws of the current block (those already
+    /// read are never looked at; a fixed count of eight lets the compiler run two lanes at
+    /// once). The iterations do not depend on each other, which is the point: the processor
+    /// runs them side by side.
     #[cold]
     #[inline(never)]
     fn fill_logs(&mut self) {
-        for j in self.next / 2..8 {
-            let bits = u64::from(self.buf[2 * j]) | (u64::from(self.buf[2 * j + 1]) << 32);
-            self.logs[j] = libm::log(1.0 - to_unit(bits));
+        for (log, pair) in self.logs.iter_mut().zip(self.buf.chunks_exact(2)) {
+            let bits = u64::from(pair[0]) | (u64::from(pair[1]) << 32);
+            *log = ln_unit(1.0 - to_unit(bits));
         }
         self.logs_ready = true;
     }
@@ -242,6 +244,42 @@ impl SimRng {
     }
 }
 
+/// `libm::log(x)` for `x` in `[2^-1022, 1]`, bit for bit: the same operations in the same
+/// order (Rust never reorders or fuses floating-point arithmetic), with the branches for zero,
+/// negative, subnormal, infinite and NaN arguments left out, none of which a draw from
+/// [`SimRng::unit_open0`] (at least 2^-53) can be. `libm::log` returns 0 for 1 by a branch; the
+/// arithmetic below gives the same +0. Without branches, eight of them run as vector lanes.
+/// `libm` 0.2's `log` is FreeBSD's `e_log.c`; see there for why the arithmetic is what it is.
+#[inline(always)]
+fn ln_unit(x: f64) -> f64 {
+    // The constants by their bits, as e_log.c gives them.
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    const LG1: f64 = f64::from_bits(0x3fe5_5555_5555_5593);
+    const LG2: f64 = f64::from_bits(0x3fd9_9999_9997_fa04);
+    const LG3: f64 = f64::from_bits(0x3fd2_4924_9422_9359);
+    const LG4: f64 = f64::from_bits(0x3fcc_71c5_1d8e_78af);
+    const LG5: f64 = f64::from_bits(0x3fc7_4664_96cb_03de);
+    const LG6: f64 = f64::from_bits(0x3fc3_9a09_d078_c69f);
+    const LG7: f64 = f64::from_bits(0x3fc2_f112_df3e_5244);
+    let ui = x.to_bits();
+    // Reduce x into [sqrt(2)/2, sqrt(2)] times 2^k.
+    let hx = ((ui >> 32) as u32).wrapping_add(0x3ff0_0000 - 0x3fe6_a09e);
+    let k = (hx >> 20) as i32 - 0x3ff;
+    let hx = (hx & 0x000f_ffff) + 0x3fe6_a09e;
+    let x = f64::from_bits((u64::from(hx) << 32) | (ui & 0xffff_ffff));
+    let f = x - 1.0;
+    let hfsq = 0.5 * f * f;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (LG2 + w * (LG4 + w * LG6));
+    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+    let r = t2 + t1;
+    let dk = f64::from(k);
+    s * (hfsq + r) + dk * LN2_LO - hfsq + f + dk * LN2_HI
+}
+
 /// 64 random bits as a uniform float in `[0, 1)`: the top 53 bits, scaled.
 #[inline(always)]
 fn to_unit(bits: u64) -> f64 {
@@ -291,6 +329,34 @@ mod tests {
         }
     }
 
+    /// `ln_unit` is `libm::log`, bit for bit, over the whole range a draw can take: every
+    /// binade from 2^-53 to 1 (random mantissas and both ends of each), the draws nearest 1,
+    /// and millions of draws as `unit_open0` makes them.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn ln_unit_is_libms_log() {
+        let check = |x: f64| {
+            assert_eq!(ln_unit(x).to_bits(), libm::log(x).to_bits(), "log({x:e})");
+        };
+        let mut r = SimRng::new(5, Stream::World);
+        check(1.0);
+        for m in 1..100_000u64 {
+            check(1.0 - m as f64 / (1u64 << 53) as f64);
+            check(m as f64 / (1u64 << 53) as f64);
+        }
+        for e in -1022..=0 {
+            let binade = libm::ldexp(1.0, e);
+            check(binade);
+            check(f64::from_bits((binade * 2.0).to_bits() - 1));
+            for _ in 0..2_000 {
+                check(binade * (1.0 + r.unit()));
+            }
+        }
+        for _ in 0..2_000_000 {
+            check(r.unit_open0());
+        }
+    }
+
     /// The batched logarithms are `libm::log` of the very draws `unit_open0` would give, bit
     /// for bit, however draws of other kinds interleave with them: every exponential delay in
     /// every saved link depends on it.
@@ -305,7 +371,11 @@ mod tests {
                 match pattern.below(4) {
                     0 => {
                         let want = -2.5 * libm::log(plain.unit_open0());
-                        assert_eq!(batched.exponential(2.5).to_bits(), want.to_bits(), "draw {i}");
+                        assert_eq!(
+                            batched.exponential(2.5).to_bits(),
+                            want.to_bits(),
+                            "draw {i}"
+                        );
                     }
                     1 => assert_eq!(batched.next_u64(), plain.next_u64()),
                     2 => {
