@@ -176,7 +176,21 @@ impl Dist {
     }
 
     /// Draws one duration in microseconds.
+    ///
+    /// Inline for the two shapes on every path of a run (exponential arrivals and service
+    /// times, constant link latencies), which are then a few instructions in the caller; the
+    /// general sampler, recursive through `bimodal`, keeps a stack frame and stays a call.
+    #[inline]
     pub fn sample_us(&self, rng: &mut SimRng) -> u64 {
+        match self {
+            Dist::Exponential { mean_ms } => ms_to_us(rng.exponential(*mean_ms)),
+            Dist::Constant { ms } => ms_to_us(*ms),
+            _ => self.sample_other_us(rng),
+        }
+    }
+
+    #[inline(never)]
+    fn sample_other_us(&self, rng: &mut SimRng) -> u64 {
         ms_to_us(self.sample_ms(rng))
     }
 
