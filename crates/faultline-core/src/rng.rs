@@ -49,9 +49,10 @@ impl Stream {
 /// the key from the seed, once per stream.
 ///
 /// The logarithms the exponential and normal samplers take are computed a block at a time (see
-/// [`SimRng::ln_unit_open0`]): the same `libm::log` of the same draws, so the same numbers, but
-/// eight independent logarithms overlap in the processor where one at a time each waited for
-/// the last. Taken one by one, `log` was a third of an M/M/1 customer's time, spent waiting.
+/// [`SimRng::ln_unit_open0`]) by `ln_unit`, which gives `libm::log`'s bits for every draw, so
+/// the numbers are the ones `libm::log` one draw at a time gave; but eight independent
+/// logarithms overlap in the processor where one at a time each waited for the last. Taken
+/// one by one, `log` was a third of an M/M/1 customer's time, spent waiting.
 #[derive(Clone, Debug)]
 pub struct SimRng {
     /// The 256-bit key, as eight little-endian words.
@@ -64,8 +65,8 @@ pub struct SimRng {
     buf: [u32; 16],
     /// The next unread word of `buf`; 16 when it is used up. Always even: only 64-bit reads.
     next: usize,
-    /// `ln` of each of the block's eight draws read as [`SimRng::unit_open0`], valid from the
-    /// draw that was next when they were computed; only when `logs_ready`.
+    /// `ln` of each of the block's eight draws read as [`SimRng::unit_open0`]; meaningful only
+    /// when `logs_ready`.
     logs: [f64; 8],
     /// Whether `logs` holds this block's logarithms: set by the first logarithm the block is
     /// asked for, cleared by each refill, so a stream that never samples one never pays for it.
@@ -250,6 +251,9 @@ impl SimRng {
 /// [`SimRng::unit_open0`] (at least 2^-53) can be. `libm::log` returns 0 for 1 by a branch; the
 /// arithmetic below gives the same +0. Without branches, eight of them run as vector lanes.
 /// `libm` 0.2's `log` is FreeBSD's `e_log.c`; see there for why the arithmetic is what it is.
+/// This is the one transcendental function not called from `libm` (see the module's
+/// invariant): if a `libm` update ever changed `log`, `ln_unit_is_libms_log` fails, and the
+/// golden traces, which were made with these bits, say this copy is the one to keep.
 #[inline(always)]
 fn ln_unit(x: f64) -> f64 {
     // The constants by their bits, as e_log.c gives them.
