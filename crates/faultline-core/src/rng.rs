@@ -49,7 +49,7 @@ impl Stream {
 /// the key from the seed, once per stream.
 ///
 /// The logarithms the exponential and normal samplers take are computed a block at a time (see
-/// [`SimRng::ln_unit_open0`]) by `ln_unit`, which gives `libm::log`'s bits for every draw, so
+/// `SimRng::ln_unit_open0`) by `ln_unit`, which gives `libm::log`'s bits for every draw, so
 /// the numbers are the ones `libm::log` one draw at a time gave; but eight independent
 /// logarithms overlap in the processor where one at a time each waited for the last. Taken
 /// one by one, `log` was a third of an M/M/1 customer's time, spent waiting.

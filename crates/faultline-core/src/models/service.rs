@@ -24,7 +24,7 @@
 //! like any request (queue, workers, latency), and both are decided when the work completes, so
 //! writers whose read-then-write overlap conflict. Ordered writes (`Op::Write`, Elasticsearch's
 //! versioning, `docs/models/ordering.md`): a plain write sets the row as it arrives; one with a
-//! version not newer than the row's is refused with 409. The row is [`super::row`].
+//! version not newer than the row's is refused with 409. The row is `models::row`.
 //!
 //! Assumptions where the reference is silent: the queue is FIFO; a full queue answers 503 at
 //! once (load shedding) without using a worker; a crash loses the queue and the work in progress
