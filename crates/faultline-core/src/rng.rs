@@ -159,21 +159,28 @@ impl SimRng {
     #[inline(never)]
     fn fill_logs(&mut self) {
         for (log, pair) in self.logs.iter_mut().zip(self.buf.chunks_exact(2)) {
-            let bits = u64::from(pair[0]) | (u64::from(pair[1]) << 32);
-            *log = ln_unit(1.0 - to_unit(bits));
+            *log = ln_unit(1.0 - to_unit(join(pair[0], pair[1])));
         }
         self.logs_ready = true;
+    }
+
+    /// Takes the next draw of the block, refilling first if it is used up, and returns its
+    /// index in `buf`: even and below 16, so `i` and `i + 1` are in bounds.
+    #[inline(always)]
+    fn take(&mut self) -> usize {
+        if self.next >= 16 {
+            self.refill();
+        }
+        let i = self.next & 14;
+        self.next = i + 2;
+        i
     }
 
     /// 64 uniformly random bits: two consecutive words of the stream, the first the low half.
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
-        if self.next >= 16 {
-            self.refill();
-        }
-        let i = self.next & 14; // even and below 16, so both reads are in bounds
-        self.next = i + 2;
-        u64::from(self.buf[i]) | (u64::from(self.buf[i + 1]) << 32)
+        let i = self.take();
+        join(self.buf[i], self.buf[i + 1])
     }
 
     /// A uniform float in `[0, 1)` with 53 bits of precision.
@@ -185,14 +192,10 @@ impl SimRng {
     /// block's batch of logarithms.
     #[inline]
     fn ln_unit_open0(&mut self) -> f64 {
-        if self.next >= 16 {
-            self.refill();
-        }
+        let i = self.take();
         if !self.logs_ready {
             self.fill_logs();
         }
-        let i = self.next & 14;
-        self.next = i + 2;
         self.logs[i >> 1]
     }
 
@@ -282,6 +285,12 @@ fn ln_unit(x: f64) -> f64 {
     let r = t2 + t1;
     let dk = f64::from(k);
     s * (hfsq + r) + dk * LN2_LO - hfsq + f + dk * LN2_HI
+}
+
+/// Two consecutive words of the stream as one draw, the first the low half.
+#[inline(always)]
+fn join(low: u32, high: u32) -> u64 {
+    u64::from(low) | (u64::from(high) << 32)
 }
 
 /// 64 random bits as a uniform float in `[0, 1)`: the top 53 bits, scaled.
