@@ -52,7 +52,7 @@ impl Scheduled {
 /// bytes that narrow stores have just written cannot take them from the store buffer, and
 /// waits until they reach the cache: in a quiet world the entry a timer pushes is the next one
 /// popped, so every event paid that wait. Words built in registers are stored and loaded whole.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Packed([u64; 3]);
 
 const START: u64 = 0;
