@@ -94,6 +94,23 @@ test('at 375 px the canvas is on the first screen and the options wait behind a 
   assert.deepEqual(errors, []);
 });
 
+test('at 375 px the longest scenario title is read whole, with the canvas still on the first screen', async () => {
+  const { page, errors } = await openPage(env.browser, env.url, phone);
+  await page.tap('#menu-button');
+  // The longest title of the templates.
+  await chooseTemplate(page, 'At-least-once delivery, and the duplicates it brings');
+  await page.tap('#menu-button');
+  const title = page.locator('#scenario-title');
+  const { box, clipped } = await title.evaluate((h) => ({
+    box: h.getBoundingClientRect().toJSON(),
+    clipped: h.scrollWidth > h.clientWidth,
+  }));
+  assert.ok(!clipped && box.x >= 0 && box.right <= 375, `the title within the screen: ${JSON.stringify(box)}`);
+  const canvas = await page.locator('#canvas').boundingBox();
+  assert.ok(canvas.y >= 0 && canvas.y + canvas.height <= 812, `the whole canvas on the first screen: ${JSON.stringify(canvas)}`);
+  assert.deepEqual(errors, []);
+});
+
 test('at 375 px an error said after a pick in the options menu is on the screen, not below it', async () => {
   const { page, errors } = await openPage(env.browser, env.url, phone);
   await page.route('**/scenarios/**', (route) => route.abort('internetdisconnected'));
